@@ -1,0 +1,360 @@
+//! Compare a parsed `.crate` with a [`Selection`]: the fast path compares the git blob id of
+//! every published file (SHA-1 of `blob <len>\0<bytes>`, with collision detection) with the
+//! tree entry's id; a blob is read from the repository only when the ids differ, to produce a
+//! unified diff (text) or sizes and SHA-256 (binary).
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use gix::ObjectId;
+use sha2::Digest;
+
+use crate::archive::{Anomaly, CrateArchive};
+use crate::error::ErrorKind;
+use crate::limits::Limits;
+use crate::rebuild::{Content, Selection};
+use crate::repo::Repo;
+use crate::report::{Difference, DifferenceKind, FileCounts, FileDigest, Finding, Severity};
+
+/// Files cargo generates; their bytes are never compared (shared/VERDICTS.md).
+pub const GENERATED: &[&str] = &["Cargo.toml", ".cargo_vcs_info.json", "Cargo.lock"];
+
+/// Errors of the compare stage.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum Error {
+    /// Reading a blob for a diff failed.
+    #[error(transparent)]
+    Repo(#[from] crate::repo::Error),
+    /// Hashing failed (a SHA-1 collision attack was detected).
+    #[error("sha-1 collision detected while hashing `{path}`")]
+    Collision {
+        /// The package-relative path.
+        path: String,
+    },
+}
+
+impl Error {
+    /// The stable classification.
+    pub fn kind(&self) -> ErrorKind {
+        match self {
+            Error::Repo(e) => e.kind(),
+            Error::Collision { .. } => ErrorKind::InvalidArchive,
+        }
+    }
+}
+
+/// Options for [`compare`].
+#[derive(Debug, Clone, Default)]
+#[non_exhaustive]
+pub struct Options {
+    /// Limits (text diff size, blob size).
+    pub limits: Limits,
+}
+
+/// The result of [`compare`].
+#[derive(Debug, Clone, Default)]
+pub struct Comparison {
+    /// File counts.
+    pub files: FileCounts,
+    /// Differences, sorted by path then kind.
+    pub differences: Vec<Difference>,
+    /// Findings from the archive and the comparison.
+    pub findings: Vec<Finding>,
+}
+
+/// The git blob id of `data` in a repository using `kind`.
+pub fn blob_id(kind: gix::hash::Kind, data: &[u8]) -> Option<ObjectId> {
+    gix::objs::compute_hash(kind, gix::object::Kind::Blob, data).ok()
+}
+
+fn digest(data: &[u8]) -> FileDigest {
+    FileDigest {
+        size: data.len() as u64,
+        sha256: hex(&sha2::Sha256::digest(data)),
+    }
+}
+
+/// Lowercase hex of bytes.
+pub fn hex(bytes: &[u8]) -> String {
+    use std::fmt::Write;
+    let mut s = String::with_capacity(bytes.len() * 2);
+    for b in bytes {
+        let _ = write!(s, "{b:02x}");
+    }
+    s
+}
+
+fn is_text(data: &[u8]) -> bool {
+    !data[..data.len().min(8000)].contains(&0) && std::str::from_utf8(data).is_ok()
+}
+
+/// A unified diff (repository → published), or a one-line description for binary content.
+pub fn render_diff(path: &str, repo: &[u8], published: &[u8], limits: &Limits) -> String {
+    let too_big = repo.len() as u64 > limits.max_text_diff_bytes
+        || published.len() as u64 > limits.max_text_diff_bytes;
+    if too_big || !is_text(repo) || !is_text(published) {
+        return format!(
+            "binary files differ: repository {} bytes, published {} bytes",
+            repo.len(),
+            published.len()
+        );
+    }
+    let (a, b) = (
+        std::str::from_utf8(repo).unwrap_or_default(),
+        std::str::from_utf8(published).unwrap_or_default(),
+    );
+    let diff = similar::TextDiff::configure()
+        .algorithm(similar::Algorithm::Myers)
+        .timeout(std::time::Duration::from_secs(5))
+        .diff_lines(a, b);
+    let mut text = diff
+        .unified_diff()
+        .context_radius(3)
+        .header(&format!("a/{path}"), &format!("b/{path}"))
+        .to_string();
+    let max = limits.max_diff_output_bytes as usize;
+    if text.len() > max {
+        let mut cut = max;
+        while !text.is_char_boundary(cut) {
+            cut -= 1;
+        }
+        text.truncate(cut);
+        text.push_str("\n... diff truncated\n");
+    }
+    if text.is_empty() {
+        // Same lines, different bytes: only line endings or a final newline differ.
+        text = "files differ only in line endings or a final newline".to_owned();
+    }
+    text
+}
+
+fn under(path: &str, dir: &str) -> bool {
+    path.len() > dir.len() && path.starts_with(dir) && path.as_bytes()[dir.len()] == b'/'
+}
+
+/// Compare the published archive with what cargo would have packaged.
+pub fn compare(
+    archive: &CrateArchive,
+    selection: &Selection,
+    repo: &Repo,
+    options: &Options,
+) -> Result<Comparison, Error> {
+    let limits = &options.limits;
+    let kind = repo.gix().object_hash();
+    let mut out = Comparison::default();
+    let has_orig = archive.files.contains_key("Cargo.toml.orig");
+
+    // Expected files, keyed by the name they have in the archive.
+    let mut expected = selection.files.clone();
+    let mut generated: BTreeSet<&str> = GENERATED.iter().copied().collect();
+    if !has_orig {
+        // Before cargo 1.19 the manifest was archived verbatim as `Cargo.toml`.
+        if let Some(e) = expected.remove("Cargo.toml.orig") {
+            expected.insert("Cargo.toml".into(), e);
+        }
+        generated.remove("Cargo.toml");
+        out.findings.push(Finding::new(
+            "orig_manifest_missing",
+            Severity::Low,
+            "the crate has no `Cargo.toml.orig`; its `Cargo.toml` is compared with the repository's manifest (cargo < 1.19)",
+        ));
+    }
+
+    // Directory symlinks published as their link text (core.symlinks=false).
+    let mut dir_links: BTreeMap<String, Vec<u8>> = BTreeMap::new();
+    for e in expected.values() {
+        if let Some(l) = &e.link
+            && l.directory
+        {
+            dir_links.insert(l.link_path.clone(), l.text.clone());
+        }
+    }
+    let mut explained_dirs: BTreeSet<String> = BTreeSet::new();
+    for (lp, text) in &dir_links {
+        if let Some(f) = archive.files.get(lp)
+            && f.data == *text
+        {
+            explained_dirs.insert(lp.clone());
+            out.differences.push(Difference {
+                path: lp.clone(),
+                kind: DifferenceKind::SymlinkText,
+                diff: Some(format!(
+                    "git stores a symlink to directory `{}`; the crate holds the link text",
+                    crate::archive::escape(text)
+                )),
+                published: Some(digest(&f.data)),
+                repo: None,
+                repo_path: None,
+            });
+        }
+    }
+
+    let non_regular: BTreeMap<&str, &Anomaly> = archive
+        .anomalies
+        .iter()
+        .filter_map(|a| match a {
+            Anomaly::NonRegular { path, .. } => Some((path.as_str(), a)),
+            _ => None,
+        })
+        .collect();
+
+    for (path, file) in &archive.files {
+        out.files.published += 1;
+        if generated.contains(path.as_str()) {
+            continue;
+        }
+        if explained_dirs.contains(path) {
+            out.files.compared += 1;
+            continue;
+        }
+        out.files.compared += 1;
+        let Some(exp) = expected.get(path) else {
+            let in_sub = selection
+                .missing_submodules
+                .iter()
+                .any(|s| under(path, &s.path));
+            out.differences.push(Difference {
+                path: path.clone(),
+                kind: if in_sub {
+                    DifferenceKind::InSubmodule
+                } else {
+                    DifferenceKind::OnlyInPublished
+                },
+                diff: None,
+                published: Some(digest(&file.data)),
+                repo: None,
+                repo_path: None,
+            });
+            continue;
+        };
+        match &exp.content {
+            Content::External { .. } => {
+                // Already a (blocking) finding from the rebuild; nothing to compare with.
+            }
+            Content::Blob { id, repo_path, .. } => {
+                let published_id = blob_id(kind, &file.data)
+                    .ok_or_else(|| Error::Collision { path: path.clone() })?;
+                if published_id == *id {
+                    out.files.equal += 1;
+                    continue;
+                }
+                let rp = (repo_path != &crate::rebuild_join(&selection.path_in_vcs, path))
+                    .then(|| repo_path.clone());
+                if let Some(l) = &exp.link
+                    && !l.directory
+                    && l.text == file.data
+                {
+                    out.differences.push(Difference {
+                        path: path.clone(),
+                        kind: DifferenceKind::SymlinkText,
+                        diff: Some(format!(
+                            "git stores a symlink to `{}`; the crate holds the link text",
+                            crate::archive::escape(&l.text)
+                        )),
+                        published: Some(digest(&file.data)),
+                        repo: None,
+                        repo_path: rp,
+                    });
+                    continue;
+                }
+                let size = repo.blob_size(*id)?;
+                if size > limits.max_blob_bytes {
+                    out.differences.push(Difference {
+                        path: path.clone(),
+                        kind: DifferenceKind::ContentDiffers,
+                        diff: Some(format!(
+                            "binary files differ: repository {size} bytes, published {} bytes",
+                            file.data.len()
+                        )),
+                        published: Some(digest(&file.data)),
+                        repo: None,
+                        repo_path: rp,
+                    });
+                    continue;
+                }
+                let blob = repo.blob(*id, limits.max_blob_bytes)?;
+                out.differences.push(Difference {
+                    path: path.clone(),
+                    kind: DifferenceKind::ContentDiffers,
+                    diff: Some(render_diff(path, &blob, &file.data, limits)),
+                    published: Some(digest(&file.data)),
+                    repo: Some(digest(&blob)),
+                    repo_path: rp,
+                });
+            }
+        }
+    }
+
+    // Non-regular entries in the archive.
+    for (path, anomaly) in &non_regular {
+        if let Anomaly::NonRegular {
+            entry_type, target, ..
+        } = anomaly
+        {
+            let desc = match target {
+                Some(t) => format!(
+                    "the published entry is a {entry_type} to `{}`, not a regular file",
+                    crate::archive::escape(t.as_bytes())
+                ),
+                None => format!("the published entry is a {entry_type}, not a regular file"),
+            };
+            if archive.files.contains_key(*path) {
+                continue; // a duplicate; reported through the duplicate finding
+            }
+            out.differences.push(Difference {
+                path: (*path).to_owned(),
+                kind: if expected.contains_key(*path) {
+                    DifferenceKind::ContentDiffers
+                } else {
+                    DifferenceKind::OnlyInPublished
+                },
+                diff: Some(desc),
+                published: None,
+                repo: None,
+                repo_path: None,
+            });
+        }
+    }
+
+    // Expected but not published.
+    for (path, exp) in &expected {
+        if archive.files.contains_key(path) || non_regular.contains_key(path.as_str()) {
+            continue;
+        }
+        if let Some(l) = &exp.link
+            && l.directory
+            && explained_dirs.contains(&l.link_path)
+        {
+            continue;
+        }
+        let (repo_digest, rp) = match &exp.content {
+            Content::Blob { id, repo_path, .. } => {
+                let d = if repo.blob_size(*id)? <= limits.max_blob_bytes {
+                    Some(digest(&repo.blob(*id, limits.max_blob_bytes)?))
+                } else {
+                    None
+                };
+                let rp = (repo_path != &crate::rebuild_join(&selection.path_in_vcs, path))
+                    .then(|| repo_path.clone());
+                (d, rp)
+            }
+            Content::External { .. } => (None, None),
+        };
+        out.differences.push(Difference {
+            path: path.clone(),
+            kind: DifferenceKind::OnlyInRepo,
+            diff: None,
+            published: None,
+            repo: repo_digest,
+            repo_path: rp,
+        });
+    }
+
+    out.findings
+        .extend(archive.anomalies.iter().map(Anomaly::to_finding));
+    out.differences
+        .sort_by(|a, b| (&a.path, a.kind).cmp(&(&b.path, b.kind)));
+    out.differences
+        .dedup_by(|a, b| a.path == b.path && a.kind == b.kind);
+    Ok(out)
+}

@@ -1,0 +1,302 @@
+//! Read-only access to a local git repository through gix: resolve a commit, read trees and
+//! blobs. No working tree is ever created and no `git` process is started.
+//!
+//! Repositories are untrusted input: they are opened with [`gix::open::Options::isolated`]
+//! (no system/global/user configuration, no environment overrides, no hooks; we never check
+//! out, so no filters run), and `gitoxide.objects.allocLimit` bounds single allocations.
+
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use gix::ObjectId;
+
+use crate::error::{ErrorKind, LimitError};
+use crate::limits::Limits;
+
+/// Errors reading a repository.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum Error {
+    /// The path is not a git repository (or does not exist).
+    #[error("`{path}` is not a git repository: {message}")]
+    NotARepository {
+        /// The path.
+        path: String,
+        /// Why.
+        message: String,
+    },
+    /// An object could not be read or decoded.
+    #[error("failed to read object `{id}`: {message}")]
+    Object {
+        /// The object id.
+        id: String,
+        /// Why.
+        message: String,
+    },
+    /// A limit was exceeded while walking trees.
+    #[error("{0}")]
+    LimitExceeded(LimitError),
+}
+
+impl Error {
+    /// The stable classification.
+    pub fn kind(&self) -> ErrorKind {
+        match self {
+            Error::NotARepository { .. } => ErrorKind::NotFound,
+            Error::Object { .. } => ErrorKind::Git,
+            Error::LimitExceeded(_) => ErrorKind::LimitExceeded,
+        }
+    }
+}
+
+/// What a tree entry is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum NodeKind {
+    /// A directory.
+    Tree,
+    /// A regular file.
+    Blob,
+    /// An executable file.
+    Executable,
+    /// A symbolic link (the blob holds the link text).
+    Link,
+    /// A submodule commit (gitlink).
+    Gitlink,
+}
+
+/// One entry of a tree.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TreeEntry {
+    /// The entry name; non-UTF-8 names are kept lossily and flagged.
+    pub name: String,
+    /// Whether the raw name was valid UTF-8.
+    pub utf8: bool,
+    /// What it is.
+    pub kind: NodeKind,
+    /// The object id (blob, tree, or submodule commit).
+    pub id: ObjectId,
+}
+
+/// A commit resolved in the repository.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CommitInfo {
+    /// The commit id.
+    pub id: ObjectId,
+    /// Its root tree.
+    pub tree: ObjectId,
+}
+
+/// Outcome of looking up a recorded commit id.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum CommitLookup {
+    /// Found, and it is a commit.
+    Found(CommitInfo),
+    /// No object with that id.
+    Missing,
+    /// An object with that id exists but is not a commit (`kind` is `tree`, `blob` or `tag`).
+    NotACommit {
+        /// The object's kind.
+        kind: String,
+    },
+}
+
+/// A read-only, isolated view of a git repository, with a tree cache.
+pub struct Repo {
+    repo: gix::Repository,
+    path: PathBuf,
+    trees: std::cell::RefCell<HashMap<ObjectId, Arc<Vec<TreeEntry>>>>,
+    limits: Limits,
+    entries_read: std::cell::Cell<u64>,
+}
+
+impl std::fmt::Debug for Repo {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Repo")
+            .field("path", &self.path)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Repo {
+    /// Open a local repository (bare, or a work tree's `.git`) with isolated options.
+    pub fn open(path: &Path, limits: &Limits) -> Result<Repo, Error> {
+        let opts = gix::open::Options::isolated()
+            .config_overrides([format!(
+                "gitoxide.objects.allocLimit={}",
+                limits.git_alloc_limit
+            )])
+            .strict_config(false);
+        let mut repo = gix::open_opts(path, opts).map_err(|e| Error::NotARepository {
+            path: path.display().to_string(),
+            message: e.to_string(),
+        })?;
+        repo.object_cache_size_if_unset(4 << 20);
+        Ok(Repo {
+            repo,
+            path: path.to_owned(),
+            trees: std::cell::RefCell::default(),
+            limits: limits.clone(),
+            entries_read: std::cell::Cell::new(0),
+        })
+    }
+
+    /// The path it was opened from.
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    /// The underlying gix repository.
+    pub fn gix(&self) -> &gix::Repository {
+        &self.repo
+    }
+
+    /// The hash length in hex digits (40 for SHA-1 repositories).
+    pub fn hex_len(&self) -> usize {
+        self.repo.object_hash().len_in_hex()
+    }
+
+    fn obj_err(id: impl std::fmt::Display, e: impl std::fmt::Display) -> Error {
+        Error::Object {
+            id: id.to_string(),
+            message: e.to_string(),
+        }
+    }
+
+    /// Look up `hex` (already validated as lowercase hex) as a commit.
+    pub fn lookup_commit(&self, hex: &str) -> Result<CommitLookup, Error> {
+        if hex.len() != self.hex_len() {
+            return Ok(CommitLookup::Missing);
+        }
+        let Ok(id) = ObjectId::from_hex(hex.as_bytes()) else {
+            return Ok(CommitLookup::Missing);
+        };
+        let Some(obj) = self
+            .repo
+            .try_find_object(id)
+            .map_err(|e| Self::obj_err(id, e))?
+        else {
+            return Ok(CommitLookup::Missing);
+        };
+        if obj.kind != gix::object::Kind::Commit {
+            return Ok(CommitLookup::NotACommit {
+                kind: obj.kind.to_string(),
+            });
+        }
+        let commit = obj.into_commit();
+        let tree = commit.tree_id().map_err(|e| Self::obj_err(id, e))?.detach();
+        Ok(CommitLookup::Found(CommitInfo { id, tree }))
+    }
+
+    /// Whether an object exists.
+    pub fn has_object(&self, id: ObjectId) -> bool {
+        self.repo.has_object(id)
+    }
+
+    /// Read and decode a tree (cached). Counts towards [`Limits::max_tree_entries`].
+    pub fn tree(&self, id: ObjectId) -> Result<Arc<Vec<TreeEntry>>, Error> {
+        if let Some(t) = self.trees.borrow().get(&id) {
+            return Ok(t.clone());
+        }
+        let obj = self
+            .repo
+            .find_object(id)
+            .map_err(|e| Self::obj_err(id, e))?;
+        if obj.kind != gix::object::Kind::Tree {
+            return Err(Self::obj_err(
+                id,
+                format!("expected a tree, found a {}", obj.kind),
+            ));
+        }
+        let tree = obj.into_tree();
+        let decoded = tree.decode().map_err(|e| Self::obj_err(id, e))?;
+        let mut out = Vec::with_capacity(decoded.entries.len());
+        for e in &decoded.entries {
+            use gix::object::tree::EntryKind as K;
+            let kind = match e.mode.kind() {
+                K::Tree => NodeKind::Tree,
+                K::Blob => NodeKind::Blob,
+                K::BlobExecutable => NodeKind::Executable,
+                K::Link => NodeKind::Link,
+                K::Commit => NodeKind::Gitlink,
+            };
+            let raw: &[u8] = e.filename.as_ref();
+            let (name, utf8) = match std::str::from_utf8(raw) {
+                Ok(s) => (s.to_owned(), true),
+                Err(_) => (String::from_utf8_lossy(raw).into_owned(), false),
+            };
+            out.push(TreeEntry {
+                name,
+                utf8,
+                kind,
+                id: e.oid.to_owned(),
+            });
+        }
+        let n = self.entries_read.get() + out.len() as u64;
+        self.entries_read.set(n);
+        if n > self.limits.max_tree_entries {
+            return Err(Error::LimitExceeded(LimitError {
+                limit: "max_tree_entries",
+                max: self.limits.max_tree_entries,
+                value: n,
+            }));
+        }
+        // Sort by name (git orders trees as if directories had a trailing `/`; we want plain
+        // byte order for deterministic walks).
+        out.sort_by(|a, b| a.name.cmp(&b.name));
+        let out = Arc::new(out);
+        self.trees.borrow_mut().insert(id, out.clone());
+        Ok(out)
+    }
+
+    /// The size of a blob, from its header (no content read).
+    pub fn blob_size(&self, id: ObjectId) -> Result<u64, Error> {
+        let h = self
+            .repo
+            .find_header(id)
+            .map_err(|e| Self::obj_err(id, e))?;
+        Ok(h.size())
+    }
+
+    /// Read a blob (bounded by `max` bytes; larger blobs are an error naming the limit).
+    pub fn blob(&self, id: ObjectId, max: u64) -> Result<Vec<u8>, Error> {
+        let size = self.blob_size(id)?;
+        if size > max {
+            return Err(Error::LimitExceeded(LimitError {
+                limit: "max_blob_bytes",
+                max,
+                value: size,
+            }));
+        }
+        let obj = self
+            .repo
+            .find_object(id)
+            .map_err(|e| Self::obj_err(id, e))?;
+        if obj.kind != gix::object::Kind::Blob {
+            return Err(Self::obj_err(
+                id,
+                format!("expected a blob, found a {}", obj.kind),
+            ));
+        }
+        Ok(obj.detach().data)
+    }
+
+    /// All tags and branches, peeled to commits: `(full ref name, commit id)`, sorted by name.
+    /// Refs that do not peel to a commit are skipped.
+    pub fn refs(&self) -> Result<Vec<(String, ObjectId)>, Error> {
+        let platform = self
+            .repo
+            .references()
+            .map_err(|e| Self::obj_err("refs", e))?;
+        let mut out = Vec::new();
+        for r in platform.all().map_err(|e| Self::obj_err("refs", e))? {
+            let Ok(mut r) = r else { continue };
+            let name = r.name().as_bstr().to_string();
+            if let Ok(c) = r.peel_to_commit() {
+                out.push((name, c.id));
+            }
+        }
+        out.sort();
+        Ok(out)
+    }
+}

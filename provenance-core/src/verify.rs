@@ -1,0 +1,1013 @@
+//! The top-level operation: read → locate → rebuild → compare → classify.
+
+use std::path::PathBuf;
+use std::sync::atomic::{AtomicBool, Ordering};
+
+use sha2::Digest;
+
+use crate::archive::{self, CrateArchive};
+use crate::compare::{self, Comparison};
+use crate::error::ErrorKind;
+use crate::limits::Limits;
+use crate::metadata::{self, Field, VcsInfo};
+use crate::rebuild::{self, Rules, Selection};
+use crate::repo::{self, CommitInfo, CommitLookup, Repo};
+use crate::report::{
+    Assisted, CrateId, Difference, DifferenceKind, FileCounts, Finding, Report, SCHEMA_VERSION,
+    Severity, Source, SourceHow, Verdict,
+};
+
+/// Where the `.crate` comes from.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum CrateSource {
+    /// A local `.crate` file.
+    File(PathBuf),
+    /// `.crate` bytes already in memory.
+    Bytes(Vec<u8>),
+    /// A crate version in the registry (needs the fetch stage).
+    Registry {
+        /// Crate name.
+        name: String,
+        /// Exact version.
+        version: String,
+    },
+}
+
+/// Where the repository comes from.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum RepoSource {
+    /// A local repository (bare, or a work tree).
+    Path(PathBuf),
+    /// A URL to fetch.
+    Url(String),
+}
+
+impl RepoSource {
+    /// Interpret a user-supplied string: anything with a `scheme://` (or `file:` prefix) is a URL,
+    /// the rest a local path.
+    pub fn parse(s: &str) -> RepoSource {
+        if let Some(p) = s.strip_prefix("file://") {
+            return RepoSource::Path(PathBuf::from(p));
+        }
+        if s.contains("://") || s.starts_with("git@") || s.contains("::") {
+            RepoSource::Url(s.to_owned())
+        } else {
+            RepoSource::Path(PathBuf::from(s))
+        }
+    }
+
+    fn display(&self) -> String {
+        match self {
+            RepoSource::Path(p) => p.display().to_string(),
+            RepoSource::Url(u) => u.clone(),
+        }
+    }
+}
+
+/// Options for [`verify_opts`].
+#[derive(Debug, Clone)]
+#[non_exhaustive]
+pub struct Options {
+    /// Resource limits. Default: [`Limits::default`].
+    pub limits: Limits,
+    /// Try version tags when the verdict is `no_vcs_info` / `revision_not_found`. Default `true`.
+    pub assisted: bool,
+    /// Explain differences with the rules of the older cargo the crate shows made it
+    /// (finding `older_cargo_rule`). Default `true`.
+    pub older_rules: bool,
+    /// Cache directory for downloads and fetched repositories (fetch stage). Default: none.
+    pub cache_dir: Option<PathBuf>,
+    /// Use only what is cached; never touch the network. Default `false`.
+    pub offline: bool,
+    /// Sparse index URL (fetch stage). Default: crates.io.
+    pub index_url: Option<String>,
+    /// Allow `http://`, `git://` and `file://` transports (tests on loopback). Default `false`.
+    pub allow_insecure_transport: bool,
+}
+
+impl Default for Options {
+    fn default() -> Self {
+        Options {
+            limits: Limits::default(),
+            assisted: true,
+            older_rules: true,
+            cache_dir: None,
+            offline: false,
+            index_url: None,
+            allow_insecure_transport: false,
+        }
+    }
+}
+
+/// A verification request.
+#[derive(Debug, Clone)]
+#[non_exhaustive]
+pub struct Request {
+    /// The crate.
+    pub krate: CrateSource,
+    /// The repository; `None` = `package.repository` from the crate.
+    pub repo: Option<RepoSource>,
+    /// Options.
+    pub options: Options,
+}
+
+impl Request {
+    /// A request with default options and no repository override.
+    pub fn new(krate: CrateSource) -> Request {
+        Request {
+            krate,
+            repo: None,
+            options: Options::default(),
+        }
+    }
+
+    /// Set the repository.
+    #[must_use]
+    pub fn with_repo(mut self, repo: RepoSource) -> Request {
+        self.repo = Some(repo);
+        self
+    }
+
+    /// Set the options.
+    #[must_use]
+    pub fn with_options(mut self, options: Options) -> Request {
+        self.options = options;
+        self
+    }
+}
+
+/// The stages reported through [`Progress`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum Stage {
+    /// Reading and decompressing the `.crate`.
+    ReadCrate,
+    /// Downloading the `.crate`.
+    Download,
+    /// Fetching the repository.
+    Fetch,
+    /// Opening the repository.
+    OpenRepository,
+    /// Selecting files from the tree.
+    Rebuild,
+    /// Comparing.
+    Compare,
+    /// Trying version tags.
+    Assisted,
+}
+
+impl Stage {
+    /// A stable snake_case name.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Stage::ReadCrate => "read_crate",
+            Stage::Download => "download",
+            Stage::Fetch => "fetch",
+            Stage::OpenRepository => "open_repository",
+            Stage::Rebuild => "rebuild",
+            Stage::Compare => "compare",
+            Stage::Assisted => "assisted",
+        }
+    }
+}
+
+/// Receives progress: a stage with an optional total (bytes or items), then increments.
+pub trait Progress {
+    /// A new stage begins.
+    fn stage(&mut self, stage: Stage, total: Option<u64>);
+    /// `n` more units of the current stage are done.
+    fn inc(&mut self, n: u64);
+}
+
+/// A [`Progress`] that ignores everything.
+#[derive(Debug, Default, Clone, Copy)]
+pub struct Discard;
+
+impl Progress for Discard {
+    fn stage(&mut self, _: Stage, _: Option<u64>) {}
+    fn inc(&mut self, _: u64) {}
+}
+
+/// Errors of [`verify`]. A mismatch is never an error.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum Error {
+    /// The `.crate` is unusable.
+    #[error(transparent)]
+    Archive(#[from] archive::Error),
+    /// The crate's metadata is unusable.
+    #[error(transparent)]
+    Metadata(#[from] metadata::Error),
+    /// Reading the repository failed.
+    #[error(transparent)]
+    Repo(#[from] repo::Error),
+    /// The rebuild failed for a reason that is not a verdict.
+    #[error(transparent)]
+    Rebuild(#[from] rebuild::Error),
+    /// The comparison failed.
+    #[error(transparent)]
+    Compare(#[from] compare::Error),
+    /// The request is inconsistent or needs something unavailable.
+    #[error("{message}")]
+    Request {
+        /// The classification.
+        kind: ErrorKind,
+        /// What is wrong.
+        message: String,
+    },
+    /// `should_interrupt` was set.
+    #[error("interrupted")]
+    Interrupted,
+}
+
+impl Error {
+    /// The stable classification.
+    pub fn kind(&self) -> ErrorKind {
+        match self {
+            Error::Archive(e) => e.kind(),
+            Error::Metadata(e) => e.kind(),
+            Error::Repo(e) => e.kind(),
+            Error::Rebuild(e) => e.kind(),
+            Error::Compare(e) => e.kind(),
+            Error::Request { kind, .. } => *kind,
+            Error::Interrupted => ErrorKind::Interrupted,
+        }
+    }
+}
+
+/// Verify with default progress (none) and no interruption.
+pub fn verify(request: &Request) -> Result<Report, Error> {
+    verify_opts(request, &mut Discard, &AtomicBool::new(false))
+}
+
+fn check(flag: &AtomicBool) -> Result<(), Error> {
+    if flag.load(Ordering::Relaxed) {
+        Err(Error::Interrupted)
+    } else {
+        Ok(())
+    }
+}
+
+/// The range of cargo minor versions the published crate itself shows could have made it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+struct Era {
+    min: u32,
+    max: u32,
+}
+
+fn era(archive: &CrateArchive, vcs: Option<&VcsInfo>) -> Era {
+    let mut e = Era { min: 0, max: 95 };
+    if archive.files.contains_key("Cargo.toml.orig") {
+        e.min = e.min.max(19);
+    } else {
+        e.max = e.max.min(18);
+    }
+    if let Some(v) = vcs {
+        e.min = e.min.max(30);
+        if v.path_in_vcs.is_none() {
+            e.max = e.max.min(56);
+        } else {
+            e.min = e.min.max(57);
+        }
+        if v.dirty {
+            e.min = e.min.max(81);
+        }
+    }
+    if e.min > e.max {
+        e.min = e.max;
+    }
+    e
+}
+
+/// Verify a crate against its repository.
+pub fn verify_opts(
+    request: &Request,
+    progress: &mut dyn Progress,
+    should_interrupt: &AtomicBool,
+) -> Result<Report, Error> {
+    let limits = &request.options.limits;
+    progress.stage(Stage::ReadCrate, None);
+    let bytes = match &request.krate {
+        CrateSource::File(p) => {
+            let (_, bytes) = read_limited(p, limits)?;
+            bytes
+        }
+        CrateSource::Bytes(b) => b.clone(),
+        CrateSource::Registry { name, version } => {
+            return Err(Error::Request {
+                kind: ErrorKind::Unsupported,
+                message: format!(
+                    "downloading `{name}@{version}` from a registry is not available in this build; pass a `.crate` file"
+                ),
+            });
+        }
+    };
+    progress.inc(bytes.len() as u64);
+    let archive = archive::parse(&bytes, limits)?;
+    check(should_interrupt)?;
+    let sha256 = crate::compare::hex(&sha2::Sha256::digest(&bytes));
+    let repo_source = request.repo.clone();
+    let opened = match &repo_source {
+        Some(RepoSource::Path(p)) => {
+            progress.stage(Stage::OpenRepository, None);
+            Some(Repo::open(p, limits))
+        }
+        Some(RepoSource::Url(u)) => {
+            return Err(Error::Request {
+                kind: ErrorKind::Unsupported,
+                message: format!(
+                    "fetching `{}` is not available in this build; pass a local repository path",
+                    archive::escape(u.as_bytes())
+                ),
+            });
+        }
+        None => None,
+    };
+    verify_parsed(
+        &archive,
+        sha256,
+        repo_source.as_ref(),
+        opened,
+        &request.options,
+        progress,
+        should_interrupt,
+    )
+}
+
+fn read_limited(path: &std::path::Path, limits: &Limits) -> Result<((), Vec<u8>), Error> {
+    use std::io::Read;
+    let io = |source| {
+        Error::Archive(archive::Error::Io {
+            path: path.display().to_string(),
+            source,
+        })
+    };
+    let f = std::fs::File::open(path).map_err(io)?;
+    let mut bytes = Vec::new();
+    f.take(limits.max_crate_bytes + 1)
+        .read_to_end(&mut bytes)
+        .map_err(io)?;
+    Ok(((), bytes))
+}
+
+/// Identity from the normalized manifest, checked against the archive prefix.
+fn identity(
+    archive: &CrateArchive,
+    limits: &Limits,
+) -> Result<(String, String, Option<String>), Error> {
+    let manifests: Vec<&String> = archive
+        .files
+        .keys()
+        .filter(|k| k.eq_ignore_ascii_case("Cargo.toml"))
+        .collect();
+    let Some(file) = archive.files.get("Cargo.toml") else {
+        if manifests.is_empty() {
+            return Err(metadata::Error::MissingManifest.into());
+        }
+        return Err(metadata::Error::AmbiguousManifest {
+            paths: manifests
+                .iter()
+                .map(|m| format!("`{m}`"))
+                .collect::<Vec<_>>()
+                .join(", "),
+        }
+        .into());
+    };
+    if manifests.len() > 1 {
+        return Err(metadata::Error::AmbiguousManifest {
+            paths: manifests
+                .iter()
+                .map(|m| format!("`{m}`"))
+                .collect::<Vec<_>>()
+                .join(", "),
+        }
+        .into());
+    }
+    let m = metadata::parse_manifest(&file.data, "Cargo.toml", limits)?;
+    let name = m
+        .name
+        .clone()
+        .ok_or_else(|| metadata::Error::ManifestParse {
+            file: "Cargo.toml".into(),
+            message: "no `package.name`".into(),
+        })?;
+    let version = m
+        .version
+        .value()
+        .cloned()
+        .ok_or_else(|| metadata::Error::ManifestParse {
+            file: "Cargo.toml".into(),
+            message: "no literal `package.version`".into(),
+        })?;
+    let expected = format!("{name}-{version}");
+    if archive.prefix != expected {
+        let field = if archive.prefix.starts_with(&format!("{name}-")) {
+            "version"
+        } else {
+            "name"
+        };
+        return Err(metadata::Error::IdentityMismatch {
+            field,
+            found: expected,
+            expected: archive.prefix.clone(),
+        }
+        .into());
+    }
+    let repository = match m.repository {
+        Field::Value(r) => Some(r),
+        _ => None,
+    };
+    Ok((name, version, repository))
+}
+
+/// One evaluation of a commit: the verdict and what it is based on.
+struct Evaluation {
+    verdict: Verdict,
+    path: Option<String>,
+    files: FileCounts,
+    differences: Vec<Difference>,
+    findings: Vec<Finding>,
+}
+
+#[allow(clippy::too_many_arguments)]
+fn evaluate(
+    repo: &Repo,
+    commit: &CommitInfo,
+    archive: &CrateArchive,
+    name: &str,
+    version: &str,
+    path: Option<&str>,
+    era: Era,
+    options: &Options,
+    progress: &mut dyn Progress,
+    should_interrupt: &AtomicBool,
+) -> Result<Evaluation, Error> {
+    let limits = &options.limits;
+    let orig = archive
+        .files
+        .get("Cargo.toml.orig")
+        .or_else(|| archive.files.get("Cargo.toml"))
+        .map(|f| f.data.as_slice());
+    progress.stage(Stage::Rebuild, None);
+    let published_only = |verdict, findings| Evaluation {
+        verdict,
+        path: path.map(str::to_owned),
+        files: FileCounts {
+            published: archive.files.len() as u64,
+            compared: 0,
+            equal: 0,
+        },
+        differences: Vec::new(),
+        findings,
+    };
+    let location = match rebuild::locate_package(
+        repo,
+        commit.id,
+        commit.tree,
+        Some(name),
+        version,
+        path,
+        orig,
+        limits,
+    ) {
+        Ok(l) => l,
+        Err(e @ rebuild::Error::PackageNotFound { .. }) => {
+            return Ok(published_only(
+                Verdict::PathNotFound,
+                vec![Finding::new(
+                    "path_not_found",
+                    Severity::High,
+                    e.to_string(),
+                )],
+            ));
+        }
+        Err(rebuild::Error::Package { path: p, message }) => {
+            return Ok(Evaluation {
+                path: Some(p),
+                ..published_only(
+                    Verdict::PackageError,
+                    vec![Finding::new("package_error", Severity::High, message)],
+                )
+            });
+        }
+        Err(e) => return Err(e.into()),
+    };
+    check(should_interrupt)?;
+
+    // The rules to try: today's cargo, then one representative of every older era the crate
+    // itself shows is possible.
+    let mut rule_sets = vec![Rules::CURRENT];
+    if options.older_rules {
+        for &b in Rules::BREAKPOINTS {
+            if b >= era.min && b <= era.max && b != Rules::CURRENT.cargo_minor {
+                rule_sets.push(Rules { cargo_minor: b });
+            }
+        }
+        if era.max < Rules::CURRENT.cargo_minor
+            && !rule_sets.iter().any(|r| r.cargo_minor == era.max)
+        {
+            rule_sets.push(Rules {
+                cargo_minor: era.max,
+            });
+        }
+    }
+    let copts = compare::Options {
+        limits: limits.clone(),
+    };
+    let mut results: Vec<(Rules, Result<(Selection, Comparison), String>)> = Vec::new();
+    for rules in rule_sets {
+        check(should_interrupt)?;
+        let ropts = rebuild::Options {
+            rules,
+            limits: limits.clone(),
+        };
+        match rebuild::rebuild(repo, commit, &location, &ropts) {
+            Ok(sel) => {
+                progress.stage(Stage::Compare, Some(archive.files.len() as u64));
+                let cmp = compare::compare(archive, &sel, repo, &copts)?;
+                progress.inc(archive.files.len() as u64);
+                results.push((rules, Ok((sel, cmp))));
+            }
+            Err(rebuild::Error::Package { message, .. }) => results.push((rules, Err(message))),
+            Err(e) => return Err(e.into()),
+        }
+    }
+    let loc_path = location.path.clone();
+    let (primary_rules, primary) = results.remove(0);
+    let older: Vec<(Rules, Selection, Comparison)> = results
+        .into_iter()
+        .filter_map(|(r, res)| res.ok().map(|(s, c)| (r, s, c)))
+        .collect();
+    let finish = |sel: &Selection, cmp: Comparison, mut extra: Vec<Finding>| {
+        let mut findings = sel.findings.clone();
+        findings.append(&mut extra);
+        findings.extend(cmp.findings.iter().cloned());
+        let verdict = classify(&cmp.differences, &findings);
+        Evaluation {
+            verdict,
+            path: Some(loc_path.clone()),
+            files: cmp.files,
+            differences: cmp.differences,
+            findings,
+        }
+    };
+    match primary {
+        Ok((sel, cmp)) => {
+            if cmp.differences.is_empty() {
+                return Ok(finish(&sel, cmp, Vec::new()));
+            }
+            // Can an older cargo rule explain some differences?
+            let best = older
+                .into_iter()
+                .min_by_key(|(r, _, c)| (c.differences.len(), std::cmp::Reverse(r.cargo_minor)));
+            if let Some((r, _, oc)) = best
+                && oc.differences.len() < cmp.differences.len()
+            {
+                let mut explained = Vec::new();
+                let mut remaining = Vec::new();
+                for d in cmp.differences {
+                    if oc.differences.iter().any(|o| o.path == d.path) {
+                        remaining.push(d);
+                    } else {
+                        explained.push(d);
+                    }
+                }
+                let extra: Vec<Finding> = explained
+                    .iter()
+                    .map(|d| older_rule_finding(d, primary_rules, r, era))
+                    .collect();
+                let cmp = Comparison {
+                    differences: remaining,
+                    ..cmp
+                };
+                return Ok(finish(&sel, cmp, extra));
+            }
+            Ok(finish(&sel, cmp, Vec::new()))
+        }
+        Err(message) => {
+            // Today's cargo refuses the package; an older cargo may not have.
+            if let Some((r, sel, cmp)) = older
+                .into_iter()
+                .min_by_key(|(_, _, c)| c.differences.len())
+            {
+                let extra = vec![Finding::new(
+                    "older_cargo_rule",
+                    Severity::Info,
+                    format!(
+                        "cargo 1.{} would refuse this package ({message}); the cargo 1.{} rules, possible for this crate (made by cargo 1.{}–1.{}), accept it",
+                        Rules::CURRENT.cargo_minor,
+                        r.cargo_minor,
+                        era.min,
+                        era.max
+                    ),
+                )];
+                return Ok(finish(&sel, cmp, extra));
+            }
+            Ok(Evaluation {
+                path: Some(loc_path.clone()),
+                ..published_only(
+                    Verdict::PackageError,
+                    vec![Finding::new("package_error", Severity::High, message)],
+                )
+            })
+        }
+    }
+}
+
+fn older_rule_finding(d: &Difference, current: Rules, older: Rules, era: Era) -> Finding {
+    Finding::new(
+        "older_cargo_rule",
+        Severity::Info,
+        format!(
+            "`{}` ({} under cargo 1.{} rules) is explained by the rules of cargo 1.{}; the crate shows it was made by cargo 1.{}–1.{}",
+            d.path,
+            d.kind.as_str(),
+            current.cargo_minor,
+            older.cargo_minor,
+            era.min,
+            era.max
+        ),
+    )
+    .with_path(d.path.clone())
+}
+
+/// Classify differences and findings into a verdict (for a commit that exists and a package that
+/// was found): `match` when nothing differs and no finding blocks it, `submodule_unavailable`
+/// when every difference is inside unavailable submodules, `match_but_symlinks` when every
+/// difference is a symlink published as its text, otherwise `mismatch`.
+pub fn classify(differences: &[Difference], findings: &[Finding]) -> Verdict {
+    if differences.is_empty() {
+        return if findings.iter().any(Finding::blocks_match) {
+            Verdict::Mismatch
+        } else {
+            Verdict::Match
+        };
+    }
+    if differences
+        .iter()
+        .all(|d| d.kind == DifferenceKind::InSubmodule)
+    {
+        return Verdict::SubmoduleUnavailable;
+    }
+    if differences
+        .iter()
+        .all(|d| d.kind == DifferenceKind::SymlinkText)
+        && !findings.iter().any(Finding::blocks_match)
+    {
+        return Verdict::MatchButSymlinks;
+    }
+    Verdict::Mismatch
+}
+
+const TAG_FORMS: &[&str] = &[
+    "v{version}",
+    "{version}",
+    "{name}-v{version}",
+    "{name}-{version}",
+    "{name}@{version}",
+];
+
+#[allow(clippy::too_many_arguments)]
+fn assisted(
+    repo: &Repo,
+    archive: &CrateArchive,
+    name: &str,
+    version: &str,
+    era: Era,
+    options: &Options,
+    progress: &mut dyn Progress,
+    should_interrupt: &AtomicBool,
+) -> Result<Option<Assisted>, Error> {
+    progress.stage(Stage::Assisted, None);
+    let refs = repo.refs()?;
+    let mut best: Option<Assisted> = None;
+    for form in TAG_FORMS {
+        let tag = format!(
+            "refs/tags/{}",
+            form.replace("{version}", version).replace("{name}", name)
+        );
+        let Some((_, id)) = refs.iter().find(|(r, _)| *r == tag) else {
+            continue;
+        };
+        let CommitLookup::Found(commit) = repo.lookup_commit(&id.to_string())? else {
+            continue;
+        };
+        let ev = evaluate(
+            repo,
+            &commit,
+            archive,
+            name,
+            version,
+            None,
+            era,
+            options,
+            progress,
+            should_interrupt,
+        )?;
+        let candidate = Assisted {
+            how: "tag".into(),
+            reference: tag,
+            commit: commit.id.to_string(),
+            verdict: ev.verdict,
+            path_in_vcs: ev.path.unwrap_or_default(),
+            files: ev.files,
+            differences: ev.differences,
+        };
+        if candidate.verdict == Verdict::Match {
+            return Ok(Some(candidate));
+        }
+        let better = best.as_ref().is_none_or(|b| {
+            let rank = |a: &Assisted| {
+                (
+                    a.verdict != Verdict::Mismatch && a.verdict != Verdict::MatchButSymlinks,
+                    a.differences.len(),
+                )
+            };
+            rank(&candidate) < rank(b)
+        });
+        if better {
+            best = Some(candidate);
+        }
+    }
+    Ok(best)
+}
+
+/// The core of [`verify_opts`] once the archive is parsed and the repository opened.
+#[allow(clippy::too_many_arguments)]
+fn verify_parsed(
+    archive: &CrateArchive,
+    sha256: String,
+    repo_source: Option<&RepoSource>,
+    opened: Option<Result<Repo, repo::Error>>,
+    options: &Options,
+    progress: &mut dyn Progress,
+    should_interrupt: &AtomicBool,
+) -> Result<Report, Error> {
+    let limits = &options.limits;
+    let (name, version, declared_repo) = identity(archive, limits)?;
+    let mut findings: Vec<Finding> = Vec::new();
+    let vcs = match archive.files.get(".cargo_vcs_info.json") {
+        None => None,
+        Some(f) => match metadata::parse_vcs_info(&f.data, limits) {
+            Ok(v) => Some(v),
+            Err(e) => {
+                findings.push(Finding::new(
+                    "malformed_vcs_info",
+                    Severity::High,
+                    e.to_string(),
+                ));
+                None
+            }
+        },
+    };
+    let era = era(archive, vcs.as_ref());
+    let mut report = Report {
+        schema_version: SCHEMA_VERSION,
+        krate: CrateId {
+            name: name.clone(),
+            version: version.clone(),
+            sha256,
+        },
+        source: Source {
+            repository: repo_source
+                .map(RepoSource::display)
+                .or(declared_repo.clone()),
+            commit: vcs.as_ref().map(|v| v.sha1.clone()),
+            path_in_vcs: vcs.as_ref().and_then(|v| v.path_in_vcs.clone()),
+            dirty: vcs.as_ref().is_some_and(|v| v.dirty),
+            how: if vcs.as_ref().is_some_and(|v| v.path_in_vcs.is_none()) {
+                SourceHow::DiscoveredPath
+            } else {
+                SourceHow::Recorded
+            },
+        },
+        verdict: Verdict::Match,
+        files: FileCounts {
+            published: archive.files.len() as u64,
+            compared: 0,
+            equal: 0,
+        },
+        differences: Vec::new(),
+        findings: Vec::new(),
+        assisted: None,
+    };
+    if let Some(v) = &vcs
+        && v.dirty
+    {
+        findings.push(Finding::new(
+            "publisher_declared_dirty",
+            Severity::Medium,
+            "`.cargo_vcs_info.json` says the work tree was dirty when the crate was published",
+        ));
+    }
+    let finish = |mut report: Report, mut findings: Vec<Finding>| {
+        // Archive anomalies are always reported, whatever the verdict.
+        for a in &archive.anomalies {
+            let f = a.to_finding();
+            if !findings.contains(&f) {
+                findings.push(f);
+            }
+        }
+        findings.sort();
+        findings.dedup();
+        report.findings = findings;
+        report
+    };
+
+    let Some(opened) = opened else {
+        if declared_repo.is_none() {
+            report.verdict = Verdict::NoRepository;
+            return Ok(finish(report, findings));
+        }
+        return Err(Error::Request {
+            kind: ErrorKind::Unsupported,
+            message: format!(
+                "no repository given, and fetching `{}` is not available in this build; pass a local repository path",
+                archive::escape(declared_repo.unwrap_or_default().as_bytes())
+            ),
+        });
+    };
+    let repo = match opened {
+        Ok(r) => r,
+        Err(e) => {
+            report.verdict = Verdict::RepositoryNotFound;
+            findings.push(Finding::new(
+                "repository_not_found",
+                Severity::High,
+                e.to_string(),
+            ));
+            return Ok(finish(report, findings));
+        }
+    };
+    check(should_interrupt)?;
+
+    let Some(vcs) = vcs else {
+        report.verdict = Verdict::NoVcsInfo;
+        if options.assisted {
+            report.assisted = assisted(
+                &repo,
+                archive,
+                &name,
+                &version,
+                era,
+                options,
+                progress,
+                should_interrupt,
+            )?;
+        }
+        return Ok(finish(report, findings));
+    };
+    let commit = match repo.lookup_commit(&vcs.sha1)? {
+        CommitLookup::Found(c) => c,
+        CommitLookup::Missing => {
+            report.verdict = Verdict::RevisionNotFound;
+            if options.assisted {
+                report.assisted = assisted(
+                    &repo,
+                    archive,
+                    &name,
+                    &version,
+                    era,
+                    options,
+                    progress,
+                    should_interrupt,
+                )?;
+            }
+            return Ok(finish(report, findings));
+        }
+        CommitLookup::NotACommit { kind } => {
+            report.verdict = Verdict::RevisionNotFound;
+            findings.push(Finding::new(
+                "object_type_mismatch",
+                Severity::High,
+                format!("`{}` names a {kind}, not a commit", vcs.sha1),
+            ));
+            if options.assisted {
+                report.assisted = assisted(
+                    &repo,
+                    archive,
+                    &name,
+                    &version,
+                    era,
+                    options,
+                    progress,
+                    should_interrupt,
+                )?;
+            }
+            return Ok(finish(report, findings));
+        }
+    };
+    let ev = evaluate(
+        &repo,
+        &commit,
+        archive,
+        &name,
+        &version,
+        vcs.path_in_vcs.as_deref(),
+        era,
+        options,
+        progress,
+        should_interrupt,
+    )?;
+    report.verdict = ev.verdict;
+    report.source.path_in_vcs = ev.path.or(vcs.path_in_vcs.clone());
+    report.files = ev.files;
+    report.differences = ev.differences;
+    findings.extend(ev.findings);
+    Ok(finish(report, findings))
+}
+
+/// One file `cargo package` would put into the archive, as listed by [`list_files`].
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct ListedFile {
+    /// Path inside the archive (relative to `NAME-VERSION/`).
+    pub path: String,
+    /// `listed`, `manifest`, `readme`, `license_file`, or `generated`.
+    pub origin: String,
+    /// The repository path the bytes come from (`None` for generated files).
+    pub repo_path: Option<String>,
+}
+
+/// The files `cargo package` (current rules) would put into the archive for the package at
+/// `path` in `commit` — like `cargo package --list`, but read from a commit. Generated files
+/// (`Cargo.toml`, `Cargo.lock`, `.cargo_vcs_info.json`) are included, as cargo lists them.
+pub fn list_files(
+    repo_path: &std::path::Path,
+    commit: &str,
+    path: &str,
+    limits: &Limits,
+) -> Result<Vec<ListedFile>, Error> {
+    let repo = Repo::open(repo_path, limits)?;
+    let path = metadata::validate_repo_path(path).map_err(|m| Error::Request {
+        kind: ErrorKind::InvalidInput,
+        message: format!("`--path` {m}"),
+    })?;
+    let hex_ok = commit.len() == repo.hex_len() && commit.bytes().all(|b| b.is_ascii_hexdigit());
+    let commit_info = if hex_ok {
+        match repo.lookup_commit(&commit.to_ascii_lowercase())? {
+            CommitLookup::Found(c) => c,
+            _ => {
+                return Err(Error::Request {
+                    kind: ErrorKind::NotFound,
+                    message: format!("commit `{commit}` not found in `{}`", repo_path.display()),
+                });
+            }
+        }
+    } else {
+        return Err(Error::Request {
+            kind: ErrorKind::InvalidInput,
+            message: format!(
+                "`{}` is not a full commit id",
+                archive::escape(commit.as_bytes())
+            ),
+        });
+    };
+    let location = rebuild::locate_package(
+        &repo,
+        commit_info.id,
+        commit_info.tree,
+        None,
+        "",
+        Some(&path),
+        None,
+        limits,
+    )?;
+    let sel = rebuild::rebuild(
+        &repo,
+        &commit_info,
+        &location,
+        &rebuild::Options {
+            rules: Rules::CURRENT,
+            limits: limits.clone(),
+        },
+    )?;
+    let mut out: Vec<ListedFile> = sel
+        .files
+        .iter()
+        .map(|(k, e)| ListedFile {
+            path: k.clone(),
+            origin: match e.origin {
+                rebuild::Origin::Listed => "listed",
+                rebuild::Origin::Manifest => "manifest",
+                rebuild::Origin::Readme => "readme",
+                rebuild::Origin::LicenseFile => "license_file",
+            }
+            .to_owned(),
+            repo_path: match &e.content {
+                rebuild::Content::Blob { repo_path, .. } => Some(repo_path.clone()),
+                rebuild::Content::External { .. } => None,
+            },
+        })
+        .collect();
+    for g in compare::GENERATED {
+        out.push(ListedFile {
+            path: (*g).to_owned(),
+            origin: "generated".into(),
+            repo_path: None,
+        });
+    }
+    out.sort_by(|a, b| a.path.cmp(&b.path));
+    Ok(out)
+}

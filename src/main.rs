@@ -1,0 +1,214 @@
+//! `crate-provenance`: verify that a published `.crate` matches its upstream git repository.
+//!
+//! Thin: parse arguments → `provenance_core` → render → exit code (0 = `match`, 1 = any other
+//! verdict, 2 = error).
+#![forbid(unsafe_code)]
+
+mod render;
+
+use std::io::{IsTerminal, Write};
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand, ValueEnum};
+use provenance_core::{CrateSource, Options, RepoSource, Request};
+
+/// Verify that a published `.crate` contains exactly what its upstream git repository holds at
+/// the commit it claims.
+#[derive(Debug, Parser)]
+#[command(name = "crate-provenance", version, about, long_about = None)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+enum Format {
+    /// A summary line, then every difference with its diff.
+    Human,
+    /// The JSON report of shared/VERDICTS.md (`schema_version` 1).
+    Json,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Verify one crate version against its repository.
+    ///
+    /// Exit status: 0 = match, 1 = any other verdict, 2 = error.
+    Verify {
+        /// `NAME@VERSION` to download from the registry (needs the fetch stage).
+        spec: Option<String>,
+        /// A local `.crate` file.
+        #[arg(long, value_name = "PATH")]
+        crate_file: Option<PathBuf>,
+        /// The repository: a URL or a local repository path (bare or not). Overrides
+        /// `package.repository`.
+        #[arg(long, value_name = "URL_OR_PATH")]
+        repo: Option<String>,
+        /// Output format.
+        #[arg(long, value_enum, default_value_t = Format::Human)]
+        format: Format,
+        /// Sparse index URL of the registry.
+        #[arg(long, value_name = "URL")]
+        index_url: Option<String>,
+        /// Cache directory for downloads and fetched repositories.
+        #[arg(long, value_name = "DIR")]
+        cache_dir: Option<PathBuf>,
+        /// Use only what is cached; no network access.
+        #[arg(long)]
+        offline: bool,
+        /// Allow `http://`, `git://` and `file://` repository URLs.
+        #[arg(long)]
+        allow_insecure_transport: bool,
+        /// Do not try version tags for `no_vcs_info` / `revision_not_found`.
+        #[arg(long)]
+        no_assisted: bool,
+    },
+    /// List the files `cargo package` would put into the archive for a package at a commit
+    /// (like `cargo package --list`, read from the git tree).
+    ListFiles {
+        /// A local repository (bare or not).
+        #[arg(long, value_name = "DIR")]
+        repo: PathBuf,
+        /// The full commit id.
+        #[arg(long, value_name = "SHA")]
+        commit: String,
+        /// The package directory inside the repository (default: the root).
+        #[arg(long, value_name = "P", default_value = "")]
+        path: String,
+        /// Output format.
+        #[arg(long, value_enum, default_value_t = Format::Human)]
+        format: Format,
+    },
+}
+
+fn main() -> ExitCode {
+    let cli = match Cli::try_parse() {
+        Ok(c) => c,
+        Err(e) => {
+            let code = if e.use_stderr() { 2 } else { 0 };
+            let _ = e.print();
+            return ExitCode::from(code);
+        }
+    };
+    match cli.command {
+        Command::Verify {
+            spec,
+            crate_file,
+            repo,
+            format,
+            index_url,
+            cache_dir,
+            offline,
+            allow_insecure_transport,
+            no_assisted,
+        } => {
+            let krate = match (spec, crate_file) {
+                (None, Some(path)) => CrateSource::File(path),
+                (Some(spec), None) => match spec.split_once('@') {
+                    Some((name, version)) if !name.is_empty() && !version.is_empty() => {
+                        CrateSource::Registry {
+                            name: name.to_owned(),
+                            version: version.to_owned(),
+                        }
+                    }
+                    _ => {
+                        return usage_error(
+                            format,
+                            &format!("expected `NAME@VERSION`, got `{spec}`"),
+                        );
+                    }
+                },
+                (Some(_), Some(_)) => {
+                    return usage_error(
+                        format,
+                        "give either `NAME@VERSION` or `--crate-file`, not both",
+                    );
+                }
+                (None, None) => {
+                    return usage_error(format, "give `NAME@VERSION` or `--crate-file PATH`");
+                }
+            };
+            let mut options = Options::default();
+            options.index_url = index_url;
+            options.cache_dir = cache_dir;
+            options.offline = offline;
+            options.allow_insecure_transport = allow_insecure_transport;
+            options.assisted = !no_assisted;
+            let mut request = Request::new(krate).with_options(options);
+            if let Some(r) = repo {
+                request = request.with_repo(RepoSource::parse(&r));
+            }
+            match provenance_core::verify(&request) {
+                Ok(report) => {
+                    let text = match format {
+                        Format::Json => report.to_json() + "\n",
+                        Format::Human => render::human(&report, std::io::stdout().is_terminal()),
+                    };
+                    emit(&text);
+                    ExitCode::from(report.verdict.exit_code())
+                }
+                Err(e) => error_exit(format, e.kind(), &render::error_chain(&e)),
+            }
+        }
+        Command::ListFiles {
+            repo,
+            commit,
+            path,
+            format,
+        } => match provenance_core::list_files(
+            &repo,
+            &commit,
+            &path,
+            &provenance_core::Limits::default(),
+        ) {
+            Ok(files) => {
+                let text = match format {
+                    Format::Json => {
+                        let doc = serde_json::json!({
+                            "schema_version": provenance_core::SCHEMA_VERSION,
+                            "commit": commit.to_ascii_lowercase(),
+                            "path_in_vcs": path.trim_end_matches('/'),
+                            "files": files,
+                        });
+                        serde_json::to_string_pretty(&doc).expect("json") + "\n"
+                    }
+                    Format::Human => files
+                        .iter()
+                        .map(|f| provenance_core::archive::escape(f.path.as_bytes()) + "\n")
+                        .collect(),
+                };
+                emit(&text);
+                ExitCode::SUCCESS
+            }
+            Err(e) => error_exit(format, e.kind(), &render::error_chain(&e)),
+        },
+    }
+}
+
+/// Write to stdout; a closed pipe is not an error (ripgrep).
+fn emit(text: &str) {
+    let mut out = std::io::stdout().lock();
+    let _ = out.write_all(text.as_bytes());
+    let _ = out.flush();
+}
+
+fn usage_error(format: Format, message: &str) -> ExitCode {
+    error_exit(format, provenance_core::ErrorKind::InvalidInput, message)
+}
+
+fn error_exit(format: Format, kind: provenance_core::ErrorKind, message: &str) -> ExitCode {
+    match format {
+        Format::Json => {
+            let doc = serde_json::json!({
+                "schema_version": provenance_core::SCHEMA_VERSION,
+                "error": { "kind": kind.as_str(), "message": message },
+            });
+            emit(&(serde_json::to_string_pretty(&doc).expect("json") + "\n"));
+        }
+        Format::Human => {
+            let _ = writeln!(std::io::stderr(), "error: {message}");
+        }
+    }
+    ExitCode::from(2)
+}

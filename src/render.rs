@@ -1,0 +1,156 @@
+//! Human output. Every attacker-controlled string goes through `escape` (terminal-safe).
+
+use std::fmt::Write;
+
+use provenance_core::archive::escape;
+use provenance_core::{Report, Verdict};
+
+fn esc(s: &str) -> String {
+    escape(s.as_bytes())
+}
+
+/// Escape one diff line but keep it readable (tabs are fine).
+fn esc_line(s: &str) -> String {
+    s.split('\t').map(esc).collect::<Vec<_>>().join("\t")
+}
+
+fn paint(color: bool, code: &str, text: &str) -> String {
+    if color {
+        format!("\x1b[{code}m{text}\x1b[0m")
+    } else {
+        text.to_owned()
+    }
+}
+
+/// The error and its sources, `: `-separated (cargo style).
+pub fn error_chain(e: &dyn std::error::Error) -> String {
+    let mut s = esc(&e.to_string());
+    let mut cur = e.source();
+    while let Some(c) = cur {
+        let _ = write!(s, ": {}", esc(&c.to_string()));
+        cur = c.source();
+    }
+    s
+}
+
+/// One summary line, then differences (with diffs), findings and the assisted attempt.
+pub fn human(r: &Report, color: bool) -> String {
+    let mut out = String::new();
+    let id = format!("{} {}", esc(&r.krate.name), esc(&r.krate.version));
+    let repo = r
+        .source
+        .repository
+        .as_deref()
+        .map_or_else(|| "(none)".to_owned(), esc);
+    let at = match (&r.source.commit, &r.source.path_in_vcs) {
+        (Some(c), Some(p)) => format!(" at {c} (path `{}`)", esc(p)),
+        (Some(c), None) => format!(" at {c}"),
+        _ => String::new(),
+    };
+    let verdict = paint(
+        color,
+        if r.verdict == Verdict::Match {
+            "1;32"
+        } else {
+            "1;31"
+        },
+        r.verdict.as_str(),
+    );
+    let detail = match r.verdict {
+        Verdict::Match => format!(
+            "{id} equals {repo}{at}: {} files compared, {} equal",
+            r.files.compared, r.files.equal
+        ),
+        Verdict::NoRepository => format!("{id} declares no repository"),
+        Verdict::NoVcsInfo => format!("{id} has no .cargo_vcs_info.json"),
+        Verdict::RepositoryNotFound => format!("{id}: repository {repo} cannot be opened"),
+        Verdict::RevisionNotFound => format!(
+            "{id}: commit {} is not in {repo}",
+            r.source.commit.as_deref().unwrap_or("?")
+        ),
+        Verdict::PathNotFound => format!("{id}: no package `{}` in {repo}{at}", esc(&r.krate.name)),
+        Verdict::PackageError => format!("{id}: cargo cannot package {repo}{at}"),
+        _ => format!(
+            "{id} differs from {repo}{at}: {} of {} files differ",
+            r.differences.len(),
+            r.files.compared
+        ),
+    };
+    let _ = writeln!(out, "{verdict}: {detail}");
+    if r.source.dirty {
+        let _ = writeln!(out, "  note: the publisher declared the work tree dirty");
+    }
+    for d in &r.differences {
+        let _ = writeln!(
+            out,
+            "\n{} {}",
+            paint(color, "1;33", d.kind.as_str()),
+            paint(color, "1", &esc(&d.path))
+        );
+        if let Some(rp) = &d.repo_path {
+            let _ = writeln!(out, "  repository path: {}", esc(rp));
+        }
+        if let Some(p) = &d.published {
+            let _ = writeln!(out, "  published:  {} bytes, sha256 {}", p.size, p.sha256);
+        }
+        if let Some(p) = &d.repo {
+            let _ = writeln!(out, "  repository: {} bytes, sha256 {}", p.size, p.sha256);
+        }
+        if let Some(diff) = &d.diff {
+            for line in diff.lines() {
+                let code = if line.starts_with("+++") || line.starts_with("---") {
+                    "1"
+                } else if line.starts_with('+') {
+                    "32"
+                } else if line.starts_with('-') {
+                    "31"
+                } else if line.starts_with("@@") {
+                    "36"
+                } else {
+                    ""
+                };
+                let l = esc_line(line);
+                let _ = writeln!(
+                    out,
+                    "  {}",
+                    if code.is_empty() {
+                        l
+                    } else {
+                        paint(color, code, &l)
+                    }
+                );
+            }
+        }
+    }
+    if !r.findings.is_empty() {
+        let _ = writeln!(out, "\nfindings:");
+        for f in &r.findings {
+            let sev = serde_json::to_value(f.severity)
+                .ok()
+                .and_then(|v| v.as_str().map(str::to_owned))
+                .unwrap_or_default();
+            let path = f
+                .path
+                .as_deref()
+                .map(|p| format!(" `{}`", esc(p)))
+                .unwrap_or_default();
+            let _ = writeln!(out, "  [{sev}] {}{path}: {}", esc(&f.kind), esc(&f.message));
+        }
+    }
+    if let Some(a) = &r.assisted {
+        let _ = writeln!(
+            out,
+            "\nassisted: {} `{}` -> {} (path `{}`): {}, {} differences",
+            esc(&a.how),
+            esc(&a.reference),
+            a.commit,
+            esc(&a.path_in_vcs),
+            a.verdict.as_str(),
+            a.differences.len()
+        );
+        for d in &a.differences {
+            let _ = writeln!(out, "  {} {}", d.kind.as_str(), esc(&d.path));
+        }
+    }
+    out
+}
