@@ -1,0 +1,2 @@
+//! Python bindings (see issue 5).
+#![forbid(unsafe_code)]
