@@ -1,0 +1,201 @@
+//! Shared test and bench support: the ../shared/realworld data set (crates downloaded from
+//! static.crates.io and checked against their index sha256; repositories unpacked once), and
+//! helpers to rebuild `.crate` files for tamper tests.
+#![allow(dead_code)]
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use serde::Deserialize;
+use sha2::Digest;
+
+/// The repository root.
+pub fn repo_root() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+}
+
+/// `../shared/realworld` (or `$CRATE_PROVENANCE_REALWORLD`). Panics when absent: the suite must
+/// fail loudly, never skip.
+pub fn realworld_dir() -> PathBuf {
+    let dir = std::env::var_os("CRATE_PROVENANCE_REALWORLD")
+        .map_or_else(|| repo_root().join("../shared/realworld"), PathBuf::from);
+    assert!(
+        dir.join("MANIFEST.tsv").is_file(),
+        "the realworld data set is missing at {} (set CRATE_PROVENANCE_REALWORLD)",
+        dir.display()
+    );
+    dir
+}
+
+/// Where downloaded crates and unpacked repositories are kept between runs.
+pub fn cache_dir() -> PathBuf {
+    let dir = std::env::var_os("CRATE_PROVENANCE_TEST_CACHE")
+        .map_or_else(|| repo_root().join("target/realworld-cache"), PathBuf::from);
+    std::fs::create_dir_all(&dir).unwrap();
+    dir
+}
+
+#[derive(Debug, Clone, Deserialize)]
+pub struct RefDiff {
+    pub path: String,
+    pub kind: String,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+pub struct Reference {
+    pub files_published: Vec<String>,
+    pub differences: Vec<RefDiff>,
+    pub rev: String,
+    pub rev_source: String,
+    pub path_in_vcs: String,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+pub struct Expected {
+    pub name: String,
+    pub version: String,
+    pub crate_url: String,
+    pub crate_sha256: String,
+    pub repo_archive: String,
+    pub expected_verdict: String,
+    pub reference: Reference,
+}
+
+/// One realworld entry, with local paths.
+#[derive(Debug, Clone)]
+pub struct Entry {
+    pub expected: Expected,
+    pub crate_file: PathBuf,
+    pub repo: PathBuf,
+}
+
+impl Entry {
+    pub fn id(&self) -> String {
+        format!("{}-{}", self.expected.name, self.expected.version)
+    }
+}
+
+fn sha256_file(p: &Path) -> String {
+    hex(&sha2::Sha256::digest(std::fs::read(p).unwrap()))
+}
+
+pub fn hex(b: &[u8]) -> String {
+    b.iter().map(|x| format!("{x:02x}")).collect()
+}
+
+/// Download (once) and check a crate file; unpack (once) its repository archive.
+pub fn entry(id: &str) -> Entry {
+    let dir = realworld_dir().join(id);
+    let expected: Expected =
+        serde_json::from_slice(&std::fs::read(dir.join("expected.json")).unwrap()).unwrap();
+    let cache = cache_dir();
+    let crates = cache.join("crates");
+    std::fs::create_dir_all(&crates).unwrap();
+    let crate_file = crates.join(format!("{id}.crate"));
+    if !crate_file.is_file() || sha256_file(&crate_file) != expected.crate_sha256 {
+        let tmp = crates.join(format!("{id}.crate.part{}", std::process::id()));
+        let st = Command::new("curl")
+            .args(["-sSfL", "--retry", "3", "-o"])
+            .arg(&tmp)
+            .arg(&expected.crate_url)
+            .status()
+            .expect("curl must be installed");
+        assert!(st.success(), "download of {} failed", expected.crate_url);
+        assert_eq!(
+            sha256_file(&tmp),
+            expected.crate_sha256,
+            "{id}: sha256 differs from the index cksum"
+        );
+        std::fs::rename(&tmp, &crate_file).unwrap();
+    }
+    let repo_dir = cache
+        .join("repos")
+        .join(expected.repo_archive.replace('/', "_"));
+    let repo = repo_dir.join("repo.git");
+    if !repo.join("HEAD").is_file() {
+        let tmp = cache
+            .join("repos")
+            .join(format!("tmp{}-{id}", std::process::id()));
+        std::fs::create_dir_all(&tmp).unwrap();
+        let st = Command::new("tar")
+            .arg("-xzf")
+            .arg(realworld_dir().join(&expected.repo_archive))
+            .arg("-C")
+            .arg(&tmp)
+            .status()
+            .unwrap();
+        assert!(st.success());
+        std::fs::create_dir_all(repo_dir.parent().unwrap()).unwrap();
+        if std::fs::rename(&tmp, &repo_dir).is_err() {
+            // Another test unpacked it meanwhile.
+            let _ = std::fs::remove_dir_all(&tmp);
+        }
+    }
+    Entry {
+        expected,
+        crate_file,
+        repo,
+    }
+}
+
+/// Every entry of MANIFEST.tsv.
+pub fn all_ids() -> Vec<String> {
+    let text = std::fs::read_to_string(realworld_dir().join("MANIFEST.tsv")).unwrap();
+    text.lines()
+        .skip(1)
+        .filter(|l| !l.trim().is_empty())
+        .map(|l| {
+            let mut f = l.split('\t');
+            format!("{}-{}", f.next().unwrap(), f.next().unwrap())
+        })
+        .collect()
+}
+
+/// A `.crate` entry for rebuilding archives.
+#[derive(Debug, Clone)]
+pub enum TarEntry {
+    File(Vec<u8>),
+    Symlink(String),
+}
+
+/// Unpack a `.crate` into `(path without prefix, bytes)` pairs (test helper; trusted input).
+pub fn unpack(bytes: &[u8]) -> (String, Vec<(String, TarEntry)>) {
+    let mut a = tar::Archive::new(flate2::read::GzDecoder::new(bytes));
+    let mut prefix = String::new();
+    let mut out = Vec::new();
+    for e in a.entries().unwrap() {
+        let mut e = e.unwrap();
+        let p = e.path().unwrap().to_string_lossy().into_owned();
+        let (pre, rest) = p.split_once('/').unwrap();
+        prefix = pre.to_owned();
+        let mut data = Vec::new();
+        std::io::Read::read_to_end(&mut e, &mut data).unwrap();
+        out.push((rest.to_owned(), TarEntry::File(data)));
+    }
+    (prefix, out)
+}
+
+/// Pack entries as cargo does (gzip + GNU tar, `prefix/` before each path).
+pub fn pack(prefix: &str, entries: &[(String, TarEntry)]) -> Vec<u8> {
+    let enc = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());
+    let mut b = tar::Builder::new(enc);
+    for (p, e) in entries {
+        let path = format!("{prefix}/{p}");
+        let mut h = tar::Header::new_gnu();
+        h.set_mode(0o644);
+        h.set_mtime(1);
+        match e {
+            TarEntry::File(d) => {
+                h.set_size(d.len() as u64);
+                h.set_entry_type(tar::EntryType::Regular);
+                b.append_data(&mut h, &path, d.as_slice()).unwrap();
+            }
+            TarEntry::Symlink(t) => {
+                h.set_size(0);
+                h.set_entry_type(tar::EntryType::Symlink);
+                b.append_link(&mut h, &path, t).unwrap();
+            }
+        }
+    }
+    b.into_inner().unwrap().finish().unwrap()
+}
