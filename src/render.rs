@@ -43,6 +43,7 @@ pub fn human(r: &Report, color: bool) -> String {
         .as_deref()
         .map_or_else(|| "(none)".to_owned(), esc);
     let at = match (&r.source.commit, &r.source.path_in_vcs) {
+        (Some(c), Some(p)) if p.is_empty() => format!(" at {c} (repository root)"),
         (Some(c), Some(p)) => format!(" at {c} (path `{}`)", esc(p)),
         (Some(c), None) => format!(" at {c}"),
         _ => String::new(),

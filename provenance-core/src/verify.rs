@@ -803,6 +803,10 @@ fn verify_parsed(
         ));
     }
     let finish = |mut report: Report, mut findings: Vec<Finding>| {
+        if report.assisted.is_some() {
+            // No usable vcs info: the assisted attempt used a version tag.
+            report.source.how = SourceHow::Tag;
+        }
         // Archive anomalies are always reported, whatever the verdict.
         for a in &archive.anomalies {
             let f = a.to_finding();
