@@ -33,6 +33,7 @@
 
 pub mod archive;
 pub mod compare;
+pub mod fetch;
 mod error;
 mod limits;
 pub mod metadata;

@@ -296,6 +296,9 @@ pub struct Report {
     pub findings: Vec<Finding>,
     /// The assisted attempt, if one was made.
     pub assisted: Option<Assisted>,
+    /// What the fetch stage downloaded or reused (absent for local files and repositories).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub fetch: Option<crate::fetch::FetchInfo>,
 }
 
 impl Report {

@@ -209,6 +209,9 @@ pub enum Error {
     /// The comparison failed.
     #[error(transparent)]
     Compare(#[from] compare::Error),
+    /// Downloading the crate or fetching the repository failed.
+    #[error(transparent)]
+    Fetch(#[from] crate::fetch::Error),
     /// The request is inconsistent or needs something unavailable.
     #[error("{message}")]
     Request {
@@ -231,6 +234,7 @@ impl Error {
             Error::Repo(e) => e.kind(),
             Error::Rebuild(e) => e.kind(),
             Error::Compare(e) => e.kind(),
+            Error::Fetch(e) => e.kind(),
             Error::Request { kind, .. } => *kind,
             Error::Interrupted => ErrorKind::Interrupted,
         }
@@ -288,6 +292,7 @@ pub fn verify_opts(
     should_interrupt: &AtomicBool,
 ) -> Result<Report, Error> {
     let limits = &request.options.limits;
+    let mut fetched = crate::fetch::Context::default();
     progress.stage(Stage::ReadCrate, None);
     let bytes = match &request.krate {
         CrateSource::File(p) => {
@@ -296,12 +301,7 @@ pub fn verify_opts(
         }
         CrateSource::Bytes(b) => b.clone(),
         CrateSource::Registry { name, version } => {
-            return Err(Error::Request {
-                kind: ErrorKind::Unsupported,
-                message: format!(
-                    "downloading `{name}@{version}` from a registry is not available in this build; pass a `.crate` file"
-                ),
-            });
+            fetched.download(name, version, &request.options, progress, should_interrupt)?
         }
     };
     progress.inc(bytes.len() as u64);
@@ -314,22 +314,15 @@ pub fn verify_opts(
             progress.stage(Stage::OpenRepository, None);
             Some(Repo::open(p, limits))
         }
-        Some(RepoSource::Url(u)) => {
-            return Err(Error::Request {
-                kind: ErrorKind::Unsupported,
-                message: format!(
-                    "fetching `{}` is not available in this build; pass a local repository path",
-                    archive::escape(u.as_bytes())
-                ),
-            });
-        }
-        None => None,
+        // Fetched in `verify_parsed`, once the recorded commit is known.
+        Some(RepoSource::Url(_)) | None => None,
     };
     verify_parsed(
         &archive,
         sha256,
         repo_source.as_ref(),
         opened,
+        fetched,
         &request.options,
         progress,
         should_interrupt,
@@ -741,6 +734,7 @@ fn verify_parsed(
     sha256: String,
     repo_source: Option<&RepoSource>,
     opened: Option<Result<Repo, repo::Error>>,
+    mut fetched: crate::fetch::Context,
     options: &Options,
     progress: &mut dyn Progress,
     should_interrupt: &AtomicBool,
@@ -792,7 +786,9 @@ fn verify_parsed(
         differences: Vec::new(),
         findings: Vec::new(),
         assisted: None,
+        fetch: fetched.report(),
     };
+    fetched.take_findings(&mut findings);
     if let Some(v) = &vcs
         && v.dirty
     {
@@ -820,18 +816,29 @@ fn verify_parsed(
         report
     };
 
-    let Some(opened) = opened else {
-        if declared_repo.is_none() {
+    let opened = match (opened, repo_source, &declared_repo) {
+        (Some(opened), _, _) => opened,
+        (None, Some(RepoSource::Url(url)), _) | (None, None, Some(url)) => {
+            let opened = fetched.repository(
+                url,
+                repo_source.is_none(),
+                vcs.as_ref().map(|v| v.sha1.as_str()),
+                vcs.as_ref().and_then(|v| v.path_in_vcs.as_deref()),
+                TAG_FORMS,
+                &name,
+                &version,
+                options,
+                progress,
+                should_interrupt,
+            )?;
+            report.fetch = fetched.report();
+            fetched.take_findings(&mut findings);
+            opened
+        }
+        (None, _, _) => {
             report.verdict = Verdict::NoRepository;
             return Ok(finish(report, findings));
         }
-        return Err(Error::Request {
-            kind: ErrorKind::Unsupported,
-            message: format!(
-                "no repository given, and fetching `{}` is not available in this build; pass a local repository path",
-                archive::escape(declared_repo.unwrap_or_default().as_bytes())
-            ),
-        });
     };
     let repo = match opened {
         Ok(r) => r,
