@@ -33,6 +33,10 @@ enum Expect {
     /// SECURITY.md §5 promise 7 makes blocking (`BLOCKING_FINDINGS`) forbids `match`: the
     /// verdict must not be `match`, there must be no difference, and the finding must be there.
     Blocked { finding: &'static str },
+    /// The checkout holds untracked, not ignored files that cargo packages (`dirty: true`). We
+    /// must select cargo's files minus exactly those, and answer `mismatch` with one
+    /// `only_in_published` difference per file and `source.dirty`.
+    Dirty { untracked: &'static [&'static str] },
     /// Cargo refuses to package the commit; `list-files` must fail. With `patch`, those files
     /// are then replaced in the checkout so cargo can package a dirty tree (`dirty: true`, the
     /// commit's sha1) and `verify` must answer `package_error` for the commit.
@@ -337,8 +341,7 @@ fn run_case(name: &str, case: Case) {
         );
         if let Some(patch) = patch {
             write_files(&checkout, patch);
-            let repackaged = run_ok(&mut package);
-            let _ = repackaged;
+            run_ok(&mut package);
             let krate = find_crate(&target);
             let (_, vcs) = archive_entries(&krate);
             let vcs = vcs.expect("cargo wrote no .cargo_vcs_info.json");
@@ -364,9 +367,14 @@ fn run_case(name: &str, case: Case) {
     assert_eq!(vcs["git"]["sha1"], sha.as_str(), "vcs info: {}", show(&vcs));
     let path_in_vcs = case.path_in_vcs.unwrap_or(case.pkg);
     assert_eq!(vcs["path_in_vcs"], path_in_vcs, "vcs info: {}", show(&vcs));
-    assert!(
-        vcs["git"].get("dirty").is_none(),
-        "the checkout was dirty for cargo, the fixture is wrong: {}\n{cargo_log}",
+    let untracked: &[&str] = match case.expect {
+        Expect::Dirty { untracked } => untracked,
+        _ => &[],
+    };
+    assert_eq!(
+        vcs["git"].get("dirty").is_some(),
+        !untracked.is_empty(),
+        "cargo's dirty flag is not what the case expects: {}\n{cargo_log}",
         show(&vcs)
     );
 
@@ -397,7 +405,11 @@ fn run_case(name: &str, case: Case) {
         .iter()
         .map(|f| f["path"].as_str().expect("files[].path").to_owned())
         .collect();
-    let (cargo_set, our_set) = (set(&entries), set(&ours_list));
+    let mut cargo_set = set(&entries);
+    for u in untracked {
+        assert!(cargo_set.remove(u), "cargo did not package untracked `{u}`");
+    }
+    let our_set = set(&ours_list);
     assert!(
         cargo_set == our_set,
         "file selection differs for `{name}`\n  only in cargo's archive: {:?}\n  only in ours: {:?}\n  \
@@ -407,7 +419,7 @@ fn run_case(name: &str, case: Case) {
     );
     assert_eq!(
         ours_list.len(),
-        entries.len(),
+        entries.len() - untracked.len(),
         "duplicate paths in list-files"
     );
 
@@ -467,6 +479,23 @@ fn run_case(name: &str, case: Case) {
                 .iter()
                 .any(|f| f["kind"] == finding);
             assert!(found, "expected finding `{finding}`:\n{}", show(&report));
+        }
+        Expect::Dirty { untracked } => {
+            assert_eq!(report["verdict"], "mismatch", "{}", show(&report));
+            assert_eq!(report["source"]["dirty"], true, "{}", show(&report));
+            let mut diffs: Vec<(&str, &str)> = report["differences"]
+                .as_array()
+                .expect("differences[]")
+                .iter()
+                .map(|d| (d["path"].as_str().unwrap(), d["kind"].as_str().unwrap()))
+                .collect();
+            diffs.sort_unstable();
+            let mut want: Vec<(&str, &str)> = untracked
+                .iter()
+                .map(|u| (*u, "only_in_published"))
+                .collect();
+            want.sort_unstable();
+            assert_eq!(diffs, want, "{}", show(&report));
         }
         Expect::Refused { .. } => unreachable!(),
     }
@@ -581,6 +610,21 @@ cases! {
     case_only_names => case("").expect(Expect::Blocked { finding: "case_collision" });
     workspace_explicit_path => case("pkgs/wsx");
     target_symlink_dir => case("");
+    license_outside_conflict => case("licc");
+    readme_outside_subdir_name => case("rdms");
+    workspace_root_package => case("");
+    exclude_manifest_and_lock => case("");
+    readme_symlink => case("crates/rsym");
+    reserved_names_in_subdir => case("");
+    windows_reserved_names => case("");
+    special_char_directory => case("");
+    untracked_files_dirty => case("")
+        .checkout_files(&[
+            ("src/untracked.rs", b"pub fn u() {}\n"),
+            ("notes/todo.txt", b"untracked, not ignored\n"),
+            ("build.log", b"ignored: not packaged, not dirty\n"),
+        ])
+        .expect(Expect::Dirty { untracked: &["notes/todo.txt", "src/untracked.rs"] });
 }
 
 /// The archive order is cargo's component-wise `Path` order; our list must be in that order too.
