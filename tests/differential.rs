@@ -26,9 +26,13 @@ enum Expect {
     /// Cargo packages it; we must select the same files and say `match`.
     Match,
     /// Cargo packages it but reads a file from outside the repository. We must list the same
-    /// paths and must report the finding `kind` (high severity). The verdict is not asserted:
-    /// VERDICTS.md has no verdict for content that cannot be seen (today: `match` + finding).
+    /// paths, report the finding `kind` (high severity), and never say `match`: content that
+    /// cannot be seen is never verified (the finding blocks `match`).
     External { finding: &'static str },
+    /// `include` matches the checkout's `.git/` internals at the repository root (spec §2.4: the
+    /// walk has no `.git` special case). They are in no commit: each is `only_in_published`, the
+    /// finding `git_internals_packaged` explains them, and the verdict is `mismatch`.
+    GitInternals,
     /// Cargo packages it and we select the same files with equal bytes, but a finding that
     /// SECURITY.md §5 promise 7 makes blocking (`BLOCKING_FINDINGS`) forbids `match`: the
     /// verdict must not be `match`, there must be no difference, and the finding must be there.
@@ -367,13 +371,25 @@ fn run_case(name: &str, case: Case) {
     assert_eq!(vcs["git"]["sha1"], sha.as_str(), "vcs info: {}", show(&vcs));
     let path_in_vcs = case.path_in_vcs.unwrap_or(case.pkg);
     assert_eq!(vcs["path_in_vcs"], path_in_vcs, "vcs info: {}", show(&vcs));
+    let git_internals: Vec<&str> = entries
+        .iter()
+        .map(String::as_str)
+        .filter(|e| e.starts_with(".git/"))
+        .collect();
     let untracked: &[&str] = match case.expect {
         Expect::Dirty { untracked } => untracked,
+        Expect::GitInternals => {
+            assert!(
+                !git_internals.is_empty(),
+                "cargo packaged no .git/ entries:\n{cargo_log}"
+            );
+            &git_internals
+        }
         _ => &[],
     };
     assert_eq!(
         vcs["git"].get("dirty").is_some(),
-        !untracked.is_empty(),
+        matches!(case.expect, Expect::Dirty { .. }),
         "cargo's dirty flag is not what the case expects: {}\n{cargo_log}",
         show(&vcs)
     );
@@ -449,8 +465,10 @@ fn run_case(name: &str, case: Case) {
             assert_eq!(out.status.code(), Some(0), "exit status for match");
         }
         Expect::External { finding } => {
-            assert!(
-                matches!(report["verdict"].as_str(), Some("match" | "mismatch")),
+            assert_eq!(report["verdict"], "mismatch", "{}", show(&report));
+            assert_eq!(
+                report["differences"].as_array().map(Vec::len),
+                Some(0),
                 "{}",
                 show(&report)
             );
@@ -496,6 +514,32 @@ fn run_case(name: &str, case: Case) {
                 .collect();
             want.sort_unstable();
             assert_eq!(diffs, want, "{}", show(&report));
+        }
+        Expect::GitInternals => {
+            assert_eq!(report["verdict"], "mismatch", "{}", show(&report));
+            let diffs: Vec<(&str, &str)> = report["differences"]
+                .as_array()
+                .expect("differences[]")
+                .iter()
+                .map(|d| (d["path"].as_str().unwrap(), d["kind"].as_str().unwrap()))
+                .collect();
+            let want: Vec<(&str, &str)> = untracked
+                .iter()
+                .map(|u| (*u, "only_in_published"))
+                .collect();
+            let (diffs, want): (BTreeSet<_>, BTreeSet<_>) =
+                (diffs.into_iter().collect(), want.into_iter().collect());
+            assert_eq!(diffs, want, "{}", show(&report));
+            let found = report["findings"]
+                .as_array()
+                .expect("findings[]")
+                .iter()
+                .any(|f| f["kind"] == "git_internals_packaged");
+            assert!(
+                found,
+                "expected finding `git_internals_packaged`:\n{}",
+                show(&report)
+            );
         }
         Expect::Refused { .. } => unreachable!(),
     }
@@ -545,9 +589,7 @@ cases! {
     target_file_at_root => case("");
     dotfiles => case("");
     dotfiles_include => case("");
-    #[ignore = "known discrepancy: cargo's WALK(include) packages the checkout's .git/ \
-                internals when include matches them at the repository root; a tree has no .git"]
-    include_everything => case("");
+    include_everything => case("").expect(Expect::GitInternals);
     include_everything_member => case("crates/incm");
     readme_outside => case("crates/rdm");
     readme_outside_conflict => case("rdmc");
@@ -583,8 +625,6 @@ cases! {
     workspace_inherit => case("crates/inh");
     workspace_inherit_include => case("crates/inhi");
     workspace_inherit_default_readme => case("crates/inhr");
-    #[ignore = "known discrepancy: a symlinked Cargo.toml makes cargo record the link \
-                target's directory as path_in_vcs; verify says path_not_found"]
     manifest_symlink => case("crates/mlink").path_in_vcs("manifests");
     manifest_symlink_same_dir => case("");
     case_variant_manifest => case("");
@@ -629,8 +669,6 @@ cases! {
 
 /// The archive order is cargo's component-wise `Path` order; our list must be in that order too.
 #[test]
-#[ignore = "known discrepancy: list-files sorts paths as strings (src-x/ before src/), cargo \
-            sorts by Path components (src/ before src-x/)"]
 fn sort_order_is_component_wise() {
     let tmp = tempfile::tempdir().unwrap();
     let fixture = tmp.path().join("fixture");

@@ -67,6 +67,12 @@ pub fn blob_id(kind: gix::hash::Kind, data: &[u8]) -> Option<ObjectId> {
     gix::objs::compute_hash(kind, gix::object::Kind::Blob, data).ok()
 }
 
+/// The SHA-1 git blob id (hex) of `data`, as `git hash-object` computes it, with SHA-1
+/// collision detection (`None` if a collision attack is detected).
+pub fn sha1_blob_id(data: &[u8]) -> Option<String> {
+    blob_id(gix::hash::Kind::Sha1, data).map(|id| id.to_string())
+}
+
 fn digest(data: &[u8]) -> FileDigest {
     FileDigest {
         size: data.len() as u64,
@@ -350,6 +356,20 @@ pub fn compare(
         });
     }
 
+    if out
+        .differences
+        .iter()
+        .any(|d| d.kind == DifferenceKind::OnlyInPublished && d.path.starts_with(".git/"))
+    {
+        out.findings.push(
+            Finding::new(
+                "git_internals_packaged",
+                Severity::Medium,
+                "the crate contains a `.git/` directory: include patterns matched the publisher's git internals, which no commit holds",
+            )
+            .with_path(".git"),
+        );
+    }
     out.findings
         .extend(archive.anomalies.iter().map(Anomaly::to_finding));
     out.differences

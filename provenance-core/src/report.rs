@@ -197,13 +197,19 @@ impl Finding {
     }
 }
 
-/// Finding kinds that never allow a `match` verdict.
+/// Finding kinds that never allow a `match` verdict: places where archive readers can disagree
+/// (shared/SECURITY.md §5 promise 7), and published content cargo read from outside the
+/// repository, which cannot be verified.
+///
+/// ### Deviation from VERDICTS.md
+/// With such a finding the verdict is `mismatch` even when no file-level difference remains.
 pub const BLOCKING_FINDINGS: &[&str] = &[
     "duplicate_path",
     "case_collision",
     "trailing_data",
     "unsupported_entry_type",
-    "commit_mismatch_in_vcs_info",
+    "symlink_escapes_repository",
+    "outside_repository",
 ];
 
 /// The crate that was verified.

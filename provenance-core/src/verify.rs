@@ -923,7 +923,16 @@ fn verify_parsed(
         should_interrupt,
     )?;
     report.verdict = ev.verdict;
-    report.source.path_in_vcs = ev.path.or(vcs.path_in_vcs.clone());
+    if let (Some(recorded), Some(used)) = (&vcs.path_in_vcs, &ev.path)
+        && recorded != used
+    {
+        findings.push(Finding::new(
+            "manifest_symlink",
+            Severity::Info,
+            format!("`{used}/Cargo.toml` is a symlink into `{recorded}`; cargo records the manifest's canonical directory, the package root is `{used}`"),
+        ));
+    }
+    report.source.path_in_vcs = vcs.path_in_vcs.clone().or(ev.path);
     report.files = ev.files;
     report.differences = ev.differences;
     findings.extend(ev.findings);
@@ -1019,6 +1028,7 @@ pub fn list_files(
             repo_path: None,
         });
     }
-    out.sort_by(|a, b| a.path.cmp(&b.path));
+    // Cargo's archive order: `Path` order, component by component (`src/a.rs` < `src-x/b.rs`).
+    out.sort_by(|a, b| std::path::Path::new(&a.path).cmp(std::path::Path::new(&b.path)));
     Ok(out)
 }
