@@ -207,11 +207,11 @@ fn verdict_path_not_found() {
 fn verdict_no_repository() {
     let (_, prefix, mut entries) = ryu_entries();
     let manifest = String::from_utf8(file(&entries, "Cargo.toml").to_vec()).unwrap();
-    let stripped: String = manifest
-        .lines()
-        .filter(|l| !l.starts_with("repository"))
-        .map(|l| format!("{l}\n"))
-        .collect();
+    let mut stripped = String::new();
+    for l in manifest.lines().filter(|l| !l.starts_with("repository")) {
+        stripped.push_str(l);
+        stripped.push('\n');
+    }
     set_file(&mut entries, "Cargo.toml", stripped.as_bytes());
     let tmp = tempfile::tempdir().unwrap();
     let c = write_crate(tmp.path(), "no_repository", &prefix, &entries);

@@ -71,7 +71,7 @@ fn run(id: &str) {
             }
         }
         Verdict::Mismatch => {
-            assert_eq!(ours(&report.differences), reference_differences(e), "{id}")
+            assert_eq!(ours(&report.differences), reference_differences(e), "{id}");
         }
         Verdict::NoVcsInfo | Verdict::RevisionNotFound => {
             // The reference ran at the version tag: our assisted attempt must find the same tag

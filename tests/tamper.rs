@@ -67,7 +67,7 @@ fn file_added() {
         e.push((
             "src/evil.rs".into(),
             TarEntry::File(b"pub fn evil() {}\n".to_vec()),
-        ))
+        ));
     });
     assert_single(&r, "src/evil.rs", DifferenceKind::OnlyInPublished);
 }
@@ -78,7 +78,7 @@ fn build_script_added() {
         e.push((
             "build.rs".into(),
             TarEntry::File(b"fn main() {}\n".to_vec()),
-        ))
+        ));
     });
     assert_single(&r, "build.rs", DifferenceKind::OnlyInPublished);
 }
@@ -92,7 +92,7 @@ fn file_dropped() {
 #[test]
 fn cargo_toml_orig_edited() {
     let r = tampered(|e| {
-        file_mut(e, "Cargo.toml.orig").extend_from_slice(b"\n[dependencies]\nevil = \"1\"\n")
+        file_mut(e, "Cargo.toml.orig").extend_from_slice(b"\n[dependencies]\nevil = \"1\"\n");
     });
     assert_single(&r, "Cargo.toml.orig", DifferenceKind::ContentDiffers);
     assert!(

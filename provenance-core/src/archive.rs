@@ -399,8 +399,10 @@ enum Fill {
 }
 
 impl Stream<'_> {
-    fn map_err(&self, e: std::io::Error) -> Error {
-        if e.get_ref().is_some_and(|i| i.is::<CapHit>()) {
+    fn map_err(&self, e: &std::io::Error) -> Error {
+        if e.get_ref()
+            .is_some_and(<dyn std::error::Error + Send + Sync>::is::<CapHit>)
+        {
             return Error::LimitExceeded(LimitError {
                 limit: "max_decompressed_bytes",
                 max: self.r.cap,
@@ -423,7 +425,7 @@ impl Stream<'_> {
                     self.offset += n as u64;
                 }
                 Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
-                Err(e) => return Err(self.map_err(e)),
+                Err(e) => return Err(self.map_err(&e)),
             }
         }
         Ok(Fill::Full)
@@ -478,7 +480,8 @@ pub fn escape(bytes: &[u8]) -> String {
             }
         }
         for b in chunk.invalid() {
-            out.push_str(&format!("\\x{b:02x}"));
+            use std::fmt::Write;
+            let _ = write!(out, "\\x{b:02x}");
         }
     }
     out
@@ -702,7 +705,7 @@ pub fn parse(bytes: &[u8], limits: &Limits) -> Result<CrateArchive, Error> {
                     nonzero += chunk[..n].iter().filter(|b| **b != 0).count() as u64;
                 }
                 Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
-                Err(e) => return Err(stream.map_err(e)),
+                Err(e) => return Err(stream.map_err(&e)),
             }
         }
         if nonzero > 0 {
@@ -857,7 +860,7 @@ fn validate_path(
         }
     }
     if prefix.is_empty() {
-        *prefix = components[0].to_owned();
+        components[0].clone_into(prefix);
     } else if components[0] != prefix {
         return Err(err(PathProblem::OutsidePrefix));
     }

@@ -129,7 +129,7 @@ pub fn render_diff(path: &str, repo: &[u8], published: &[u8], limits: &Limits) -
     }
     if text.is_empty() {
         // Same lines, different bytes: only line endings or a final newline differ.
-        text = "files differ only in line endings or a final newline".to_owned();
+        "files differ only in line endings or a final newline".clone_into(&mut text);
     }
     text
 }

@@ -33,8 +33,8 @@
 
 pub mod archive;
 pub mod compare;
-pub mod fetch;
 mod error;
+pub mod fetch;
 mod limits;
 pub mod metadata;
 pub mod rebuild;

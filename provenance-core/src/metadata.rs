@@ -319,7 +319,6 @@ fn check_nesting(text: &str, max: usize) -> Result<(), String> {
                     }
                 }
                 '\n' => dots_in_line = 0,
-                '#' => {}
                 _ => {}
             }
         }
@@ -360,20 +359,18 @@ fn location(text: &str, span: Option<std::ops::Range<usize>>) -> String {
 
 fn str_field(v: Option<&toml::Value>) -> Field<String> {
     match v {
-        None => Field::Absent,
         Some(toml::Value::String(s)) => Field::Value(s.clone()),
         Some(toml::Value::Table(t))
             if t.get("workspace").and_then(toml::Value::as_bool) == Some(true) =>
         {
             Field::Inherit
         }
-        Some(_) => Field::Absent,
+        _ => Field::Absent,
     }
 }
 
 fn list_field(v: Option<&toml::Value>) -> Field<Vec<String>> {
     match v {
-        None => Field::Absent,
         Some(toml::Value::Array(a)) => Field::Value(
             a.iter()
                 .filter_map(|x| x.as_str().map(str::to_owned))
@@ -384,7 +381,7 @@ fn list_field(v: Option<&toml::Value>) -> Field<Vec<String>> {
         {
             Field::Inherit
         }
-        Some(_) => Field::Absent,
+        _ => Field::Absent,
     }
 }
 

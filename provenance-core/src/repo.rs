@@ -103,7 +103,7 @@ pub enum CommitLookup {
 
 /// A read-only, isolated view of a git repository, with a tree cache.
 pub struct Repo {
-    repo: gix::Repository,
+    inner: gix::Repository,
     path: PathBuf,
     trees: std::cell::RefCell<HashMap<ObjectId, Arc<Vec<TreeEntry>>>>,
     limits: Limits,
@@ -133,7 +133,7 @@ impl Repo {
         })?;
         repo.object_cache_size_if_unset(4 << 20);
         Ok(Repo {
-            repo,
+            inner: repo,
             path: path.to_owned(),
             trees: std::cell::RefCell::default(),
             limits: limits.clone(),
@@ -148,12 +148,12 @@ impl Repo {
 
     /// The underlying gix repository.
     pub fn gix(&self) -> &gix::Repository {
-        &self.repo
+        &self.inner
     }
 
     /// The hash length in hex digits (40 for SHA-1 repositories).
     pub fn hex_len(&self) -> usize {
-        self.repo.object_hash().len_in_hex()
+        self.inner.object_hash().len_in_hex()
     }
 
     fn obj_err(id: impl std::fmt::Display, e: impl std::fmt::Display) -> Error {
@@ -172,7 +172,7 @@ impl Repo {
             return Ok(CommitLookup::Missing);
         };
         let Some(obj) = self
-            .repo
+            .inner
             .try_find_object(id)
             .map_err(|e| Self::obj_err(id, e))?
         else {
@@ -190,7 +190,7 @@ impl Repo {
 
     /// Whether an object exists.
     pub fn has_object(&self, id: ObjectId) -> bool {
-        self.repo.has_object(id)
+        self.inner.has_object(id)
     }
 
     /// Read and decode a tree (cached). Counts towards [`Limits::max_tree_entries`].
@@ -199,7 +199,7 @@ impl Repo {
             return Ok(t.clone());
         }
         let obj = self
-            .repo
+            .inner
             .find_object(id)
             .map_err(|e| Self::obj_err(id, e))?;
         if obj.kind != gix::object::Kind::Tree {
@@ -252,7 +252,7 @@ impl Repo {
     /// The size of a blob, from its header (no content read).
     pub fn blob_size(&self, id: ObjectId) -> Result<u64, Error> {
         let h = self
-            .repo
+            .inner
             .find_header(id)
             .map_err(|e| Self::obj_err(id, e))?;
         Ok(h.size())
@@ -269,7 +269,7 @@ impl Repo {
             }));
         }
         let obj = self
-            .repo
+            .inner
             .find_object(id)
             .map_err(|e| Self::obj_err(id, e))?;
         if obj.kind != gix::object::Kind::Blob {
@@ -285,7 +285,7 @@ impl Repo {
     /// Refs that do not peel to a commit are skipped.
     pub fn refs(&self) -> Result<Vec<(String, ObjectId)>, Error> {
         let platform = self
-            .repo
+            .inner
             .references()
             .map_err(|e| Self::obj_err("refs", e))?;
         let mut out = Vec::new();

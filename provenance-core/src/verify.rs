@@ -295,10 +295,7 @@ pub fn verify_opts(
     let mut fetched = crate::fetch::Context::default();
     progress.stage(Stage::ReadCrate, None);
     let bytes = match &request.krate {
-        CrateSource::File(p) => {
-            let (_, bytes) = read_limited(p, limits)?;
-            bytes
-        }
+        CrateSource::File(p) => read_limited(p, limits)?,
         CrateSource::Bytes(b) => b.clone(),
         CrateSource::Registry { name, version } => {
             fetched.download(name, version, &request.options, progress, should_interrupt)?
@@ -329,7 +326,7 @@ pub fn verify_opts(
     )
 }
 
-fn read_limited(path: &std::path::Path, limits: &Limits) -> Result<((), Vec<u8>), Error> {
+fn read_limited(path: &std::path::Path, limits: &Limits) -> Result<Vec<u8>, Error> {
     use std::io::Read;
     let io = |source| {
         Error::Archive(archive::Error::Io {
@@ -342,7 +339,7 @@ fn read_limited(path: &std::path::Path, limits: &Limits) -> Result<((), Vec<u8>)
     f.take(limits.max_crate_bytes + 1)
         .read_to_end(&mut bytes)
         .map_err(io)?;
-    Ok(((), bytes))
+    Ok(bytes)
 }
 
 /// Identity from the normalized manifest, checked against the archive prefix.
@@ -509,7 +506,8 @@ fn evaluate(
     let copts = compare::Options {
         limits: limits.clone(),
     };
-    let mut results: Vec<(Rules, Result<(Selection, Comparison), String>)> = Vec::new();
+    type Outcome = Result<(Selection, Comparison), String>;
+    let mut results: Vec<(Rules, Outcome)> = Vec::new();
     for rules in rule_sets {
         check(should_interrupt)?;
         let ropts = rebuild::Options {

@@ -1,7 +1,7 @@
 //! Shared test and bench support: the ../shared/realworld data set (crates downloaded from
 //! static.crates.io and checked against their index sha256; repositories unpacked once), and
 //! helpers to rebuild `.crate` files for tamper tests.
-#![allow(dead_code)]
+#![allow(dead_code, clippy::struct_field_names)]
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -80,7 +80,11 @@ fn sha256_file(p: &Path) -> String {
 }
 
 pub fn hex(b: &[u8]) -> String {
-    b.iter().map(|x| format!("{x:02x}")).collect()
+    use std::fmt::Write;
+    b.iter().fold(String::new(), |mut s, x| {
+        let _ = write!(s, "{x:02x}");
+        s
+    })
 }
 
 /// Download (once) and check a crate file; unpack (once) its repository archive.
@@ -167,7 +171,7 @@ pub fn unpack(bytes: &[u8]) -> (String, Vec<(String, TarEntry)>) {
         let mut e = e.unwrap();
         let p = e.path().unwrap().to_string_lossy().into_owned();
         let (pre, rest) = p.split_once('/').unwrap();
-        prefix = pre.to_owned();
+        pre.clone_into(&mut prefix);
         let mut data = Vec::new();
         std::io::Read::read_to_end(&mut e, &mut data).unwrap();
         out.push((rest.to_owned(), TarEntry::File(data)));

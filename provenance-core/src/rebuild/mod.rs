@@ -470,6 +470,7 @@ fn read_manifest(
 /// crates published before cargo 1.57 wrote `path_in_vcs`). With several candidates, prefer
 /// the one whose manifest bytes equal `orig` (the published `Cargo.toml.orig`), then the one
 /// whose version equals `version`, then the shortest path.
+#[allow(clippy::too_many_arguments)]
 pub fn locate_package(
     repo: &Repo,
     commit: ObjectId,
@@ -634,7 +635,8 @@ fn find_workspace(
     }
     let mut dir = pkg.to_owned();
     while !dir.is_empty() {
-        dir = dirname(&dir).to_owned();
+        let parent = dirname(&dir).len();
+        dir.truncate(parent);
         if let Ok(Some((wm, _, _))) = read_manifest(repo, tree, &dir, limits)
             && wm.is_workspace_root
         {
@@ -962,7 +964,7 @@ impl Walker<'_> {
             let mut p = comps(repo_path);
             p.push("Cargo.toml".into());
             if entries.iter().any(|e| e.name == "Cargo.toml")
-                && matches!(resolve(self.repo, root, &p, self.limits)?, Ok(_))
+                && resolve(self.repo, root, &p, self.limits)?.is_ok()
             {
                 return Ok(());
             }
@@ -1198,7 +1200,7 @@ pub fn rebuild(
     match mode {
         Mode::Git => w.git_list(root, pkg_tree, "", &pkg)?,
         Mode::WalkInclude | Mode::WalkNoInclude => {
-            w.walk(root, pkg_tree, "", &pkg, true, None, 0)?
+            w.walk(root, pkg_tree, "", &pkg, true, None, 0)?;
         }
     }
 
