@@ -1,0 +1,491 @@
+//! Builds the C tests in `tests/c/*.c` (and the programs in `examples/c/`) against the static
+//! library cargo just built, and runs them normally, under ASan+UBSan, and (ignored by default
+//! because it is slow; `tests/run.sh` runs it) under valgrind.
+//!
+//! Needs a C compiler (`cc`, or `$CC`) and the realworld data set at `../shared/realworld`
+//! relative to the workspace root (or `$PROV_REALWORLD_DIR`); fails loudly without them.
+//! Downloads are cached in `provenance-c/tests/.cache/` (gitignored).
+
+use std::io::Read;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+use std::sync::{Mutex, OnceLock};
+
+use provenance_core::{CrateSource, RepoSource, Request, verify};
+use sha2::{Digest, Sha256};
+
+/// Libraries the Rust staticlib needs on Linux (`rustc --print native-static-libs`).
+const NATIVE_STATIC_LIBS: &[&str] = &[
+    "-lgcc_s",
+    "-lutil",
+    "-lrt",
+    "-lpthread",
+    "-lm",
+    "-ldl",
+    "-lc",
+];
+
+fn manifest_dir() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+}
+
+fn realworld_dir() -> PathBuf {
+    let dir = std::env::var_os("PROV_REALWORLD_DIR").map_or_else(
+        || manifest_dir().join("../../shared/realworld"),
+        PathBuf::from,
+    );
+    assert!(
+        dir.join("README.md").is_file(),
+        "realworld data set not found at {} (expected ../shared/realworld relative to the \
+         workspace root, or set PROV_REALWORLD_DIR)",
+        dir.display()
+    );
+    dir
+}
+
+fn cache_dir() -> PathBuf {
+    let d = manifest_dir().join("tests/.cache");
+    std::fs::create_dir_all(&d).unwrap();
+    d
+}
+
+/// Where cargo put `libcrate_provenance.a`: the profile directory above `deps/`.
+fn lib_dir() -> PathBuf {
+    let exe = std::env::current_exe().unwrap();
+    let dir = exe.parent().unwrap().parent().unwrap().to_path_buf();
+    assert!(
+        dir.join("libcrate_provenance.a").is_file(),
+        "libcrate_provenance.a not found in {}",
+        dir.display()
+    );
+    dir
+}
+
+/// A directory for this process's binaries and scratch files: test binaries of concurrent
+/// `cargo test` runs (same target dir) must not overwrite each other's executables. Directories
+/// of processes that no longer exist are removed (the binaries are large).
+fn out_dir() -> PathBuf {
+    static DIR: OnceLock<PathBuf> = OnceLock::new();
+    DIR.get_or_init(|| {
+        let base = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("provenance-c");
+        if let Ok(entries) = std::fs::read_dir(&base) {
+            for e in entries.flatten() {
+                let name = e.file_name().to_string_lossy().into_owned();
+                if let Some(pid) = name.strip_prefix("pid-")
+                    && !Path::new("/proc").join(pid).exists()
+                {
+                    let _ = std::fs::remove_dir_all(e.path());
+                }
+            }
+        }
+        let d = base.join(format!("pid-{}", std::process::id()));
+        std::fs::create_dir_all(&d).unwrap();
+        d
+    })
+    .clone()
+}
+
+fn sha256_hex(bytes: &[u8]) -> String {
+    Sha256::digest(bytes)
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect()
+}
+
+#[derive(Debug, Clone)]
+struct Fixture {
+    crate_file: PathBuf,
+    repo: PathBuf,
+    expected_verdict: String,
+}
+
+/// Download (once) the crate named by `NAME-VERSION/expected.json`, check its sha256, and
+/// unpack (once) its repository archive.
+fn fixture(name_version: &str) -> Fixture {
+    static LOCK: Mutex<()> = Mutex::new(());
+    let _guard = LOCK
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner);
+    let rw = realworld_dir();
+    let expected: serde_json::Value = serde_json::from_slice(
+        &std::fs::read(rw.join(name_version).join("expected.json")).unwrap(),
+    )
+    .unwrap();
+    let field = |k: &str| {
+        expected[k]
+            .as_str()
+            .unwrap_or_else(|| panic!("{k}"))
+            .to_owned()
+    };
+    let (url, sha) = (field("crate_url"), field("crate_sha256"));
+
+    let cache = cache_dir();
+    let crate_file = cache.join(format!("{name_version}.crate"));
+    let cached_ok = std::fs::read(&crate_file).is_ok_and(|b| sha256_hex(&b) == sha);
+    if !cached_ok {
+        let tmp = cache.join(format!("{name_version}.crate.part{}", std::process::id()));
+        let status = Command::new("curl")
+            .args(["-fsSL", "--retry", "3", "-o"])
+            .arg(&tmp)
+            .arg(&url)
+            .status()
+            .expect("running curl");
+        assert!(status.success(), "download of {url} failed");
+        let got = sha256_hex(&std::fs::read(&tmp).unwrap());
+        assert_eq!(got, sha, "sha256 of {url}");
+        std::fs::rename(&tmp, &crate_file).unwrap();
+    }
+
+    let archive = field("repo_archive");
+    let key = archive.replace(['/', '+'], "_").replace(".tar.gz", "");
+    let repo_root = cache.join("repos").join(&key);
+    if !repo_root.join("repo.git/HEAD").is_file() {
+        let tmp = cache
+            .join("repos")
+            .join(format!("{key}.part{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&tmp);
+        std::fs::create_dir_all(&tmp).unwrap();
+        let file = std::fs::File::open(rw.join(&archive)).unwrap();
+        tar::Archive::new(flate2::read::GzDecoder::new(file))
+            .unpack(&tmp)
+            .unwrap();
+        let _ = std::fs::remove_dir_all(&repo_root);
+        std::fs::rename(&tmp, &repo_root).unwrap();
+    }
+    Fixture {
+        crate_file,
+        repo: repo_root.join("repo.git"),
+        expected_verdict: field("expected_verdict"),
+    }
+}
+
+/// ryu 1.0.23 with `src/lib.rs` changed and a `build.rs` added: a `mismatch` with differences.
+fn tampered() -> Fixture {
+    static ONCE: OnceLock<Fixture> = OnceLock::new();
+    ONCE.get_or_init(|| {
+        let base = fixture("ryu-1.0.23");
+        let mut raw = Vec::new();
+        flate2::read::GzDecoder::new(std::fs::File::open(&base.crate_file).unwrap())
+            .read_to_end(&mut raw)
+            .unwrap();
+        let mut builder = tar::Builder::new(flate2::write::GzEncoder::new(
+            Vec::new(),
+            flate2::Compression::default(),
+        ));
+        let mut archive = tar::Archive::new(&raw[..]);
+        for entry in archive.entries().unwrap() {
+            let mut entry = entry.unwrap();
+            let path = entry.path().unwrap().to_string_lossy().into_owned();
+            let mut data = Vec::new();
+            entry.read_to_end(&mut data).unwrap();
+            if path == "ryu-1.0.23/src/lib.rs" {
+                data.extend_from_slice(b"\n// tampered after the commit\n");
+            }
+            let mut header = entry.header().clone();
+            header.set_size(data.len() as u64);
+            builder.append_data(&mut header, &path, &data[..]).unwrap();
+        }
+        let mut header = tar::Header::new_gnu();
+        header.set_mode(0o644);
+        header.set_size(13);
+        builder
+            .append_data(&mut header, "ryu-1.0.23/build.rs", &b"fn main() {}\n"[..])
+            .unwrap();
+        let bytes = builder.into_inner().unwrap().finish().unwrap();
+        let path = cache_dir().join("ryu-1.0.23-tampered.crate");
+        std::fs::write(&path, bytes).unwrap();
+        Fixture {
+            crate_file: path,
+            repo: base.repo,
+            expected_verdict: "mismatch".to_owned(),
+        }
+    })
+    .clone()
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Mode {
+    Plain,
+    Sanitizers,
+}
+
+/// Compile one C file against the static library; cached per (file, mode) within a run.
+fn compile(src: &Path, mode: Mode) -> PathBuf {
+    let stem = src.file_stem().unwrap().to_string_lossy().into_owned();
+    let suffix = match mode {
+        Mode::Plain => "",
+        Mode::Sanitizers => "-asan",
+    };
+    let exe = out_dir().join(format!("{stem}{suffix}"));
+    let cc = std::env::var("CC").unwrap_or_else(|_| "cc".to_owned());
+    let mut cmd = Command::new(cc);
+    cmd.args([
+        "-std=c11", "-g", "-O1", "-Wall", "-Wextra", "-Werror", "-pthread",
+    ])
+    .arg("-I")
+    .arg(manifest_dir().join("include"));
+    if mode == Mode::Sanitizers {
+        cmd.args([
+            "-fsanitize=address,undefined",
+            "-fno-omit-frame-pointer",
+            "-fno-sanitize-recover=all",
+        ]);
+    }
+    cmd.arg(src)
+        .arg(lib_dir().join("libcrate_provenance.a"))
+        .args(NATIVE_STATIC_LIBS)
+        .arg("-o")
+        .arg(&exe);
+    let out = cmd.output().expect("running the C compiler");
+    assert!(
+        out.status.success(),
+        "compiling {}:\n{}",
+        src.display(),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    exe
+}
+
+fn c_test(name: &str) -> PathBuf {
+    manifest_dir().join("tests/c").join(format!("{name}.c"))
+}
+
+fn example(name: &str) -> PathBuf {
+    manifest_dir()
+        .join("../examples/c")
+        .join(format!("{name}.c"))
+}
+
+/// Run a program (optionally under valgrind); return its output, asserting the exit status.
+fn run(exe: &Path, args: &[&std::ffi::OsStr], valgrind: bool, want_status: i32) -> Output {
+    let mut cmd = if valgrind {
+        let mut c = Command::new("valgrind");
+        c.args(["-q", "--error-exitcode=1", "--leak-check=full"])
+            .arg(format!(
+                "--suppressions={}",
+                manifest_dir().join("tests/valgrind.supp").display()
+            ))
+            .arg(exe);
+        c
+    } else {
+        Command::new(exe)
+    };
+    cmd.args(args)
+        .env("ASAN_OPTIONS", "detect_leaks=1:abort_on_error=1")
+        .env("UBSAN_OPTIONS", "halt_on_error=1:print_stacktrace=1");
+    let out = cmd
+        .output()
+        .unwrap_or_else(|e| panic!("running {}: {e}", exe.display()));
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    println!("$ {} {args:?}\n{stdout}{stderr}", exe.display());
+    assert_eq!(
+        out.status.code(),
+        Some(want_status),
+        "{} exited with {:?}\nstdout:\n{stdout}\nstderr:\n{stderr}",
+        exe.display(),
+        out.status
+    );
+    out
+}
+
+fn core_json(f: &Fixture) -> (String, provenance_core::Report) {
+    let request = Request::new(CrateSource::File(f.crate_file.clone()))
+        .with_repo(RepoSource::parse(f.repo.to_str().unwrap()));
+    let report = verify(&request).expect("core verify");
+    (report.to_json(), report)
+}
+
+/// smoke.c on one fixture: verdict, differences and JSON equal what core reports.
+fn smoke(f: &Fixture, mode: Mode, valgrind: bool) {
+    let exe = compile(&c_test("smoke"), mode);
+    let json_out = out_dir().join(format!(
+        "smoke-{}-{mode:?}-{valgrind}.json",
+        f.crate_file.file_stem().unwrap().to_string_lossy()
+    ));
+    let out = run(
+        &exe,
+        &[
+            f.crate_file.as_os_str(),
+            f.repo.as_os_str(),
+            f.expected_verdict.as_ref(),
+            json_out.as_os_str(),
+        ],
+        valgrind,
+        0,
+    );
+    let (want_json, report) = core_json(f);
+    assert_eq!(std::fs::read_to_string(&json_out).unwrap(), want_json);
+    let mut want_stdout = format!(
+        "verdict: {}\ndifferences: {}\n",
+        report.verdict,
+        report.differences.len()
+    );
+    for d in &report.differences {
+        want_stdout += &format!("difference: {} {}\n", d.kind.as_str(), d.path);
+    }
+    want_stdout += "smoke: all checks passed\n";
+    assert_eq!(String::from_utf8_lossy(&out.stdout), want_stdout);
+}
+
+fn errors(mode: Mode, valgrind: bool) {
+    let f = fixture("ryu-1.0.23");
+    let scratch = out_dir().join(format!("errors-{mode:?}-{valgrind}"));
+    std::fs::create_dir_all(&scratch).unwrap();
+    let exe = compile(&c_test("errors"), mode);
+    run(
+        &exe,
+        &[
+            f.crate_file.as_os_str(),
+            f.repo.as_os_str(),
+            scratch.as_os_str(),
+        ],
+        valgrind,
+        0,
+    );
+}
+
+fn threads(mode: Mode, valgrind: bool) {
+    let f = fixture("ryu-1.0.23");
+    let exe = compile(&c_test("threads"), mode);
+    run(
+        &exe,
+        &[
+            f.crate_file.as_os_str(),
+            f.repo.as_os_str(),
+            f.expected_verdict.as_ref(),
+        ],
+        valgrind,
+        0,
+    );
+}
+
+fn sbom(mode: Mode, valgrind: bool) {
+    let f = fixture("ryu-1.0.23");
+    let t = tampered();
+    let dir = out_dir().join(format!("sbom-{mode:?}-{valgrind}"));
+    let (crates, repos) = (dir.join("crates"), dir.join("repos"));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&crates).unwrap();
+    std::fs::create_dir_all(&repos).unwrap();
+    std::fs::copy(&f.crate_file, crates.join("ryu-1.0.23.crate")).unwrap();
+    std::fs::copy(&t.crate_file, crates.join("ryu-1.0.24.crate")).unwrap();
+    std::os::unix::fs::symlink(&f.repo, repos.join("ryu")).unwrap();
+    let bom = dir.join("bom.json");
+    std::fs::write(
+        &bom,
+        r#"{"bomFormat": "CycloneDX", "specVersion": "1.5", "components": [
+  {"type": "library", "name": "ryu", "version": "1.0.23", "purl": "pkg:cargo/ryu@1.0.23"},
+  {"type": "library", "name": "left-pad", "purl": "pkg:npm/left-pad@1.3.0"},
+  {"type": "library", "name": "ryu", "purl": "pkg:cargo/ryu@1.0.24?download_url=x#sub",
+   "components": [{"purl": "pkg:cargo/ryu@1.0.23"}]},
+  {"name": "missing", "purl": "pkg:cargo/missing@0.1.0"},
+  {"name": "evil", "purl": "pkg:cargo/ev%1bil@1.0"}],
+ "dependencies": [{"ref": "pkg:cargo/ryu@1.0.23", "dependsOn": []}]}"#,
+    )
+    .unwrap();
+    let exe = compile(&example("sbom_check"), mode);
+    let out = run(
+        &exe,
+        &[
+            "--crate-dir".as_ref(),
+            crates.as_os_str(),
+            "--repo-dir".as_ref(),
+            repos.as_os_str(),
+            "--offline".as_ref(),
+            bom.as_os_str(),
+        ],
+        valgrind,
+        2,
+    );
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let lines: Vec<&str> = stdout.lines().collect();
+    assert_eq!(lines.len(), 4, "{stdout}");
+    assert_eq!(lines[0], "ryu@1.0.23\tmatch");
+    assert_eq!(lines[1], "ryu@1.0.24\tmismatch\t2 differences");
+    assert!(
+        lines[2].starts_with("missing@0.1.0\terror\tnot_found: "),
+        "{stdout}"
+    );
+    assert!(
+        lines[3].starts_with("ev\\x1bil@1.0\terror\tinvalid_input"),
+        "{stdout}"
+    );
+
+    // The plain list format, from the same crates: all match → exit 0.
+    let list = dir.join("list.txt");
+    std::fs::write(&list, "# crates\nryu@1.0.23\n\npkg:cargo/ryu@1.0.23\n").unwrap();
+    let out = run(
+        &exe,
+        &[
+            "--crate-dir".as_ref(),
+            crates.as_os_str(),
+            "--repo-dir".as_ref(),
+            repos.as_os_str(),
+            list.as_os_str(),
+        ],
+        valgrind,
+        0,
+    );
+    assert_eq!(String::from_utf8_lossy(&out.stdout), "ryu@1.0.23\tmatch\n");
+}
+
+#[test]
+fn smoke_match_and_mismatch() {
+    smoke(&fixture("ryu-1.0.23"), Mode::Plain, false);
+    smoke(&tampered(), Mode::Plain, false);
+}
+
+#[test]
+fn errors_plain() {
+    errors(Mode::Plain, false);
+}
+
+#[test]
+fn threads_plain() {
+    threads(Mode::Plain, false);
+}
+
+#[test]
+fn sbom_check_example() {
+    sbom(Mode::Plain, false);
+}
+
+#[test]
+fn verify_example_prints_the_cli_json() {
+    let f = fixture("ryu-1.0.23");
+    let exe = compile(&example("verify"), Mode::Plain);
+    let out = run(
+        &exe,
+        &[f.crate_file.as_os_str(), f.repo.as_os_str()],
+        false,
+        0,
+    );
+    assert_eq!(String::from_utf8_lossy(&out.stdout), core_json(&f).0 + "\n");
+    let t = tampered();
+    run(
+        &exe,
+        &[t.crate_file.as_os_str(), t.repo.as_os_str()],
+        false,
+        1,
+    );
+}
+
+#[test]
+fn sanitizers() {
+    smoke(&fixture("ryu-1.0.23"), Mode::Sanitizers, false);
+    smoke(&tampered(), Mode::Sanitizers, false);
+    errors(Mode::Sanitizers, false);
+    threads(Mode::Sanitizers, false);
+    sbom(Mode::Sanitizers, false);
+}
+
+#[test]
+#[ignore = "slow (about 2 minutes); run by provenance-c/tests/run.sh"]
+fn valgrind() {
+    smoke(&fixture("ryu-1.0.23"), Mode::Plain, true);
+    smoke(&tampered(), Mode::Plain, true);
+    errors(Mode::Plain, true);
+    threads(Mode::Plain, true);
+    sbom(Mode::Plain, true);
+}
