@@ -6,6 +6,7 @@
 //! relative to the workspace root (or `$PROV_REALWORLD_DIR`); fails loudly without them.
 //! Downloads are cached in `provenance-c/tests/.cache/` (gitignored).
 
+use std::fmt::Write as _;
 use std::io::Read;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
@@ -88,8 +89,10 @@ fn out_dir() -> PathBuf {
 fn sha256_hex(bytes: &[u8]) -> String {
     Sha256::digest(bytes)
         .iter()
-        .map(|b| format!("{b:02x}"))
-        .collect()
+        .fold(String::new(), |mut s, b| {
+            let _ = write!(s, "{b:02x}");
+            s
+        })
 }
 
 #[derive(Debug, Clone)]
@@ -322,7 +325,7 @@ fn smoke(f: &Fixture, mode: Mode, valgrind: bool) {
         report.differences.len()
     );
     for d in &report.differences {
-        want_stdout += &format!("difference: {} {}\n", d.kind.as_str(), d.path);
+        let _ = writeln!(want_stdout, "difference: {} {}", d.kind.as_str(), d.path);
     }
     want_stdout += "smoke: all checks passed\n";
     assert_eq!(String::from_utf8_lossy(&out.stdout), want_stdout);
