@@ -13,14 +13,24 @@ fn cli() -> Command {
     Command::new(env!("CARGO_BIN_EXE_crate-provenance"))
 }
 
+/// Parse the CLI's JSON and validate it against `schema/report.v1.json` (with its `fetch` part).
 fn json(out: &std::process::Output) -> serde_json::Value {
-    serde_json::from_slice(&out.stdout).unwrap_or_else(|e| {
+    let doc: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap_or_else(|e| {
         panic!(
             "{e}: {}\n{}",
             String::from_utf8_lossy(&out.stdout),
             String::from_utf8_lossy(&out.stderr)
         )
-    })
+    });
+    let schema: serde_json::Value = serde_json::from_slice(
+        &std::fs::read(Path::new(env!("CARGO_MANIFEST_DIR")).join("schema/report.v1.json"))
+            .unwrap(),
+    )
+    .unwrap();
+    if let Err(e) = jsonschema::validator_for(&schema).unwrap().validate(&doc) {
+        panic!("report does not match the schema: {e}\n{doc:#}");
+    }
+    doc
 }
 
 fn extract(archive: &Path, into: &Path) {

@@ -111,6 +111,8 @@ fn registry_and_http_backend_happy_path_then_cache_hit() {
     let (git_before, reg_before) = (h.git.requests().len(), h.registry.server.requests().len());
     let again = verify(&req).unwrap();
     assert_eq!(again.verdict, Verdict::Match);
+    // Deterministic: a warm cache gives the same report bytes (promise 13).
+    assert_eq!(again.to_json(), report.to_json());
     let f = again.fetch.unwrap();
     assert!(f.download.unwrap().from_cache);
     assert!(f.repository.unwrap().from_cache);

@@ -240,7 +240,8 @@ pub struct DownloadInfo {
     pub url: String,
     /// Size in bytes.
     pub bytes: u64,
-    /// Taken from the cache, no download.
+    /// Taken from the cache, no download. Not serialized: reports do not depend on the cache.
+    #[serde(skip)]
     pub from_cache: bool,
     /// Yanked in the registry.
     pub yanked: bool,
@@ -251,7 +252,9 @@ pub struct DownloadInfo {
 pub struct RepoFetchInfo {
     /// The normalized URL fetched from.
     pub url: String,
-    /// Everything came from the cache, no network.
+    /// Everything came from the cache, no network. Not serialized: reports do not depend on
+    /// the cache (the figures below are those of the fetch that filled it).
+    #[serde(skip)]
     pub from_cache: bool,
     /// How: `want_by_id` (the commit by id), `all_refs` (the server refused; every branch and
     /// tag was fetched), `tags` (version tags only), `local` (a local repository), `cache`.
@@ -385,6 +388,10 @@ pub fn yanked_finding(name: &str, version: &str) -> Finding {
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
 struct Record {
+    /// What the fetch that filled the cache received, replayed on cache hits so reports are
+    /// byte-identical whether or not the cache was warm (shared/SECURITY.md §5 promise 13).
+    #[serde(default)]
+    fetched: Option<RepoFetchInfo>,
     reachable_from: Option<String>,
     findings: Vec<Finding>,
     submodules: Vec<SubmoduleInfo>,
@@ -468,8 +475,12 @@ pub fn repository(
         && let Ok(rec) = serde_json::from_slice::<Record>(&bytes)
         && (!rec.found || commit.is_none_or(|c| git::has_commit(&repo, c)))
     {
+        if let Some(f) = rec.fetched {
+            info = f;
+        } else {
+            info.strategy = "cache".into();
+        }
         info.from_cache = true;
-        info.strategy = "cache".into();
         info.reachable_from = rec.reachable_from;
         info.submodules = rec.submodules;
         findings.extend(rec.findings);
@@ -558,6 +569,7 @@ pub fn repository(
     progress.inc(info.bytes);
     findings.extend(rec_findings.iter().cloned());
     let record = Record {
+        fetched: Some(info.clone()),
         reachable_from: info.reachable_from.clone(),
         findings: rec_findings,
         submodules: info.submodules.clone(),

@@ -504,10 +504,18 @@ impl Registry {
         let entry = self.entry(cache, name, version, progress, should_interrupt)?;
         let max = self.options.limits.max_crate_bytes;
         if let Some(bytes) = cache.read_crate(&entry.cksum, max)? {
+            // Report the registry URL, as a download would, so reports do not depend on the
+            // cache; fall back to the cached file only if the download URL cannot be derived.
+            let sidecar = cache.crate_path(&entry.cksum).with_extension("crate.url");
+            let url = super::cache::read_limited(&sidecar, 8192)
+                .ok()
+                .flatten()
+                .and_then(|b| String::from_utf8(b).ok())
+                .unwrap_or_else(|| cache.crate_path(&entry.cksum).display().to_string());
             return Ok(Downloaded {
                 bytes,
                 sha256: entry.cksum.clone(),
-                url: cache.crate_path(&entry.cksum).display().to_string(),
+                url,
                 entry,
                 from_cache: true,
             });
@@ -563,7 +571,9 @@ impl Registry {
                 actual,
             });
         }
-        cache.write_crate(&actual, &bytes)?;
+        let path = cache.write_crate(&actual, &bytes)?;
+        // Remember where it came from, so a cache hit reports the same URL.
+        cache.write_atomic(&path.with_extension("crate.url"), url.as_bytes())?;
         Ok(Downloaded {
             bytes,
             sha256: actual,
