@@ -1,2 +1,291 @@
-//! Python bindings (see issue 5).
+//! Python bindings for crate-provenance: the native module `crate_provenance._native`.
+//!
+//! Thin by design: arguments are converted to owned Rust values, the work runs in
+//! `provenance_core` with the GIL released, and the result is converted back. Errors go
+//! through the one table in [`errors`]; a mismatch is a `Report`, never an exception.
 #![forbid(unsafe_code)]
+
+mod errors;
+mod types;
+
+use std::path::PathBuf;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::mpsc::{self, Receiver, RecvTimeoutError, Sender};
+use std::time::{Duration, Instant};
+
+use provenance_core::{CrateSource, ErrorKind, Options, Progress, RepoSource, Request, Stage};
+use pyo3::prelude::*;
+
+use errors::BindingError;
+
+/// How often the calling thread wakes up to check for signals (Ctrl-C) while core works.
+const POLL: Duration = Duration::from_millis(50);
+
+/// What the worker tells the calling thread.
+enum Event {
+    Stage(Stage, Option<u64>),
+    Inc(u64),
+}
+
+/// Forwards core's progress to the calling thread (only when a callback was given).
+struct ChannelProgress {
+    tx: Option<Sender<Event>>,
+}
+
+impl Progress for ChannelProgress {
+    fn stage(&mut self, stage: Stage, total: Option<u64>) {
+        if let Some(tx) = &self.tx {
+            let _ = tx.send(Event::Stage(stage, total));
+        }
+    }
+
+    fn inc(&mut self, n: u64) {
+        if let Some(tx) = &self.tx {
+            let _ = tx.send(Event::Inc(n));
+        }
+    }
+}
+
+/// What the calling thread saw while it was detached.
+enum Wake {
+    Stage(Stage, Option<u64>),
+    Tick,
+    Done,
+}
+
+/// Wait (without the GIL) until a new stage begins, the worker finishes, or [`POLL`] passes;
+/// increments are summed, never delivered one by one.
+fn wait(rx: &Receiver<Event>, done: &mut u64) -> Wake {
+    let deadline = Instant::now() + POLL;
+    loop {
+        match rx.recv_timeout(deadline.saturating_duration_since(Instant::now())) {
+            Ok(Event::Inc(n)) => *done += n,
+            Ok(Event::Stage(s, total)) => return Wake::Stage(s, total),
+            Err(RecvTimeoutError::Timeout) => return Wake::Tick,
+            Err(RecvTimeoutError::Disconnected) => return Wake::Done,
+        }
+    }
+}
+
+/// Run `work` on a worker thread with the GIL released.
+///
+/// The calling thread waits without the GIL and re-attaches only every [`POLL`] (to run
+/// `check_signals`, so Ctrl-C sets core's interrupt flag) and when a stage begins or ends (to
+/// call `progress(stage, done, total)`). If a signal handler or the callback raises, the flag is
+/// set, the worker stops at its next check, and that exception propagates.
+fn run_detached<T: Send>(
+    py: Python<'_>,
+    progress: Option<&Bound<'_, PyAny>>,
+    work: impl FnOnce(&mut dyn Progress, &AtomicBool) -> Result<T, BindingError> + Send,
+) -> PyResult<T> {
+    let interrupt = AtomicBool::new(false);
+    let (tx, rx) = mpsc::channel::<Event>();
+    let want_events = progress.is_some();
+    std::thread::scope(|scope| {
+        let flag = &interrupt;
+        let worker = std::thread::Builder::new()
+            .name("crate-provenance".into())
+            .spawn_scoped(scope, move || {
+                // `tx` lives until the work ends: the channel disconnecting is the "done" signal.
+                let mut p = ChannelProgress {
+                    tx: want_events.then(|| tx.clone()),
+                };
+                let out = work(&mut p, flag);
+                drop(tx);
+                out
+            })
+            .map_err(|e| {
+                BindingError::new(
+                    ErrorKind::Internal,
+                    format!("cannot start a worker thread: {e}"),
+                )
+            })?;
+
+        // The first exception raised by a signal handler or the callback; it wins over the result.
+        let mut pending: Option<PyErr> = None;
+        let call = |stage: Stage, n: u64, total: Option<u64>| -> PyResult<()> {
+            match progress {
+                Some(cb) => cb.call1((stage.as_str(), n, total)).map(drop),
+                None => Ok(()),
+            }
+        };
+        let mut current: Option<(Stage, Option<u64>)> = None;
+        let mut done = 0u64;
+        let mut rx = rx;
+        loop {
+            let (back, wake, n) = py.detach(move || {
+                let mut n = 0;
+                let wake = wait(&rx, &mut n);
+                (rx, wake, n)
+            });
+            rx = back;
+            done += n;
+            let mut delivered = Ok(());
+            // After an exception, the callback is not called again.
+            let call = |stage, n, total| {
+                if pending.is_none() {
+                    call(stage, n, total)
+                } else {
+                    Ok(())
+                }
+            };
+            match wake {
+                Wake::Stage(stage, total) => {
+                    if let Some((s, t)) = current.take() {
+                        delivered = call(s, done, t);
+                    }
+                    done = 0;
+                    current = Some((stage, total));
+                    delivered = delivered.and_then(|()| call(stage, 0, total));
+                }
+                Wake::Tick => {}
+                Wake::Done => {
+                    if let Some((s, t)) = current.take() {
+                        delivered = call(s, done, t);
+                    }
+                }
+            }
+            if pending.is_none()
+                && let Err(e) = delivered.and_then(|()| py.check_signals())
+            {
+                interrupt.store(true, Ordering::Relaxed);
+                pending = Some(e);
+            }
+            if matches!(wake, Wake::Done) {
+                break;
+            }
+        }
+        let result = worker.join();
+        if let Some(e) = pending {
+            return Err(e);
+        }
+        match result {
+            Ok(r) => r.map_err(PyErr::from),
+            Err(panic) => {
+                let what = panic
+                    .downcast_ref::<&str>()
+                    .map(|s| (*s).to_owned())
+                    .or_else(|| panic.downcast_ref::<String>().cloned())
+                    .unwrap_or_else(|| "unknown panic".to_owned());
+                Err(BindingError::new(ErrorKind::Internal, format!("panic: {what}")).into())
+            }
+        }
+    })
+}
+
+/// `repo=`: a `str` is a URL or a path (as on the command line); any other `os.PathLike` is a path.
+#[derive(Debug, FromPyObject)]
+enum RepoArg {
+    Str(String),
+    Path(PathBuf),
+}
+
+impl From<RepoArg> for RepoSource {
+    fn from(r: RepoArg) -> RepoSource {
+        match r {
+            RepoArg::Str(s) => RepoSource::parse(&s),
+            RepoArg::Path(p) => RepoSource::Path(p),
+        }
+    }
+}
+
+fn invalid(message: &str) -> PyErr {
+    BindingError::new(ErrorKind::InvalidInput, message).into()
+}
+
+/// Verify a crate against its repository.
+#[pyfunction]
+#[pyo3(signature = (
+    name = None,
+    version = None,
+    *,
+    crate_file = None,
+    repo = None,
+    cache_dir = None,
+    index_url = None,
+    offline = false,
+    allow_insecure_transport = false,
+    progress = None,
+))]
+#[allow(clippy::too_many_arguments, clippy::fn_params_excessive_bools)]
+fn verify(
+    py: Python<'_>,
+    name: Option<String>,
+    version: Option<String>,
+    crate_file: Option<PathBuf>,
+    repo: Option<RepoArg>,
+    cache_dir: Option<PathBuf>,
+    index_url: Option<String>,
+    offline: bool,
+    allow_insecure_transport: bool,
+    progress: Option<&Bound<'_, PyAny>>,
+) -> PyResult<types::Report> {
+    let krate = match (name, version, crate_file) {
+        (None, None, Some(path)) => CrateSource::File(path),
+        (Some(name), Some(version), None) => CrateSource::Registry { name, version },
+        (None, None, None) => return Err(invalid("give `name` and `version`, or `crate_file`")),
+        (Some(_) | None, Some(_) | None, None) => {
+            return Err(invalid("give both `name` and `version`"));
+        }
+        (_, _, Some(_)) => {
+            return Err(invalid(
+                "give either `name` and `version`, or `crate_file`, not both",
+            ));
+        }
+    };
+    if let Some(p) = progress
+        && !p.is_callable()
+    {
+        return Err(pyo3::exceptions::PyTypeError::new_err(
+            "`progress` must be callable",
+        ));
+    }
+    let mut options = Options::default();
+    options.cache_dir = cache_dir;
+    options.index_url = index_url;
+    options.offline = offline;
+    options.allow_insecure_transport = allow_insecure_transport;
+    let mut request = Request::new(krate).with_options(options);
+    if let Some(r) = repo {
+        request = request.with_repo(r.into());
+    }
+    let report = run_detached(py, progress, |p, flag| {
+        provenance_core::verify_opts(&request, p, flag).map_err(|e| BindingError::from_core(&e))
+    })?;
+    types::Report::new(py, report)
+}
+
+/// The files `cargo package` would put into the archive for the package at `path` in `commit`.
+#[pyfunction]
+#[pyo3(signature = (repo, commit, path = ""))]
+fn list_files(py: Python<'_>, repo: PathBuf, commit: String, path: &str) -> PyResult<Vec<String>> {
+    let path = path.to_owned();
+    let files = run_detached(py, None, move |_, _| {
+        provenance_core::list_files(&repo, &commit, &path, &provenance_core::Limits::default())
+            .map_err(|e| BindingError::from_core(&e))
+    })?;
+    Ok(files.into_iter().map(|f| f.path).collect())
+}
+
+/// Native part of the `crate_provenance` package; import `crate_provenance` instead.
+#[pymodule(gil_used = false)]
+fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
+    m.add("__version__", env!("CARGO_PKG_VERSION"))?;
+    m.add(
+        "VERDICTS",
+        pyo3::types::PyTuple::new(
+            m.py(),
+            provenance_core::Verdict::ALL.iter().map(|v| v.as_str()),
+        )?,
+    )?;
+    m.add_function(wrap_pyfunction!(verify, m)?)?;
+    m.add_function(wrap_pyfunction!(list_files, m)?)?;
+    m.add_class::<types::Report>()?;
+    m.add_class::<types::Source>()?;
+    m.add_class::<types::FileCounts>()?;
+    m.add_class::<types::Difference>()?;
+    m.add_class::<types::FileDigest>()?;
+    m.add_class::<types::Finding>()?;
+    m.add_class::<types::Assisted>()?;
+    Ok(())
+}

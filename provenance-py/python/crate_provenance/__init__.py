@@ -1,0 +1,67 @@
+"""Verify that a published ``.crate`` contains exactly what its git repository holds.
+
+>>> import crate_provenance as cp
+>>> report = cp.verify(crate_file="fnv-1.0.7.crate", repo="rust-fnv.git")  # doctest: +SKIP
+>>> report.verdict  # doctest: +SKIP
+'match'
+
+:func:`verify` returns a :class:`Report` for every verdict (a mismatch is data, not an
+exception) and raises a :class:`~crate_provenance.exceptions.ProvenanceError` subclass when the
+inputs are unusable. The work runs in Rust with the GIL released, so threads verify in parallel.
+"""
+
+from . import exceptions
+from ._native import (
+    VERDICTS,
+    Assisted,
+    Difference,
+    FileCounts,
+    FileDigest,
+    Finding,
+    Report,
+    Source,
+    __version__,
+    list_files,
+    verify,
+)
+from .exceptions import (
+    ArchiveError,
+    CrateNotFoundError,
+    FetchError,
+    InternalError,
+    InvalidInputError,
+    LimitExceededError,
+    LocalFileNotFoundError,
+    LocalIOError,
+    LocalPermissionError,
+    ProvenanceError,
+    RebuildError,
+    UnsupportedError,
+)
+
+__all__ = [
+    "VERDICTS",
+    "ArchiveError",
+    "Assisted",
+    "CrateNotFoundError",
+    "Difference",
+    "FetchError",
+    "FileCounts",
+    "FileDigest",
+    "Finding",
+    "InternalError",
+    "InvalidInputError",
+    "LimitExceededError",
+    "LocalFileNotFoundError",
+    "LocalIOError",
+    "LocalPermissionError",
+    "ProvenanceError",
+    "RebuildError",
+    "Report",
+    "Source",
+    "UnsupportedError",
+    "__version__",
+    "exceptions",
+    "list_files",
+    "verify",
+]

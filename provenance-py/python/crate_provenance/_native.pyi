@@ -1,0 +1,269 @@
+"""Native part of the ``crate_provenance`` package (Rust, PyO3). Import ``crate_provenance``."""
+
+from collections.abc import Callable
+from os import PathLike
+from typing import Any, final
+
+__all__ = [
+    "__version__",
+    "VERDICTS",
+    "verify",
+    "list_files",
+    "Report",
+    "Source",
+    "FileCounts",
+    "Difference",
+    "FileDigest",
+    "Finding",
+    "Assisted",
+]
+
+__version__: str
+"""The package version (equal to the Rust crates' version)."""
+
+VERDICTS: tuple[str, ...]
+"""Every verdict name, in precedence order (``"no_repository"`` … ``"match"``)."""
+
+@final
+class FileDigest:
+    """Size and SHA-256 of one side of a :class:`Difference`."""
+
+    @property
+    def size(self) -> int:
+        """Size in bytes."""
+
+    @property
+    def sha256(self) -> str:
+        """Lowercase hex SHA-256 of the bytes."""
+
+@final
+class Difference:
+    """One file that differs between the ``.crate`` and what cargo would package from the
+    repository."""
+
+    @property
+    def path(self) -> str:
+        """Path relative to the package root, ``/``-separated."""
+
+    @property
+    def kind(self) -> str:
+        """``"only_in_published"``, ``"only_in_repo"``, ``"content_differs"``,
+        ``"symlink_text"`` or ``"in_submodule"``."""
+
+    @property
+    def diff(self) -> str | None:
+        """A unified diff (``a/`` = repository, ``b/`` = published) for text files, capped in
+        size; a one-line description for binary files; ``None`` when there is nothing to show."""
+
+    @property
+    def published(self) -> FileDigest | None:
+        """The published side, when there is one."""
+
+    @property
+    def repo(self) -> FileDigest | None:
+        """The repository side, when there is one."""
+
+    @property
+    def repo_path(self) -> str | None:
+        """The repository path the expected file comes from, when it is not simply
+        ``path_in_vcs/path`` (a readme from outside the package, a symlink target, …)."""
+
+@final
+class Finding:
+    """An observation that does not by itself decide the verdict."""
+
+    @property
+    def kind(self) -> str:
+        """A stable snake_case identifier, e.g. ``"older_cargo_rule"``."""
+
+    @property
+    def severity(self) -> str:
+        """``"info"``, ``"low"``, ``"medium"`` or ``"high"``."""
+
+    @property
+    def message(self) -> str:
+        """A human-readable explanation."""
+
+    @property
+    def path(self) -> str | None:
+        """The package-relative path concerned, if any."""
+
+@final
+class Source:
+    """Where the expected files come from."""
+
+    @property
+    def repository(self) -> str | None:
+        """The repository that was used: the ``repo`` argument, else ``package.repository``."""
+
+    @property
+    def commit(self) -> str | None:
+        """The commit (40 lowercase hex digits), when known."""
+
+    @property
+    def path_in_vcs(self) -> str | None:
+        """The package directory inside the repository (``""`` = root), when known."""
+
+    @property
+    def dirty(self) -> bool:
+        """``.cargo_vcs_info.json`` said ``"dirty": true``."""
+
+    @property
+    def how(self) -> str:
+        """How ``commit`` and ``path_in_vcs`` were determined: ``"recorded"``,
+        ``"discovered_path"`` or ``"tag"``."""
+
+@final
+class FileCounts:
+    """File counts of a verification."""
+
+    @property
+    def published(self) -> int:
+        """Regular-file entries in the ``.crate`` (including the generated ones)."""
+
+    @property
+    def compared(self) -> int:
+        """Published files compared with the repository (all but the generated ones)."""
+
+    @property
+    def equal(self) -> int:
+        """Compared files that are byte-equal."""
+
+@final
+class Assisted:
+    """The assisted attempt for ``no_vcs_info`` / ``revision_not_found``: the comparison at a
+    version tag. It never changes the primary verdict."""
+
+    @property
+    def how(self) -> str:
+        """``"tag"``."""
+
+    @property
+    def ref(self) -> str:
+        """The full ref name that was used, e.g. ``"refs/tags/v1.0.6"``."""
+
+    @property
+    def commit(self) -> str:
+        """The commit the ref peels to."""
+
+    @property
+    def verdict(self) -> str:
+        """The verdict the comparison at that commit gives."""
+
+    @property
+    def path_in_vcs(self) -> str:
+        """The package directory used at that commit."""
+
+    @property
+    def files(self) -> FileCounts:
+        """File counts at that commit."""
+
+    @property
+    def differences(self) -> list[Difference]:
+        """The differences at that commit (a new list on every access)."""
+
+@final
+class Report:
+    """The result of :func:`verify`. Immutable.
+
+    A mismatch is a report, not an exception: check :attr:`ok` or :attr:`verdict`.
+    """
+
+    @property
+    def schema_version(self) -> int:
+        """The JSON report's ``schema_version`` (1)."""
+
+    @property
+    def name(self) -> str:
+        """The crate's name."""
+
+    @property
+    def version(self) -> str:
+        """The crate's version."""
+
+    @property
+    def sha256(self) -> str:
+        """Lowercase hex SHA-256 of the ``.crate`` file."""
+
+    @property
+    def verdict(self) -> str:
+        """One of :data:`VERDICTS`, e.g. ``"match"`` or ``"mismatch"``."""
+
+    @property
+    def ok(self) -> bool:
+        """``verdict == "match"``."""
+
+    @property
+    def source(self) -> Source:
+        """Where the expected files come from."""
+
+    @property
+    def files(self) -> FileCounts:
+        """File counts."""
+
+    @property
+    def differences(self) -> list[Difference]:
+        """Differences, sorted by path then kind (a new list on every access)."""
+
+    @property
+    def findings(self) -> list[Finding]:
+        """Findings, sorted (a new list on every access)."""
+
+    @property
+    def assisted(self) -> Assisted | None:
+        """The assisted attempt, if one was made."""
+
+    def to_json(self) -> str:
+        """The JSON report: exactly the bytes ``crate-provenance verify --format json`` prints,
+        without its trailing newline."""
+
+    def to_dict(self) -> dict[str, Any]:
+        """The JSON report as plain Python objects (``json.loads(self.to_json())``)."""
+
+def verify(
+    name: str | None = None,
+    version: str | None = None,
+    *,
+    crate_file: str | PathLike[str] | None = None,
+    repo: str | PathLike[str] | None = None,
+    cache_dir: str | PathLike[str] | None = None,
+    index_url: str | None = None,
+    offline: bool = False,
+    allow_insecure_transport: bool = False,
+    progress: Callable[[str, int, int | None], object] | None = None,
+) -> Report:
+    """Verify that a published ``.crate`` contains exactly what its repository holds.
+
+    Give either ``name`` and ``version`` (downloaded from the registry) or ``crate_file``.
+
+    :param crate_file: a local ``.crate`` file.
+    :param repo: the repository: a URL or a local repository path (bare or not); a ``str`` is
+        interpreted like the CLI's ``--repo``, any other path-like object as a path. Default:
+        ``package.repository`` from the crate.
+    :param cache_dir: cache directory for downloads and fetched repositories.
+    :param index_url: sparse index URL of the registry (default: crates.io).
+    :param offline: use only what is cached; never touch the network.
+    :param allow_insecure_transport: allow ``http://``, ``git://`` and ``file://`` URLs.
+    :param progress: called as ``progress(stage, done, total)`` on the calling thread when a
+        stage begins (``done == 0``) and when it ends (``done`` = units completed); ``total``
+        is ``None`` when unknown. Stages: ``"read_crate"``, ``"download"``, ``"fetch"``,
+        ``"open_repository"``, ``"rebuild"``, ``"compare"``, ``"assisted"``. An exception
+        raised by the callback stops the verification and propagates.
+    :returns: the report, for every verdict.
+    :raises crate_provenance.exceptions.ProvenanceError: when the inputs are unusable (see
+        :mod:`crate_provenance.exceptions`).
+    :raises KeyboardInterrupt: on Ctrl-C; the verification stops at its next check.
+
+    The GIL is released while the verification runs.
+    """
+
+def list_files(repo: str | PathLike[str], commit: str, path: str = "") -> list[str]:
+    """The files ``cargo package`` would put into the archive for the package at ``path``
+    (``""`` = repository root) in ``commit`` of the local repository ``repo``, like
+    ``cargo package --list`` but read from the commit. Generated files (``Cargo.toml``,
+    ``Cargo.lock``, ``.cargo_vcs_info.json``) are included, as cargo lists them.
+
+    :param commit: the full commit id.
+    :raises crate_provenance.exceptions.LocalFileNotFoundError: the commit does not exist.
+    :raises crate_provenance.exceptions.InvalidInputError: ``commit`` is not a full commit id.
+    """

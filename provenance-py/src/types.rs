@@ -1,0 +1,355 @@
+//! Immutable Python views of core's report types. Conversion only: every value comes from
+//! `provenance_core::Report`, and `Report.to_json()` is core's own serialization.
+
+use provenance_core as core;
+use pyo3::prelude::*;
+use pyo3::types::{PyList, PyString};
+
+/// Python's `repr()` of a string (quotes and escapes exactly as Python would).
+fn repr_str(py: Python<'_>, s: &str) -> PyResult<String> {
+    Ok(PyString::new(py, s).repr()?.to_string())
+}
+
+fn repr_opt(py: Python<'_>, s: Option<&str>) -> PyResult<String> {
+    s.map_or_else(|| Ok("None".to_owned()), |s| repr_str(py, s))
+}
+
+fn new_list<T: pyo3::PyClass>(py: Python<'_>, items: &[Py<T>]) -> PyResult<Py<PyList>> {
+    Ok(PyList::new(py, items.iter().map(|i| i.clone_ref(py)))?.unbind())
+}
+
+/// Size and SHA-256 of one side of a difference.
+#[pyclass(frozen, module = "crate_provenance._native", get_all)]
+#[derive(Debug)]
+pub struct FileDigest {
+    size: u64,
+    sha256: String,
+}
+
+#[pymethods]
+impl FileDigest {
+    fn __repr__(&self) -> String {
+        format!("FileDigest(size={}, sha256='{}')", self.size, self.sha256)
+    }
+}
+
+impl FileDigest {
+    fn new(py: Python<'_>, d: Option<&core::FileDigest>) -> PyResult<Option<Py<FileDigest>>> {
+        d.map(|d| {
+            Py::new(
+                py,
+                FileDigest {
+                    size: d.size,
+                    sha256: d.sha256.clone(),
+                },
+            )
+        })
+        .transpose()
+    }
+}
+
+/// One file that differs between the `.crate` and what cargo would package.
+#[pyclass(frozen, module = "crate_provenance._native", get_all)]
+#[derive(Debug)]
+pub struct Difference {
+    path: String,
+    kind: &'static str,
+    diff: Option<String>,
+    published: Option<Py<FileDigest>>,
+    repo: Option<Py<FileDigest>>,
+    repo_path: Option<String>,
+}
+
+#[pymethods]
+impl Difference {
+    fn __repr__(&self, py: Python<'_>) -> PyResult<String> {
+        Ok(format!(
+            "Difference(path={}, kind='{}')",
+            repr_str(py, &self.path)?,
+            self.kind
+        ))
+    }
+}
+
+impl Difference {
+    fn new(py: Python<'_>, d: &core::Difference) -> PyResult<Py<Difference>> {
+        Py::new(
+            py,
+            Difference {
+                path: d.path.clone(),
+                kind: d.kind.as_str(),
+                diff: d.diff.clone(),
+                published: FileDigest::new(py, d.published.as_ref())?,
+                repo: FileDigest::new(py, d.repo.as_ref())?,
+                repo_path: d.repo_path.clone(),
+            },
+        )
+    }
+
+    fn list(py: Python<'_>, ds: &[core::Difference]) -> PyResult<Vec<Py<Difference>>> {
+        ds.iter().map(|d| Difference::new(py, d)).collect()
+    }
+}
+
+/// An observation that does not by itself decide the verdict.
+#[pyclass(frozen, module = "crate_provenance._native", get_all)]
+#[derive(Debug)]
+pub struct Finding {
+    kind: String,
+    severity: &'static str,
+    message: String,
+    path: Option<String>,
+}
+
+#[pymethods]
+impl Finding {
+    fn __repr__(&self, py: Python<'_>) -> PyResult<String> {
+        Ok(format!(
+            "Finding(kind={}, severity='{}', path={})",
+            repr_str(py, &self.kind)?,
+            self.severity,
+            repr_opt(py, self.path.as_deref())?
+        ))
+    }
+}
+
+fn severity(s: core::Severity) -> &'static str {
+    match s {
+        core::Severity::Info => "info",
+        core::Severity::Low => "low",
+        core::Severity::Medium => "medium",
+        core::Severity::High => "high",
+    }
+}
+
+fn source_how(h: core::SourceHow) -> &'static str {
+    match h {
+        core::SourceHow::Recorded => "recorded",
+        core::SourceHow::DiscoveredPath => "discovered_path",
+        core::SourceHow::Tag => "tag",
+        // `SourceHow` is non-exhaustive; a new variant needs a name here.
+        _ => "unknown",
+    }
+}
+
+/// Where the expected files come from.
+#[pyclass(frozen, module = "crate_provenance._native", get_all)]
+#[derive(Debug)]
+pub struct Source {
+    repository: Option<String>,
+    commit: Option<String>,
+    path_in_vcs: Option<String>,
+    dirty: bool,
+    how: &'static str,
+}
+
+#[pymethods]
+impl Source {
+    fn __repr__(&self, py: Python<'_>) -> PyResult<String> {
+        Ok(format!(
+            "Source(repository={}, commit={}, path_in_vcs={}, dirty={}, how='{}')",
+            repr_opt(py, self.repository.as_deref())?,
+            repr_opt(py, self.commit.as_deref())?,
+            repr_opt(py, self.path_in_vcs.as_deref())?,
+            if self.dirty { "True" } else { "False" },
+            self.how
+        ))
+    }
+}
+
+/// File counts.
+#[pyclass(frozen, module = "crate_provenance._native", get_all)]
+#[derive(Debug)]
+pub struct FileCounts {
+    published: u64,
+    compared: u64,
+    equal: u64,
+}
+
+#[pymethods]
+impl FileCounts {
+    fn __repr__(&self) -> String {
+        format!(
+            "FileCounts(published={}, compared={}, equal={})",
+            self.published, self.compared, self.equal
+        )
+    }
+}
+
+impl FileCounts {
+    fn new(py: Python<'_>, f: core::FileCounts) -> PyResult<Py<FileCounts>> {
+        Py::new(
+            py,
+            FileCounts {
+                published: f.published,
+                compared: f.compared,
+                equal: f.equal,
+            },
+        )
+    }
+}
+
+/// The assisted attempt (version tags) for `no_vcs_info` / `revision_not_found`.
+#[pyclass(frozen, module = "crate_provenance._native")]
+#[derive(Debug)]
+pub struct Assisted {
+    #[pyo3(get)]
+    how: String,
+    #[pyo3(get, name = "ref")]
+    reference: String,
+    #[pyo3(get)]
+    commit: String,
+    #[pyo3(get)]
+    verdict: &'static str,
+    #[pyo3(get)]
+    path_in_vcs: String,
+    #[pyo3(get)]
+    files: Py<FileCounts>,
+    differences: Vec<Py<Difference>>,
+}
+
+#[pymethods]
+impl Assisted {
+    #[getter]
+    fn differences(&self, py: Python<'_>) -> PyResult<Py<PyList>> {
+        new_list(py, &self.differences)
+    }
+
+    fn __repr__(&self, py: Python<'_>) -> PyResult<String> {
+        Ok(format!(
+            "Assisted(ref={}, commit='{}', verdict='{}', differences={})",
+            repr_str(py, &self.reference)?,
+            self.commit,
+            self.verdict,
+            self.differences.len()
+        ))
+    }
+}
+
+/// The result of a verification. Immutable; a mismatch is a report, not an exception.
+#[pyclass(frozen, module = "crate_provenance._native")]
+#[derive(Debug)]
+pub struct Report {
+    #[pyo3(get)]
+    schema_version: u32,
+    #[pyo3(get)]
+    name: String,
+    #[pyo3(get)]
+    version: String,
+    #[pyo3(get)]
+    sha256: String,
+    #[pyo3(get)]
+    verdict: &'static str,
+    #[pyo3(get)]
+    source: Py<Source>,
+    #[pyo3(get)]
+    files: Py<FileCounts>,
+    #[pyo3(get)]
+    assisted: Option<Py<Assisted>>,
+    differences: Vec<Py<Difference>>,
+    findings: Vec<Py<Finding>>,
+    inner: core::Report,
+}
+
+#[pymethods]
+impl Report {
+    /// `verdict == "match"`.
+    #[getter]
+    fn ok(&self) -> bool {
+        self.inner.is_match()
+    }
+
+    #[getter]
+    fn differences(&self, py: Python<'_>) -> PyResult<Py<PyList>> {
+        new_list(py, &self.differences)
+    }
+
+    #[getter]
+    fn findings(&self, py: Python<'_>) -> PyResult<Py<PyList>> {
+        new_list(py, &self.findings)
+    }
+
+    /// The JSON report: exactly the bytes `crate-provenance verify --format json` prints
+    /// (without its trailing newline).
+    fn to_json(&self) -> String {
+        self.inner.to_json()
+    }
+
+    /// The JSON report as plain Python objects (`json.loads(self.to_json())`).
+    fn to_dict<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyAny>> {
+        py.import("json")?
+            .call_method1("loads", (self.inner.to_json(),))
+    }
+
+    fn __repr__(&self, py: Python<'_>) -> PyResult<String> {
+        Ok(format!(
+            "Report(name={}, version={}, verdict='{}', differences={}, findings={})",
+            repr_str(py, &self.name)?,
+            repr_str(py, &self.version)?,
+            self.verdict,
+            self.differences.len(),
+            self.findings.len()
+        ))
+    }
+}
+
+impl Report {
+    pub(crate) fn new(py: Python<'_>, r: core::Report) -> PyResult<Report> {
+        let source = Py::new(
+            py,
+            Source {
+                repository: r.source.repository.clone(),
+                commit: r.source.commit.clone(),
+                path_in_vcs: r.source.path_in_vcs.clone(),
+                dirty: r.source.dirty,
+                how: source_how(r.source.how),
+            },
+        )?;
+        let assisted = r
+            .assisted
+            .as_ref()
+            .map(|a| -> PyResult<Py<Assisted>> {
+                Py::new(
+                    py,
+                    Assisted {
+                        how: a.how.clone(),
+                        reference: a.reference.clone(),
+                        commit: a.commit.clone(),
+                        verdict: a.verdict.as_str(),
+                        path_in_vcs: a.path_in_vcs.clone(),
+                        files: FileCounts::new(py, a.files)?,
+                        differences: Difference::list(py, &a.differences)?,
+                    },
+                )
+            })
+            .transpose()?;
+        let findings = r
+            .findings
+            .iter()
+            .map(|f| {
+                Py::new(
+                    py,
+                    Finding {
+                        kind: f.kind.clone(),
+                        severity: severity(f.severity),
+                        message: f.message.clone(),
+                        path: f.path.clone(),
+                    },
+                )
+            })
+            .collect::<PyResult<Vec<_>>>()?;
+        Ok(Report {
+            schema_version: r.schema_version,
+            name: r.krate.name.clone(),
+            version: r.krate.version.clone(),
+            sha256: r.krate.sha256.clone(),
+            verdict: r.verdict.as_str(),
+            source,
+            files: FileCounts::new(py, r.files)?,
+            assisted,
+            differences: Difference::list(py, &r.differences)?,
+            findings,
+            inner: r,
+        })
+    }
+}

@@ -1,0 +1,209 @@
+"""The Report API, progress callbacks, Ctrl-C, and the package surface."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import threading
+import time
+from pathlib import Path
+from typing import List, Optional, Tuple
+
+import pytest
+
+import crate_provenance as cp
+from crate_provenance import _native
+
+from conftest import Entry
+
+
+def test_package_surface() -> None:
+    assert cp.__version__ == _native.__version__
+    assert cp.__version__.count(".") == 2
+    for name in cp.__all__:
+        assert hasattr(cp, name), name
+    assert cp.verify is _native.verify
+    assert cp.VERDICTS[0] == "no_repository" and cp.VERDICTS[-1] == "match"
+    assert len(set(cp.VERDICTS)) == 10
+
+
+def test_report_fields(realworld: dict[str, Entry]) -> None:
+    e = realworld["ref-cast-impl-1.0.26"]
+    r = cp.verify(crate_file=e.crate_file, repo=e.repo)
+    d = r.to_dict()
+    assert r.ok is True and r.verdict == "match"
+    assert r.schema_version == d["schema_version"] == 1
+    assert (r.name, r.version, r.sha256) == (
+        d["crate"]["name"],
+        d["crate"]["version"],
+        d["crate"]["sha256"],
+    )
+    src = d["source"]
+    assert r.source.repository == src["repository"] == str(e.repo)
+    assert r.source.commit == src["commit"]
+    assert r.source.path_in_vcs == src["path_in_vcs"] == "derive"
+    assert r.source.dirty is src["dirty"] is False
+    assert r.source.how == src["how"] == "recorded"
+    assert (r.files.published, r.files.compared, r.files.equal) == (
+        d["files"]["published"],
+        d["files"]["compared"],
+        d["files"]["equal"],
+    )
+    assert r.differences == [] and r.findings == [] and r.assisted is None
+    assert repr(r) == (
+        "Report(name='ref-cast-impl', version='1.0.26', verdict='match', "
+        "differences=0, findings=0)"
+    )
+    assert "commit='" in repr(r.source)
+    assert json.loads(r.to_json()) == d
+
+
+def test_report_is_immutable(realworld: dict[str, Entry]) -> None:
+    e = realworld["fnv-1.0.7"]
+    r = cp.verify(crate_file=e.crate_file, repo=e.repo)
+    for attr in ("verdict", "ok", "name", "differences", "source"):
+        with pytest.raises(AttributeError):
+            setattr(r, attr, "x")
+    with pytest.raises(AttributeError):
+        r.source.commit = "x"  # type: ignore[misc]
+    r.differences.append("x")  # type: ignore[arg-type]
+    assert r.differences == []
+    with pytest.raises(TypeError):
+        cp.Report()  # type: ignore[call-arg]
+
+
+def test_assisted_and_findings(realworld: dict[str, Entry]) -> None:
+    fnv = cp.verify(crate_file=realworld["fnv-1.0.6"].crate_file, repo=realworld["fnv-1.0.6"].repo)
+    assert fnv.verdict == "no_vcs_info" and not fnv.ok
+    a = fnv.assisted
+    assert a is not None
+    assert (a.how, a.ref, a.verdict) == ("tag", "refs/tags/v1.0.6", "match")
+    assert fnv.to_dict()["assisted"]["ref"] == a.ref
+    assert fnv.to_dict()["assisted"]["commit"] == a.commit
+    assert a.files.published == fnv.files.published
+    phf = realworld["phf_macros-0.10.0"]
+    r = cp.verify(crate_file=phf.crate_file, repo=phf.repo)
+    kinds = [f.kind for f in r.findings]
+    assert "older_cargo_rule" in kinds
+    f = r.findings[kinds.index("older_cargo_rule")]
+    assert f.severity in {"info", "low", "medium", "high"}
+    assert f.message
+    assert "older_cargo_rule" in repr(f)
+
+
+def test_mismatch_is_a_report_with_differences(
+    realworld: dict[str, Entry], tmp_path: Path
+) -> None:
+    """Tamper with a published file: verify returns `mismatch` with a diff, not an exception."""
+    import gzip
+    import io
+    import tarfile
+
+    e = realworld["fnv-1.0.7"]
+    src = tarfile.open(fileobj=io.BytesIO(gzip.decompress(e.crate_file.read_bytes())))
+    out = io.BytesIO()
+    with tarfile.open(fileobj=out, mode="w", format=tarfile.USTAR_FORMAT) as dst:
+        for m in src.getmembers():
+            data = src.extractfile(m).read() if m.isfile() else b""  # type: ignore[union-attr]
+            if m.name.endswith("/lib.rs"):
+                data = data.replace(b"fn ", b"fn  ", 1)
+                m.size = len(data)
+            dst.addfile(m, io.BytesIO(data))
+    f = tmp_path / "fnv-1.0.7.crate"
+    f.write_bytes(gzip.compress(out.getvalue()))
+    r = cp.verify(crate_file=f, repo=e.repo)
+    assert r.verdict == "mismatch" and not r.ok
+    [d] = r.differences
+    assert (d.path, d.kind) == ("lib.rs", "content_differs")
+    assert d.diff is not None and "+" in d.diff
+    assert d.published is not None and d.repo is not None
+    assert d.published.size == d.repo.size + 1
+    assert len(d.published.sha256) == 64
+    assert repr(d) == "Difference(path='lib.rs', kind='content_differs')"
+    assert r.to_dict()["differences"][0]["path"] == "lib.rs"
+
+
+def test_progress_callback_reports_stages_on_calling_thread(
+    realworld: dict[str, Entry],
+) -> None:
+    e = realworld["pin-project-1.1.13"]
+    calls: List[Tuple[str, int, Optional[int], int]] = []
+
+    def progress(stage: str, done: int, total: Optional[int]) -> None:
+        calls.append((stage, done, total, threading.get_ident()))
+
+    r = cp.verify(crate_file=e.crate_file, repo=e.repo, progress=progress)
+    assert r.ok
+    assert {c[3] for c in calls} == {threading.get_ident()}
+    stages = [c[0] for c in calls]
+    assert stages[0] == "read_crate"
+    assert {"read_crate", "open_repository", "rebuild", "compare"} <= set(stages)
+    read_end = [c for c in calls if c[0] == "read_crate"][-1]
+    assert read_end[1] == e.crate_file.stat().st_size
+    # Stage granularity: a handful of calls, not one per file.
+    assert len(calls) < 50
+
+
+def test_progress_callback_exception_propagates(realworld: dict[str, Entry]) -> None:
+    e = realworld["pin-project-1.1.13"]
+    seen: List[str] = []
+
+    class Stop(Exception):
+        pass
+
+    def progress(stage: str, done: int, total: Optional[int]) -> None:
+        seen.append(stage)
+        if stage == "open_repository":
+            raise Stop(stage)
+
+    with pytest.raises(Stop):
+        cp.verify(crate_file=e.crate_file, repo=e.repo, progress=progress)
+    assert seen[-1] == "open_repository"  # never called again after raising
+
+
+@pytest.mark.skipif(
+    threading.current_thread() is not threading.main_thread(), reason="needs the main thread"
+)
+def test_ctrl_c_raises_keyboard_interrupt(realworld: dict[str, Entry]) -> None:
+    """SIGINT while verifications run raises KeyboardInterrupt promptly (no hang)."""
+    e = realworld["pin-project-1.1.13"]
+    timer = threading.Timer(0.3, os.kill, (os.getpid(), signal.SIGINT))
+    start = time.monotonic()
+    timer.start()
+    try:
+        with pytest.raises(KeyboardInterrupt):
+            while time.monotonic() - start < 30:
+                cp.verify(crate_file=e.crate_file, repo=e.repo)
+    finally:
+        timer.cancel()
+    assert time.monotonic() - start < 10
+
+
+def test_ctrl_c_inside_progress_callback(realworld: dict[str, Entry]) -> None:
+    e = realworld["pin-project-1.1.13"]
+
+    def progress(stage: str, done: int, total: Optional[int]) -> None:
+        if stage == "rebuild":
+            raise KeyboardInterrupt
+
+    with pytest.raises(KeyboardInterrupt):
+        cp.verify(crate_file=e.crate_file, repo=e.repo, progress=progress)
+
+
+def test_path_like_arguments(realworld: dict[str, Entry]) -> None:
+    e = realworld["walkdir-2.5.0"]
+    a = cp.verify(crate_file=e.crate_file, repo=e.repo)  # pathlib.Path
+    b = cp.verify(crate_file=str(e.crate_file), repo=str(e.repo))
+    c = cp.verify(crate_file=str(e.crate_file), repo="file://" + str(e.repo))
+    assert a.to_json() == b.to_json()
+    assert a.verdict == c.verdict == "match"
+
+
+def test_repository_not_found_is_a_verdict(
+    realworld: dict[str, Entry], tmp_path: Path
+) -> None:
+    e = realworld["fnv-1.0.7"]
+    r = cp.verify(crate_file=e.crate_file, repo=tmp_path / "no-such-repo.git")
+    assert r.verdict == "repository_not_found"
+    assert not r.ok
