@@ -78,13 +78,20 @@ pub fn human(r: &Report, color: bool) -> String {
         ),
     };
     let _ = writeln!(out, "{verdict}: {detail}");
+    if !r.differences.is_empty() {
+        let _ = writeln!(out, "  {}", esc(&r.summary));
+    }
     if r.source.dirty {
         let _ = writeln!(out, "  note: the publisher declared the work tree dirty");
     }
     for d in &r.differences {
+        let tag = match (d.category, d.severity) {
+            (Some(c), Some(s)) => format!(" [{}, {}]", c.as_str(), severity_name(s)),
+            _ => String::new(),
+        };
         let _ = writeln!(
             out,
-            "\n{} {}",
+            "\n{} {}{tag}",
             paint(color, "1;33", d.kind.as_str()),
             paint(color, "1", &esc(&d.path))
         );
@@ -126,10 +133,7 @@ pub fn human(r: &Report, color: bool) -> String {
     if !r.findings.is_empty() {
         let _ = writeln!(out, "\nfindings:");
         for f in &r.findings {
-            let sev = serde_json::to_value(f.severity)
-                .ok()
-                .and_then(|v| v.as_str().map(str::to_owned))
-                .unwrap_or_default();
+            let sev = severity_name(f.severity);
             let path = f
                 .path
                 .as_deref()
@@ -141,17 +145,30 @@ pub fn human(r: &Report, color: bool) -> String {
     if let Some(a) = &r.assisted {
         let _ = writeln!(
             out,
-            "\nassisted: {} `{}` -> {} (path `{}`): {}, {} differences",
+            "\nassisted: {} `{}` -> {} (path `{}`): {}, {}",
             esc(&a.how),
             esc(&a.reference),
             a.commit,
             esc(&a.path_in_vcs),
             a.verdict.as_str(),
-            a.differences.len()
+            esc(&a.summary)
         );
         for d in &a.differences {
-            let _ = writeln!(out, "  {} {}", d.kind.as_str(), esc(&d.path));
+            let tag = match (d.category, d.severity) {
+                (Some(c), Some(s)) => format!(" [{}, {}]", c.as_str(), severity_name(s)),
+                _ => String::new(),
+            };
+            let _ = writeln!(out, "  {} {}{tag}", d.kind.as_str(), esc(&d.path));
         }
     }
     out
+}
+
+fn severity_name(s: provenance_core::Severity) -> &'static str {
+    match s {
+        provenance_core::Severity::Info => "info",
+        provenance_core::Severity::Low => "low",
+        provenance_core::Severity::Medium => "medium",
+        provenance_core::Severity::High => "high",
+    }
 }

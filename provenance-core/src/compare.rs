@@ -191,6 +191,8 @@ pub fn compare(
                 published: Some(digest(&f.data)),
                 repo: None,
                 repo_path: None,
+                category: None,
+                severity: None,
             });
         }
     }
@@ -230,6 +232,8 @@ pub fn compare(
                 published: Some(digest(&file.data)),
                 repo: None,
                 repo_path: None,
+                category: None,
+                severity: None,
             });
             continue;
         };
@@ -260,6 +264,8 @@ pub fn compare(
                         published: Some(digest(&file.data)),
                         repo: None,
                         repo_path: rp,
+                        category: None,
+                        severity: None,
                     });
                     continue;
                 }
@@ -275,6 +281,8 @@ pub fn compare(
                         published: Some(digest(&file.data)),
                         repo: None,
                         repo_path: rp,
+                        category: None,
+                        severity: None,
                     });
                     continue;
                 }
@@ -286,6 +294,8 @@ pub fn compare(
                     published: Some(digest(&file.data)),
                     repo: Some(digest(&blob)),
                     repo_path: rp,
+                    category: None,
+                    severity: None,
                 });
             }
         }
@@ -318,6 +328,8 @@ pub fn compare(
                 published: None,
                 repo: None,
                 repo_path: None,
+                category: None,
+                severity: None,
             });
         }
     }
@@ -353,6 +365,8 @@ pub fn compare(
             published: None,
             repo: repo_digest,
             repo_path: rp,
+            category: None,
+            severity: None,
         });
     }
 
@@ -372,9 +386,57 @@ pub fn compare(
     }
     out.findings
         .extend(archive.anomalies.iter().map(Anomaly::to_finding));
+    categorize_all(
+        &mut out.differences,
+        archive,
+        &expected,
+        selection,
+        repo,
+        limits,
+    )?;
     out.differences
         .sort_by(|a, b| (&a.path, a.kind).cmp(&(&b.path, b.kind)));
     out.differences
         .dedup_by(|a, b| a.path == b.path && a.kind == b.kind);
     Ok(out)
+}
+
+/// Set `category` and `severity` on every difference (reading a blob only for differing files).
+fn categorize_all(
+    differences: &mut [Difference],
+    archive: &CrateArchive,
+    expected: &BTreeMap<String, crate::rebuild::Expected>,
+    selection: &Selection,
+    repo: &Repo,
+    limits: &Limits,
+) -> Result<(), Error> {
+    let facts = crate::categorize::PackageFacts {
+        build: match &selection.manifest.build {
+            Some(Some(b)) => Some(b.trim_start_matches("./").to_owned()),
+            Some(None) => Some(String::new()),
+            None => None,
+        },
+        proc_macro: selection.manifest.proc_macro,
+        submodules: selection
+            .missing_submodules
+            .iter()
+            .map(|s| s.path.clone())
+            .collect(),
+    };
+    for d in differences.iter_mut() {
+        let published = archive.files.get(&d.path).map(|f| f.data.as_slice());
+        let blob = match expected.get(&d.path).map(|e| &e.content) {
+            Some(Content::Blob { id, .. })
+                if d.kind == DifferenceKind::ContentDiffers
+                    && repo.blob_size(*id)? <= limits.max_blob_bytes =>
+            {
+                Some(repo.blob(*id, limits.max_blob_bytes)?)
+            }
+            _ => None,
+        };
+        let c = crate::categorize::categorize(d, blob.as_deref(), published, &facts);
+        d.category = Some(c);
+        d.severity = Some(crate::categorize::severity(c, d));
+    }
+    Ok(())
 }

@@ -32,6 +32,7 @@
 #![deny(missing_docs)]
 
 pub mod archive;
+pub mod categorize;
 pub mod compare;
 mod error;
 pub mod fetch;

@@ -268,6 +268,8 @@ pub struct Manifest {
     /// Whether the manifest declares `[[bin]]` or `[[example]]` targets, or `src/main.rs`-style
     /// auto targets cannot be ruled out (used only for era reasoning about `Cargo.lock`).
     pub has_bin_or_example_table: bool,
+    /// `[lib] proc-macro = true`.
+    pub proc_macro: bool,
 }
 
 /// The inheritable fields of `[workspace.package]` that affect packaging.
@@ -430,6 +432,15 @@ fn from_table(t: &toml::Table) -> Manifest {
             .map(str::to_owned);
     }
     m.has_bin_or_example_table = t.contains_key("bin") || t.contains_key("example");
+    m.proc_macro = t
+        .get("lib")
+        .and_then(toml::Value::as_table)
+        .is_some_and(|l| {
+            l.get("proc-macro")
+                .or_else(|| l.get("proc_macro"))
+                .and_then(toml::Value::as_bool)
+                == Some(true)
+        });
     if let Some(ws) = t.get("workspace").and_then(toml::Value::as_table) {
         m.is_workspace_root = true;
         if let Some(wp) = ws.get("package").and_then(toml::Value::as_table) {

@@ -9,6 +9,8 @@
 
 use serde::{Deserialize, Serialize};
 
+pub use crate::categorize::Category;
+
 /// The version of the JSON report format.
 pub const SCHEMA_VERSION: u32 = 1;
 
@@ -156,6 +158,14 @@ pub struct Difference {
     /// `path_in_vcs/path` (readme copied from outside the package, symlink target, submodule).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub repo_path: Option<String>,
+    /// What kind of change this is (see [`Category`]).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub category: Option<Category>,
+    /// How much it matters: `info` (line endings, whitespace, version bump), `low` (CI and meta
+    /// files, docs, generated or vendored files), `high` (build scripts, proc-macro code,
+    /// binaries, other source code and the manifest).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub severity: Option<Severity>,
 }
 
 /// An observation that does not by itself decide the verdict.
@@ -280,6 +290,9 @@ pub struct Assisted {
     pub files: FileCounts,
     /// The differences at that commit.
     pub differences: Vec<Difference>,
+    /// One line: how many files differ, by category, and the highest severity.
+    #[serde(default)]
+    pub summary: String,
 }
 
 /// The full verification report (see the module docs for the JSON format).
@@ -298,6 +311,10 @@ pub struct Report {
     pub files: FileCounts,
     /// Differences, sorted by path then kind.
     pub differences: Vec<Difference>,
+    /// One line: how many files differ, by category, and the highest severity, e.g.
+    /// `"3 files differ: 2 ci_or_meta, 1 build_script (high)"`.
+    #[serde(default)]
+    pub summary: String,
     /// Findings, sorted.
     pub findings: Vec<Finding>,
     /// The assisted attempt, if one was made.

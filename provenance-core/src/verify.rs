@@ -85,6 +85,11 @@ pub struct Options {
     pub index_url: Option<String>,
     /// Allow `http://`, `git://` and `file://` transports (tests on loopback). Default `false`.
     pub allow_insecure_transport: bool,
+    /// When the crate's repository cannot be reached (DNS failure, refused connection, timeout),
+    /// report the verdict `repository_not_found` with a `repository_unreachable` finding instead
+    /// of returning a `network` error. Default `false` (a network failure may be transient);
+    /// batch scans set it so that one unreachable host is a result, not a failure.
+    pub unreachable_is_not_found: bool,
 }
 
 impl Default for Options {
@@ -97,6 +102,7 @@ impl Default for Options {
             offline: false,
             index_url: None,
             allow_insecure_transport: false,
+            unreachable_is_not_found: false,
         }
     }
 }
@@ -704,6 +710,7 @@ fn assisted(
             verdict: ev.verdict,
             path_in_vcs: ev.path.unwrap_or_default(),
             files: ev.files,
+            summary: crate::categorize::summary(&ev.differences),
             differences: ev.differences,
         };
         if candidate.verdict == Verdict::Match {
@@ -782,6 +789,7 @@ fn verify_parsed(
             equal: 0,
         },
         differences: Vec::new(),
+        summary: String::new(),
         findings: Vec::new(),
         assisted: None,
         fetch: fetched.report(),
@@ -797,6 +805,7 @@ fn verify_parsed(
         ));
     }
     let finish = |mut report: Report, mut findings: Vec<Finding>| {
+        report.summary = crate::categorize::summary(&report.differences);
         if report.assisted.is_some() {
             // No usable vcs info: the assisted attempt used a version tag.
             report.source.how = SourceHow::Tag;
@@ -817,7 +826,7 @@ fn verify_parsed(
     let opened = match (opened, repo_source, &declared_repo) {
         (Some(opened), _, _) => opened,
         (None, Some(RepoSource::Url(url)), _) | (None, None, Some(url)) => {
-            let opened = fetched.repository(
+            let opened = match fetched.repository(
                 url,
                 repo_source.is_none(),
                 vcs.as_ref().map(|v| v.sha1.as_str()),
@@ -828,7 +837,21 @@ fn verify_parsed(
                 options,
                 progress,
                 should_interrupt,
-            )?;
+            ) {
+                Ok(opened) => opened,
+                Err(e) if options.unreachable_is_not_found && e.kind() == ErrorKind::Network => {
+                    findings.push(Finding::new(
+                        "repository_unreachable",
+                        Severity::Medium,
+                        "the repository's host could not be reached; the verdict may change when it can",
+                    ));
+                    Err(repo::Error::NotARepository {
+                        path: archive::escape(url.as_bytes()),
+                        message: e.to_string(),
+                    })
+                }
+                Err(e) => return Err(e.into()),
+            };
             report.fetch = fetched.report();
             fetched.take_findings(&mut findings);
             opened
