@@ -74,24 +74,46 @@ fn run(id: &str) {
             assert_eq!(ours(&report.differences), reference_differences(e), "{id}");
         }
         Verdict::NoVcsInfo | Verdict::RevisionNotFound => {
-            // The reference ran at the version tag: our assisted attempt must find the same tag
-            // and the same differences.
             let a = report
                 .assisted
                 .as_ref()
                 .unwrap_or_else(|| panic!("{id}: no assisted attempt"));
-            assert_eq!(a.commit, e.reference.rev, "{id}: assisted commit");
-            assert_eq!(
-                ours(&a.differences),
-                reference_differences(e),
-                "{id}: assisted differences"
-            );
-            let expect = if reference_differences(e).is_empty() {
-                Verdict::Match
+            if let Some(closest) = &e.reference.closest_upstream_commit {
+                // The tag does not reproduce the crate; the history walk finds the commit whose
+                // files equal the published ones, and the only difference is the version bump.
+                assert_eq!(&a.commit, closest, "{id}: assisted closest commit");
+                assert_eq!(a.how, "closest_commit");
+                let d: Vec<_> = a
+                    .differences
+                    .iter()
+                    .map(|d| (d.path.as_str(), d.kind, d.category))
+                    .collect();
+                assert_eq!(
+                    d,
+                    vec![(
+                        "Cargo.toml.orig",
+                        DifferenceKind::ContentDiffers,
+                        Some(provenance_core::report::Category::VersionBumpOnly)
+                    )],
+                    "{id}"
+                );
             } else {
-                Verdict::Mismatch
-            };
-            assert_eq!(a.verdict, expect, "{id}");
+                // The reference ran at the version tag: our assisted attempt must find the same
+                // tag and the same differences.
+                assert_eq!(a.commit, e.reference.rev, "{id}: assisted commit");
+                assert_eq!(a.how, "tag");
+                assert_eq!(
+                    ours(&a.differences),
+                    reference_differences(e),
+                    "{id}: assisted differences"
+                );
+                let expect = if reference_differences(e).is_empty() {
+                    Verdict::Match
+                } else {
+                    Verdict::Mismatch
+                };
+                assert_eq!(a.verdict, expect, "{id}");
+            }
         }
         other => panic!("{id}: unexpected verdict {other}"),
     }

@@ -72,8 +72,12 @@ impl RepoSource {
 pub struct Options {
     /// Resource limits. Default: [`Limits::default`].
     pub limits: Limits,
-    /// Try version tags when the verdict is `no_vcs_info` / `revision_not_found`. Default `true`.
+    /// Assisted matching when the verdict is `no_vcs_info` / `revision_not_found`: version tags,
+    /// then commits with this version, then the closest commits of a bounded history walk.
+    /// Default `true`.
     pub assisted: bool,
+    /// At most this many commits are walked by the assisted search (0 = tags only). Default 1000.
+    pub assisted_max_commits: u64,
     /// Explain differences with the rules of the older cargo the crate shows made it
     /// (finding `older_cargo_rule`). Default `true`.
     pub older_rules: bool,
@@ -97,6 +101,7 @@ impl Default for Options {
         Options {
             limits: Limits::default(),
             assisted: true,
+            assisted_max_commits: 1000,
             older_rules: true,
             cache_dir: None,
             offline: false,
@@ -666,12 +671,165 @@ const TAG_FORMS: &[&str] = &[
     "{name}@{version}",
 ];
 
+/// One assisted candidate, evaluated.
+fn assisted_candidate(
+    how: &str,
+    reference: String,
+    commit: &CommitInfo,
+    ev: Evaluation,
+) -> Assisted {
+    Assisted {
+        how: how.into(),
+        reference,
+        commit: commit.id.to_string(),
+        verdict: ev.verdict,
+        path_in_vcs: ev.path.unwrap_or_default(),
+        files: ev.files,
+        summary: crate::categorize::summary(&ev.differences),
+        differences: ev.differences,
+    }
+}
+
+/// Candidates from a bounded walk over the history: commits whose package manifest has this
+/// version (`version_commit`), and the commits whose package tree holds the most of the published
+/// files' blob ids (`closest_commit`) — cheap, since only ids are compared.
+#[allow(clippy::too_many_arguments)]
+fn history_candidates(
+    repo: &Repo,
+    archive: &CrateArchive,
+    refs: &[(String, gix::ObjectId)],
+    pkg: &str,
+    version: &str,
+    options: &Options,
+    should_interrupt: &AtomicBool,
+) -> Result<Vec<(&'static str, String, CommitInfo)>, Error> {
+    let kind = repo.gix().object_hash();
+    let published: Vec<(Vec<String>, gix::ObjectId)> = archive
+        .files
+        .iter()
+        .filter(|(p, _)| {
+            !compare::GENERATED.contains(&p.as_str()) && p.as_str() != "Cargo.toml.orig"
+        })
+        .filter_map(|(p, f)| {
+            let mut c: Vec<String> = pkg
+                .split('/')
+                .filter(|x| !x.is_empty())
+                .map(str::to_owned)
+                .collect();
+            c.extend(p.split('/').map(str::to_owned));
+            compare::blob_id(kind, &f.data).map(|id| (c, id))
+        })
+        .collect();
+    let blob_at = |tree: gix::ObjectId, path: &[String]| -> Result<Option<gix::ObjectId>, Error> {
+        let mut cur = tree;
+        for (i, c) in path.iter().enumerate() {
+            let entries = repo.tree(cur)?;
+            let Some(e) = entries.iter().find(|e| &e.name == c) else {
+                return Ok(None);
+            };
+            if i + 1 == path.len() {
+                return Ok(matches!(
+                    e.kind,
+                    crate::repo::NodeKind::Blob | crate::repo::NodeKind::Executable
+                )
+                .then_some(e.id));
+            }
+            if e.kind != crate::repo::NodeKind::Tree {
+                return Ok(None);
+            }
+            cur = e.id;
+        }
+        Ok(None)
+    };
+    let mut manifest_path: Vec<String> = pkg
+        .split('/')
+        .filter(|x| !x.is_empty())
+        .map(str::to_owned)
+        .collect();
+    manifest_path.push("Cargo.toml".into());
+    let tips: Vec<gix::ObjectId> = refs
+        .iter()
+        .filter(|(r, _)| {
+            r.starts_with("refs/heads/")
+                || r.starts_with("refs/tags/")
+                || r.starts_with("refs/remotes/")
+        })
+        .map(|(_, id)| *id)
+        .collect();
+    if tips.is_empty() {
+        return Ok(Vec::new());
+    }
+    let walk = repo
+        .gix()
+        .rev_walk(tips)
+        .all()
+        .map_err(|e| repo::Error::Object {
+            id: "history".into(),
+            message: e.to_string(),
+        })?;
+    let mut version_cache: std::collections::HashMap<gix::ObjectId, bool> =
+        std::collections::HashMap::new();
+    let mut version_commits: Vec<CommitInfo> = Vec::new();
+    let mut scored: Vec<(usize, usize, CommitInfo)> = Vec::new();
+    for (n, info) in walk.enumerate() {
+        if n as u64 >= options.assisted_max_commits {
+            break;
+        }
+        check(should_interrupt)?;
+        let Ok(info) = info else { break };
+        let CommitLookup::Found(commit) = repo.lookup_commit(&info.id.to_string())? else {
+            continue;
+        };
+        let Some(manifest) = blob_at(commit.tree, &manifest_path)? else {
+            continue;
+        };
+        let has_version = match version_cache.get(&manifest) {
+            Some(v) => *v,
+            None => {
+                let v = repo
+                    .blob(manifest, options.limits.max_manifest_bytes)
+                    .ok()
+                    .and_then(|b| metadata::parse_manifest(&b, "Cargo.toml", &options.limits).ok())
+                    .is_some_and(|m| m.version.value().is_some_and(|v| v == version));
+                version_cache.insert(manifest, v);
+                v
+            }
+        };
+        if has_version && version_commits.len() < 5 {
+            version_commits.push(commit.clone());
+        }
+        let mut score = 0;
+        for (path, id) in &published {
+            if blob_at(commit.tree, path)? == Some(*id) {
+                score += 1;
+            }
+        }
+        scored.push((score, n, commit));
+    }
+    // Highest overlap first; among equals, the most recent in walk order.
+    scored.sort_by(|a, b| b.0.cmp(&a.0).then(a.1.cmp(&b.1)));
+    let mut out: Vec<(&'static str, String, CommitInfo)> = version_commits
+        .into_iter()
+        .map(|c| ("version_commit", c.id.to_string(), c))
+        .collect();
+    for (_, _, c) in scored.into_iter().take(3) {
+        if !out.iter().any(|(_, _, o)| o.id == c.id) {
+            out.push(("closest_commit", c.id.to_string(), c));
+        }
+    }
+    Ok(out)
+}
+
+/// Assisted matching for `no_vcs_info` / `revision_not_found`: version tags first, then commits
+/// whose manifest has the version, then the closest commits of a bounded history walk. The first
+/// candidate that matches wins; otherwise the one with the fewest differences.
 #[allow(clippy::too_many_arguments)]
 fn assisted(
     repo: &Repo,
     archive: &CrateArchive,
     name: &str,
     version: &str,
+    path_hint: Option<&str>,
     era: Era,
     options: &Options,
     progress: &mut dyn Progress,
@@ -680,6 +838,23 @@ fn assisted(
     progress.stage(Stage::Assisted, None);
     let refs = repo.refs()?;
     let mut best: Option<Assisted> = None;
+    let mut consider = |candidate: Assisted, best: &mut Option<Assisted>| -> bool {
+        if candidate.verdict == Verdict::Match {
+            *best = Some(candidate);
+            return true;
+        }
+        let rank = |a: &Assisted| {
+            (
+                a.verdict != Verdict::Mismatch && a.verdict != Verdict::MatchButSymlinks,
+                a.differences.len(),
+            )
+        };
+        if best.as_ref().is_none_or(|b| rank(&candidate) < rank(b)) {
+            *best = Some(candidate);
+        }
+        false
+    };
+    let mut pkg = path_hint.map(str::to_owned);
     for form in TAG_FORMS {
         let tag = format!(
             "refs/tags/{}",
@@ -703,30 +878,69 @@ fn assisted(
             progress,
             should_interrupt,
         )?;
-        let candidate = Assisted {
-            how: "tag".into(),
-            reference: tag,
-            commit: commit.id.to_string(),
-            verdict: ev.verdict,
-            path_in_vcs: ev.path.unwrap_or_default(),
-            files: ev.files,
-            summary: crate::categorize::summary(&ev.differences),
-            differences: ev.differences,
-        };
-        if candidate.verdict == Verdict::Match {
-            return Ok(Some(candidate));
+        if pkg.is_none() && ev.verdict != Verdict::PathNotFound {
+            pkg.clone_from(&ev.path);
         }
-        let better = best.as_ref().is_none_or(|b| {
-            let rank = |a: &Assisted| {
-                (
-                    a.verdict != Verdict::Mismatch && a.verdict != Verdict::MatchButSymlinks,
-                    a.differences.len(),
+        if consider(assisted_candidate("tag", tag, &commit, ev), &mut best) {
+            return Ok(best);
+        }
+    }
+    if options.assisted_max_commits == 0 {
+        return Ok(best);
+    }
+    // Where is the package? The recorded path, the path at a tag, or discovery at a branch tip.
+    if pkg.is_none() {
+        for (r, id) in refs.iter().filter(|(r, _)| r.starts_with("refs/heads/")) {
+            let _ = r;
+            if let CommitLookup::Found(c) = repo.lookup_commit(&id.to_string())?
+                && let Ok(loc) = rebuild::locate_package(
+                    repo,
+                    c.id,
+                    c.tree,
+                    Some(name),
+                    version,
+                    None,
+                    None,
+                    &options.limits,
                 )
-            };
-            rank(&candidate) < rank(b)
-        });
-        if better {
-            best = Some(candidate);
+            {
+                pkg = Some(loc.path);
+                break;
+            }
+        }
+    }
+    let Some(pkg) = pkg else {
+        return Ok(best);
+    };
+    for (how, reference, commit) in history_candidates(
+        repo,
+        archive,
+        &refs,
+        &pkg,
+        version,
+        options,
+        should_interrupt,
+    )? {
+        if best
+            .as_ref()
+            .is_some_and(|b| b.commit == commit.id.to_string())
+        {
+            continue;
+        }
+        let ev = evaluate(
+            repo,
+            &commit,
+            archive,
+            name,
+            version,
+            Some(&pkg),
+            era,
+            options,
+            progress,
+            should_interrupt,
+        )?;
+        if consider(assisted_candidate(how, reference, &commit, ev), &mut best) {
+            return Ok(best);
         }
     }
     Ok(best)
@@ -883,6 +1097,7 @@ fn verify_parsed(
                 archive,
                 &name,
                 &version,
+                None,
                 era,
                 options,
                 progress,
@@ -901,6 +1116,7 @@ fn verify_parsed(
                     archive,
                     &name,
                     &version,
+                    vcs.path_in_vcs.as_deref(),
                     era,
                     options,
                     progress,
@@ -922,6 +1138,7 @@ fn verify_parsed(
                     archive,
                     &name,
                     &version,
+                    vcs.path_in_vcs.as_deref(),
                     era,
                     options,
                     progress,

@@ -48,6 +48,8 @@ pub struct Reference {
     pub rev: String,
     pub rev_source: String,
     pub path_in_vcs: String,
+    #[serde(default)]
+    pub closest_upstream_commit: Option<String>,
 }
 
 #[derive(Debug, Clone, Deserialize)]
