@@ -838,7 +838,7 @@ fn assisted(
     progress.stage(Stage::Assisted, None);
     let refs = repo.refs()?;
     let mut best: Option<Assisted> = None;
-    let mut consider = |candidate: Assisted, best: &mut Option<Assisted>| -> bool {
+    let consider = |candidate: Assisted, best: &mut Option<Assisted>| -> bool {
         if candidate.verdict == Verdict::Match {
             *best = Some(candidate);
             return true;
@@ -890,8 +890,7 @@ fn assisted(
     }
     // Where is the package? The recorded path, the path at a tag, or discovery at a branch tip.
     if pkg.is_none() {
-        for (r, id) in refs.iter().filter(|(r, _)| r.starts_with("refs/heads/")) {
-            let _ = r;
+        for (_, id) in refs.iter().filter(|(r, _)| r.starts_with("refs/heads/")) {
             if let CommitLookup::Found(c) = repo.lookup_commit(&id.to_string())?
                 && let Ok(loc) = rebuild::locate_package(
                     repo,
