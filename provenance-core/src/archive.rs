@@ -245,6 +245,76 @@ pub enum Anomaly {
     },
     /// The tar stream ends without the end-of-archive marker.
     MissingEndOfArchive,
+    /// A name that is harmless to this reader but means something else to other tools: a
+    /// `.git` look-alike, a non-NFC (decomposed) name, a mixed-script confusable (C10).
+    SuspiciousPath {
+        /// Package-relative path.
+        path: String,
+        /// What is suspicious about it.
+        reason: PathSuspicion,
+    },
+}
+
+/// Why a name is suspicious (see [`Anomaly::SuspiciousPath`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum PathSuspicion {
+    /// A component that is not `.git` but that git, HFS+ or NTFS treat as `.git`
+    /// (`.GIT`, `.g\u{200c}it`, `git~1`, `.git::$INDEX_ALLOCATION`, `.git.`).
+    DotGitLike,
+    /// A component holding combining characters (a decomposed, non-NFC form that collides
+    /// with its precomposed twin on normalizing file systems).
+    Unnormalized,
+    /// A component mixing Latin with Cyrillic or Greek letters (a homograph of a Latin name).
+    Confusable,
+}
+
+impl PathSuspicion {
+    /// The finding kind: `dot_git_like`, `normalization_collision` or `confusable_path`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            PathSuspicion::DotGitLike => "dot_git_like",
+            PathSuspicion::Unnormalized => "normalization_collision",
+            PathSuspicion::Confusable => "confusable_path",
+        }
+    }
+}
+
+fn is_ignorable(c: char) -> bool {
+    matches!(c, '\u{200b}'..='\u{200f}' | '\u{202a}'..='\u{202e}' | '\u{206a}'..='\u{206f}' | '\u{feff}')
+}
+
+fn is_combining(c: char) -> bool {
+    matches!(c, '\u{300}'..='\u{36f}' | '\u{1ab0}'..='\u{1aff}' | '\u{1dc0}'..='\u{1dff}' | '\u{20d0}'..='\u{20ff}' | '\u{fe20}'..='\u{fe2f}')
+}
+
+/// Classify one package-relative path (C10). `.git` itself is not flagged here (compare reports
+/// packaged git internals as `git_internals_packaged`).
+pub fn path_suspicion(path: &str) -> Option<PathSuspicion> {
+    for comp in path.split('/') {
+        let visible: String = comp.chars().filter(|c| !is_ignorable(*c)).collect();
+        let folded = visible.trim_end_matches(['.', ' ']).to_lowercase();
+        let ntfs_stream = folded.split(':').next().unwrap_or_default();
+        let short_name = folded
+            .strip_prefix("git~")
+            .is_some_and(|n| !n.is_empty() && n.bytes().all(|b| b.is_ascii_digit()));
+        if comp != ".git" && (folded == ".git" || ntfs_stream == ".git" || short_name) {
+            return Some(PathSuspicion::DotGitLike);
+        }
+        if comp.chars().any(is_combining) {
+            return Some(PathSuspicion::Unnormalized);
+        }
+        let latin = comp
+            .chars()
+            .any(|c| c.is_ascii_alphabetic() || ('\u{c0}'..='\u{24f}').contains(&c));
+        let other = comp
+            .chars()
+            .any(|c| ('\u{370}'..='\u{3ff}').contains(&c) || ('\u{400}'..='\u{52f}').contains(&c));
+        if latin && other {
+            return Some(PathSuspicion::Confusable);
+        }
+    }
+    None
 }
 
 impl Anomaly {
@@ -309,6 +379,28 @@ impl Anomaly {
                 Severity::Low,
                 "the tar stream has no end-of-archive marker",
             ),
+            Anomaly::SuspiciousPath { path, reason } => Finding::new(
+                reason.as_str(),
+                match reason {
+                    PathSuspicion::DotGitLike => Severity::High,
+                    _ => Severity::Medium,
+                },
+                match reason {
+                    PathSuspicion::DotGitLike => format!(
+                        "`{}` is treated as `.git` by git, hfs+ or ntfs",
+                        escape(path.as_bytes())
+                    ),
+                    PathSuspicion::Unnormalized => format!(
+                        "`{}` holds combining characters (not nfc); it collides with its precomposed form on normalizing file systems",
+                        escape(path.as_bytes())
+                    ),
+                    _ => format!(
+                        "`{}` mixes latin with cyrillic or greek letters (a possible homograph)",
+                        escape(path.as_bytes())
+                    ),
+                },
+            )
+            .with_path(path.clone()),
         }
     }
 }
@@ -555,10 +647,23 @@ pub fn parse(bytes: &[u8], limits: &Limits) -> Result<CrateArchive, Error> {
         }
         let header = tar::Header::from_byte_slice(&header_buf);
         verify_checksum(&header_buf, header_offset)?;
-        let header_size = header.size().map_err(|e| Error::TarHeader {
+        // The size field as stored: the number of data bytes that follow in the stream.
+        // (`Header::size` returns a GNU sparse file's `realsize` instead, which would let the
+        // data of an `S` entry be read as headers: C7.)
+        let header_size = header.entry_size().map_err(|e| Error::TarHeader {
             offset: header_offset,
             message: format!("unparsable size: {e}"),
         })?;
+        // A declared size that cannot fit the decompressed cap is refused before anything is
+        // buffered (C17: one entry declaring 1 GiB of zeros never grows a 512 MiB buffer).
+        let remaining = stream.r.cap.saturating_sub(stream.offset);
+        if header_size > remaining {
+            return Err(Error::LimitExceeded(LimitError {
+                limit: "max_decompressed_bytes",
+                max: stream.r.cap,
+                value: stream.offset.saturating_add(header_size),
+            }));
+        }
         let entry_type = header.entry_type();
 
         // Metadata entries first.
@@ -648,6 +753,10 @@ pub fn parse(bytes: &[u8], limits: &Limits) -> Result<CrateArchive, Error> {
             let data = stream.read_data(header_size, &rel)?;
             let mode = header.mode().unwrap_or(0);
             raw_paths.push(rel.clone());
+            let after_non_regular = archive
+                .anomalies
+                .iter()
+                .any(|a| matches!(a, Anomaly::NonRegular { path, .. } if *path == rel));
             match archive.files.get(&rel) {
                 Some(existing) => {
                     let differs = existing.data != data;
@@ -656,6 +765,14 @@ pub fn parse(bytes: &[u8], limits: &Limits) -> Result<CrateArchive, Error> {
                         .push(Anomaly::Duplicate { path: rel, differs });
                 }
                 None => {
+                    if after_non_regular {
+                        // A link (or device, …) and then a regular file under the same name:
+                        // unpackers disagree on which one wins (C5), never resolved silently.
+                        archive.anomalies.push(Anomaly::Duplicate {
+                            path: rel.clone(),
+                            differs: true,
+                        });
+                    }
                     archive.files.insert(rel, File { data, mode });
                 }
             }
@@ -730,6 +847,12 @@ pub fn parse(bytes: &[u8], limits: &Limits) -> Result<CrateArchive, Error> {
     raw_paths.sort();
     raw_paths.dedup();
     for p in raw_paths {
+        if let Some(reason) = path_suspicion(&p) {
+            archive.anomalies.push(Anomaly::SuspiciousPath {
+                path: p.clone(),
+                reason,
+            });
+        }
         folded.entry(p.to_lowercase()).or_default().push(p);
     }
     for (_, paths) in folded {
