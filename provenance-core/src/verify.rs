@@ -783,18 +783,12 @@ fn history_candidates(
         let Some(manifest) = blob_at(commit.tree, &manifest_path)? else {
             continue;
         };
-        let has_version = match version_cache.get(&manifest) {
-            Some(v) => *v,
-            None => {
-                let v = repo
-                    .blob(manifest, options.limits.max_manifest_bytes)
-                    .ok()
-                    .and_then(|b| metadata::parse_manifest(&b, "Cargo.toml", &options.limits).ok())
-                    .is_some_and(|m| m.version.value().is_some_and(|v| v == version));
-                version_cache.insert(manifest, v);
-                v
-            }
-        };
+        let has_version = *version_cache.entry(manifest).or_insert_with(|| {
+            repo.blob(manifest, options.limits.max_manifest_bytes)
+                .ok()
+                .and_then(|b| metadata::parse_manifest(&b, "Cargo.toml", &options.limits).ok())
+                .is_some_and(|m| m.version.value().is_some_and(|v| v == version))
+        });
         if has_version && version_commits.len() < 5 {
             version_commits.push(commit.clone());
         }
@@ -922,7 +916,7 @@ fn assisted(
     )? {
         if best
             .as_ref()
-            .is_some_and(|b| b.commit == commit.id.to_string())
+            .is_some_and(|b| commit.id == b.commit.as_str())
         {
             continue;
         }
