@@ -5,6 +5,8 @@
 #![forbid(unsafe_code)]
 
 mod render;
+mod report_html;
+mod scan;
 
 use std::io::{IsTerminal, Write};
 use std::path::PathBuf;
@@ -80,6 +82,16 @@ enum Command {
         #[arg(long, value_enum, default_value_t = Format::Human)]
         format: Format,
     },
+    /// Verify many crate versions (a `Cargo.lock`, a list, an SBOM, or every version of a
+    /// crate) in parallel, appending one result per line to `--out` (resumable).
+    ///
+    /// Exit status: 0 = done (and the gate passed), 1 = a crate has a denied verdict
+    /// (`--deny` / `provenance.toml`), 2 = error of the tool itself, 130 = interrupted.
+    Scan(scan::ScanArgs),
+    /// Summarize a results file written by `scan --out`, optionally as a static HTML site.
+    ///
+    /// Exit status: 0, or 1 when the gate (`--deny` / `provenance.toml`) fails, 2 = error.
+    Report(scan::ReportArgs),
 }
 
 fn main() -> ExitCode {
@@ -183,6 +195,8 @@ fn main() -> ExitCode {
             }
             Err(e) => error_exit(format, e.kind(), &render::error_chain(&e)),
         },
+        Command::Scan(args) => scan::run(&args),
+        Command::Report(args) => scan::report(&args),
     }
 }
 

@@ -395,6 +395,8 @@ fn help() {
         vec!["--help"],
         vec!["verify", "--help"],
         vec!["list-files", "--help"],
+        vec!["scan", "--help"],
+        vec!["report", "--help"],
     ] {
         let (code, out, _) = cli(&args);
         assert_eq!(code, 0);

@@ -429,6 +429,58 @@ impl Registry {
         })
     }
 
+    /// Every version of `name` in the index (yanked ones included), in index order: from the
+    /// network, or the cache when offline.
+    pub fn versions(
+        &self,
+        cache: &Cache,
+        name: &str,
+        progress: &mut dyn Progress,
+        should_interrupt: &AtomicBool,
+    ) -> Result<Vec<IndexLine>, Error> {
+        if !valid_name(name) {
+            return Err(Error::InvalidInput {
+                message: format!(
+                    "`{}` is not a valid crate name",
+                    crate::archive::escape(name.as_bytes())
+                ),
+            });
+        }
+        let cached = cache
+            .index_dir(&self.index_key)?
+            .join(name.to_ascii_lowercase());
+        let data = if self.options.offline {
+            super::cache::read_limited(&cached, MAX_INDEX_BYTES)
+                .map_err(|e| Error::Cache {
+                    path: cached.display().to_string(),
+                    message: format!("cannot read: {e}"),
+                })?
+                .ok_or_else(|| Error::Offline {
+                    what: format!("the index entry of `{name}`"),
+                })?
+        } else {
+            let data = self
+                .read_index_file(
+                    &index_path(name),
+                    MAX_INDEX_BYTES,
+                    progress,
+                    should_interrupt,
+                )?
+                .ok_or_else(|| Error::CrateNotFound {
+                    name: name.to_owned(),
+                    version: None,
+                    registry: self.host(),
+                })?;
+            cache.write_atomic(&cached, &data)?;
+            data
+        };
+        Ok(String::from_utf8_lossy(&data)
+            .lines()
+            .filter_map(|l| serde_json::from_str::<IndexLine>(l).ok())
+            .filter(|e| e.name.eq_ignore_ascii_case(name) && valid_version(&e.vers))
+            .collect())
+    }
+
     fn download_url(
         &self,
         entry: &IndexLine,

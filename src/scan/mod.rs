@@ -1,0 +1,499 @@
+//! `crate-provenance scan`: verify many crate versions in parallel over a shared cache,
+//! appending one result per line to a JSONL file (see [`results`]) so that an interrupted scan
+//! resumes where it stopped; then summarize and apply the gate ([`policy`]).
+//! `crate-provenance report`: summarize a results file, optionally as a static HTML site.
+
+pub mod inputs;
+pub mod policy;
+pub mod progress;
+pub mod results;
+pub mod summary;
+
+use std::collections::HashMap;
+use std::io::Write;
+use std::num::NonZeroUsize;
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex, mpsc};
+use std::time::{Duration, Instant};
+
+use clap::ValueEnum;
+use provenance_core::{CrateSource, ErrorKind, Options, Request};
+
+use inputs::{Inputs, Target};
+use policy::Policy;
+use results::{Entry, Outcome};
+
+/// Exit status of a scan stopped by Ctrl-C (128 + SIGINT).
+const EXIT_INTERRUPTED: u8 = 130;
+
+/// How the summary is printed on stdout.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum SummaryFormat {
+    /// A table of verdict counts, then the crates that are not `match`.
+    Human,
+    /// One JSON document (`schema_version` 1).
+    Json,
+    /// Markdown, for CI job summaries and pull-request comments.
+    Markdown,
+}
+
+/// Arguments of `scan`.
+#[derive(Debug, clap::Args)]
+pub struct ScanArgs {
+    /// A `Cargo.lock`: its registry packages (git and path packages are listed as skipped).
+    #[arg(long, value_name = "PATH")]
+    lockfile: Vec<PathBuf>,
+    /// A file with one `NAME@VERSION` per line (`#` comments allowed).
+    #[arg(long, value_name = "FILE")]
+    list: Vec<PathBuf>,
+    /// A CycloneDX JSON or SPDX JSON SBOM: its `pkg:cargo/` purls.
+    #[arg(long, value_name = "FILE")]
+    sbom: Vec<PathBuf>,
+    /// Every version of this crate in the registry index (yanked ones too).
+    #[arg(long, value_name = "NAME")]
+    all_versions: Vec<String>,
+    /// Append results to this JSONL file (one report or error object per line); crate versions
+    /// already in it are not verified again, so a rerun resumes an interrupted scan.
+    #[arg(long, value_name = "FILE")]
+    out: Option<PathBuf>,
+    /// Verify crate versions whose line in `--out` is an error again.
+    #[arg(long)]
+    retry_errors: bool,
+    /// Parallel verifications [default: the number of cores].
+    #[arg(long, short = 'j', value_name = "N")]
+    jobs: Option<NonZeroUsize>,
+    /// Exit 1 when a crate has one of these verdicts (comma-separated; `error` = verification
+    /// failed). Replaces the policy file's `gate.deny`.
+    #[arg(long, value_name = "VERDICT[,VERDICT...]", value_delimiter = ',')]
+    deny: Vec<String>,
+    /// Policy file with `gate.deny` and `[[exemptions.NAME]]` [default: `./provenance.toml` if
+    /// present].
+    #[arg(long, value_name = "FILE")]
+    policy: Option<PathBuf>,
+    /// Summary format on stdout.
+    #[arg(long, value_enum, default_value_t = SummaryFormat::Human)]
+    format: SummaryFormat,
+    /// Give up on one crate version after this many seconds (recorded as a `limit_exceeded`
+    /// error).
+    #[arg(long, value_name = "SECS", default_value_t = 600)]
+    timeout: u64,
+    /// Seconds between progress lines when stderr is not a terminal.
+    #[arg(long, value_name = "SECS", default_value_t = 10)]
+    progress_interval: u64,
+    /// Sparse index URL of the registry (also used for crates.io packages, as a mirror).
+    #[arg(long, value_name = "URL")]
+    index_url: Option<String>,
+    /// Cache directory for downloads and fetched repositories (shared by all jobs).
+    #[arg(long, value_name = "DIR")]
+    cache_dir: Option<PathBuf>,
+    /// Use only what is cached; no network access.
+    #[arg(long)]
+    offline: bool,
+    /// Allow `http://`, `git://` and `file://` URLs and loopback hosts.
+    #[arg(long)]
+    allow_insecure_transport: bool,
+    /// Do not try version tags for `no_vcs_info` / `revision_not_found`.
+    #[arg(long)]
+    no_assisted: bool,
+}
+
+/// Arguments of `report`.
+#[derive(Debug, clap::Args)]
+pub struct ReportArgs {
+    /// A results file written by `scan --out`.
+    results: PathBuf,
+    /// Write a static HTML site (index + one page per crate version) into this directory.
+    #[arg(long, value_name = "DIR")]
+    html: Option<PathBuf>,
+    /// Summary format on stdout.
+    #[arg(long, value_enum, default_value_t = SummaryFormat::Human)]
+    format: SummaryFormat,
+    /// Exit 1 when a crate has one of these verdicts (as for `scan`).
+    #[arg(long, value_name = "VERDICT[,VERDICT...]", value_delimiter = ',')]
+    deny: Vec<String>,
+    /// Policy file (as for `scan`).
+    #[arg(long, value_name = "FILE")]
+    policy: Option<PathBuf>,
+}
+
+fn fail(message: &str) -> ExitCode {
+    let _ = writeln!(std::io::stderr(), "error: {message}");
+    ExitCode::from(2)
+}
+
+fn print_summary(s: &summary::Summary, format: SummaryFormat) {
+    let text = match format {
+        SummaryFormat::Human => summary::human(s),
+        SummaryFormat::Json => summary::json(s),
+        SummaryFormat::Markdown => summary::markdown(s),
+    };
+    let mut out = std::io::stdout().lock();
+    let _ = out.write_all(text.as_bytes());
+    let _ = out.flush();
+}
+
+fn lower_key(name: &str, version: &str) -> String {
+    format!("{}@{version}", name.to_ascii_lowercase())
+}
+
+/// `crate-provenance scan`.
+pub fn run(args: &ScanArgs) -> ExitCode {
+    let policy = match Policy::load(
+        args.policy.as_deref(),
+        (!args.deny.is_empty()).then_some(args.deny.as_slice()),
+    ) {
+        Ok(p) => p,
+        Err(e) => return fail(&e),
+    };
+    let mut options = Options::default();
+    options.index_url.clone_from(&args.index_url);
+    options.cache_dir.clone_from(&args.cache_dir);
+    options.offline = args.offline;
+    options.allow_insecure_transport = args.allow_insecure_transport;
+    options.assisted = !args.no_assisted;
+    options.unreachable_is_not_found = true;
+
+    if args.lockfile.is_empty()
+        && args.list.is_empty()
+        && args.sbom.is_empty()
+        && args.all_versions.is_empty()
+    {
+        return fail("nothing to scan: give `--lockfile`, `--list`, `--sbom` or `--all-versions`");
+    }
+    let mut inputs = Inputs::default();
+    let index = args.index_url.as_deref();
+    let gathered = args
+        .lockfile
+        .iter()
+        .try_for_each(|p| inputs::lockfile(&mut inputs, p, index))
+        .and_then(|()| {
+            args.list
+                .iter()
+                .try_for_each(|p| inputs::list(&mut inputs, p))
+        })
+        .and_then(|()| {
+            args.sbom
+                .iter()
+                .try_for_each(|p| inputs::sbom(&mut inputs, p, index))
+        })
+        .and_then(|()| {
+            args.all_versions
+                .iter()
+                .try_for_each(|n| inputs::all_versions(&mut inputs, n, &options))
+        });
+    if let Err(e) = gathered {
+        return fail(&e);
+    }
+
+    // Resume: what `--out` already holds.
+    let previous = match args.out.as_deref().map(results::load).transpose() {
+        Ok(p) => p.unwrap_or_default(),
+        Err(e) => return fail(&e),
+    };
+    let mut done: HashMap<String, Entry> = previous
+        .into_iter()
+        .map(|e| (lower_key(&e.name, &e.version), e))
+        .collect();
+    let pending: Vec<Target> = inputs
+        .targets
+        .iter()
+        .filter(|t| match done.get(&lower_key(&t.name, &t.version)) {
+            None => true,
+            Some(e) => args.retry_errors && e.verdict().is_none(),
+        })
+        .cloned()
+        .collect();
+    let already = inputs.targets.len() - pending.len();
+
+    let interrupted = Arc::new(AtomicBool::new(false));
+    for sig in [signal_hook::consts::SIGINT, signal_hook::consts::SIGTERM] {
+        // A second signal while the first is being handled exits at once.
+        let _ = signal_hook::flag::register_conditional_shutdown(
+            sig,
+            i32::from(EXIT_INTERRUPTED),
+            interrupted.clone(),
+        );
+        let _ = signal_hook::flag::register(sig, interrupted.clone());
+    }
+
+    let jobs = args
+        .jobs
+        .map(NonZeroUsize::get)
+        .or_else(|| {
+            std::thread::available_parallelism()
+                .ok()
+                .map(NonZeroUsize::get)
+        })
+        .unwrap_or(1)
+        .min(pending.len().max(1));
+    let mut ticker = progress::Ticker::new(
+        pending.len() as u64,
+        Duration::from_secs(args.progress_interval.max(1)),
+    );
+    ticker.println(&format!(
+        "scan: {} crate versions to verify ({already} already in the results, {} skipped), {jobs} jobs",
+        pending.len(),
+        inputs.skipped.len(),
+    ));
+    let started = Instant::now();
+    let mut appender = match args.out.as_deref().map(results::Appender::open).transpose() {
+        Ok(a) => a,
+        Err(e) => return fail(&e),
+    };
+    let pool = Pool {
+        jobs,
+        timeout: Duration::from_secs(args.timeout.max(1)),
+        options: &options,
+        interrupted: &interrupted,
+    };
+    let outcome = pool.run(pending, &mut ticker, |entry| {
+        if let Some(a) = appender.as_mut() {
+            a.append(entry)?;
+        }
+        done.insert(lower_key(&entry.name, &entry.version), entry.clone());
+        Ok(())
+    });
+    ticker.finish();
+    let elapsed = started.elapsed();
+    match outcome {
+        Err(e) => return fail(&e),
+        Ok(Finish::Interrupted { verified }) => {
+            let remaining = inputs.targets.len() - already - verified;
+            let _ = writeln!(
+                std::io::stderr(),
+                "scan: interrupted after {verified} crate versions ({remaining} not verified){}",
+                match &args.out {
+                    Some(o) => format!(
+                        "; run the same command again to resume from `{}`",
+                        o.display()
+                    ),
+                    None => String::new(),
+                }
+            );
+            return ExitCode::from(EXIT_INTERRUPTED);
+        }
+        Ok(Finish::Complete { verified }) => {
+            let _ = writeln!(
+                std::io::stderr(),
+                "scan: verified {verified} crate versions in {:.1}s",
+                elapsed.as_secs_f64()
+            );
+        }
+    }
+    let entries: Vec<&Entry> = inputs
+        .targets
+        .iter()
+        .filter_map(|t| done.get(&lower_key(&t.name, &t.version)))
+        .collect();
+    let s = summary::summarize(&entries, &inputs.skipped, &policy);
+    print_summary(&s, args.format);
+    ExitCode::from(u8::from(s.gate_failed))
+}
+
+/// How a pool run ended.
+enum Finish {
+    Complete { verified: usize },
+    Interrupted { verified: usize },
+}
+
+enum Msg {
+    Started(usize, String),
+    Finished(usize, Entry),
+    Aborted(usize),
+}
+
+/// One worker's in-flight state, shared with the watchdog (the main thread).
+#[derive(Default)]
+struct Slot {
+    started: Mutex<Option<Instant>>,
+    flag: AtomicBool,
+}
+
+struct Pool<'a> {
+    jobs: usize,
+    timeout: Duration,
+    options: &'a Options,
+    interrupted: &'a AtomicBool,
+}
+
+impl Pool<'_> {
+    /// Verify `pending` on `jobs` threads; `record` is called on the calling thread for every
+    /// result, in completion order. A failing `record` stops the pool.
+    fn run(
+        &self,
+        pending: Vec<Target>,
+        ticker: &mut progress::Ticker,
+        mut record: impl FnMut(&Entry) -> Result<(), String>,
+    ) -> Result<Finish, String> {
+        let queue = Mutex::new(pending.into_iter());
+        let slots: Vec<Slot> = (0..self.jobs).map(|_| Slot::default()).collect();
+        let mut current: Vec<Option<String>> = vec![None; self.jobs];
+        let mut verified = 0;
+        let mut failure = None;
+        std::thread::scope(|s| {
+            let (tx, rx) = mpsc::channel();
+            for (i, slot) in slots.iter().enumerate() {
+                let tx = tx.clone();
+                let queue = &queue;
+                s.spawn(move || self.worker(i, slot, queue, &tx));
+            }
+            drop(tx);
+            loop {
+                match rx.recv_timeout(Duration::from_millis(200)) {
+                    Ok(Msg::Started(i, key)) => {
+                        current[i] = Some(key);
+                        ticker.set_current(&current.iter().flatten().cloned().collect::<Vec<_>>());
+                    }
+                    Ok(Msg::Finished(i, entry)) => {
+                        current[i] = None;
+                        if let Outcome::Error { kind, message } = &entry.outcome {
+                            ticker.println(&format!(
+                                "warning: `{}`: {kind}: {}",
+                                summary::clean(&entry.key()),
+                                summary::clean(message)
+                            ));
+                        }
+                        if failure.is_none() {
+                            match record(&entry) {
+                                Ok(()) => verified += 1,
+                                Err(e) => {
+                                    failure = Some(e);
+                                    self.interrupted.store(true, Ordering::Relaxed);
+                                }
+                            }
+                        }
+                        ticker.inc();
+                    }
+                    Ok(Msg::Aborted(i)) => current[i] = None,
+                    Err(mpsc::RecvTimeoutError::Timeout) => ticker.tick(false),
+                    Err(mpsc::RecvTimeoutError::Disconnected) => break,
+                }
+                // The watchdog: interrupts and per-crate timeouts.
+                let stop = self.interrupted.load(Ordering::Relaxed);
+                for slot in &slots {
+                    let started = slot.started.lock().expect("slot lock");
+                    if started.is_some_and(|t| stop || t.elapsed() > self.timeout) {
+                        slot.flag.store(true, Ordering::Relaxed);
+                    }
+                }
+            }
+        });
+        if let Some(e) = failure {
+            return Err(e);
+        }
+        if self.interrupted.load(Ordering::Relaxed) {
+            Ok(Finish::Interrupted { verified })
+        } else {
+            Ok(Finish::Complete { verified })
+        }
+    }
+
+    fn worker(
+        &self,
+        i: usize,
+        slot: &Slot,
+        queue: &Mutex<std::vec::IntoIter<Target>>,
+        tx: &mpsc::Sender<Msg>,
+    ) {
+        loop {
+            if self.interrupted.load(Ordering::Relaxed) {
+                return;
+            }
+            let Some(target) = queue.lock().expect("queue lock").next() else {
+                return;
+            };
+            {
+                let mut started = slot.started.lock().expect("slot lock");
+                slot.flag.store(false, Ordering::Relaxed);
+                *started = Some(Instant::now());
+            }
+            let _ = tx.send(Msg::Started(i, target.key()));
+            let request = Request::new(CrateSource::Registry {
+                name: target.name.clone(),
+                version: target.version.clone(),
+            })
+            .with_options(self.options.clone());
+            let result = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+                provenance_core::verify_opts(&request, &mut provenance_core::Discard, &slot.flag)
+            }));
+            *slot.started.lock().expect("slot lock") = None;
+            let error = |kind: &str, message: String| Outcome::Error {
+                kind: kind.to_owned(),
+                message,
+            };
+            let outcome = match result {
+                Ok(Ok(report)) => Outcome::Report(Box::new(report)),
+                Ok(Err(e)) if e.kind() == ErrorKind::Interrupted => {
+                    if self.interrupted.load(Ordering::Relaxed) {
+                        // Not recorded: the next run verifies it.
+                        let _ = tx.send(Msg::Aborted(i));
+                        return;
+                    }
+                    error(
+                        ErrorKind::LimitExceeded.as_str(),
+                        format!(
+                            "limit `--timeout` exceeded: verifying took longer than {} s",
+                            self.timeout.as_secs()
+                        ),
+                    )
+                }
+                Ok(Err(e)) => error(e.kind().as_str(), crate::render::error_chain(&e)),
+                Err(panic) => error(
+                    ErrorKind::Internal.as_str(),
+                    format!(
+                        "panic while verifying: {}",
+                        panic
+                            .downcast_ref::<&str>()
+                            .map(|s| (*s).to_owned())
+                            .or_else(|| panic.downcast_ref::<String>().cloned())
+                            .unwrap_or_default()
+                    ),
+                ),
+            };
+            let entry = Entry {
+                name: target.name,
+                version: target.version,
+                outcome,
+            };
+            if tx.send(Msg::Finished(i, entry)).is_err() {
+                return;
+            }
+        }
+    }
+}
+
+/// `crate-provenance report`.
+pub fn report(args: &ReportArgs) -> ExitCode {
+    let policy = match Policy::load(
+        args.policy.as_deref(),
+        (!args.deny.is_empty()).then_some(args.deny.as_slice()),
+    ) {
+        Ok(p) => p,
+        Err(e) => return fail(&e),
+    };
+    if !args.results.is_file() {
+        return fail(&format!("`{}` is not a file", args.results.display()));
+    }
+    let entries = match results::load(&args.results) {
+        Ok(e) => e,
+        Err(e) => return fail(&e),
+    };
+    let refs: Vec<&Entry> = entries.iter().collect();
+    let s = summary::summarize(&refs, &[], &policy);
+    if let Some(dir) = &args.html {
+        match crate::report_html::write_site(dir, &entries, &s) {
+            Ok(pages) => {
+                let _ = writeln!(
+                    std::io::stderr(),
+                    "report: wrote `{}` and {pages} crate pages",
+                    dir.join("index.html").display()
+                );
+            }
+            Err(e) => return fail(&e),
+        }
+    }
+    print_summary(&s, args.format);
+    ExitCode::from(u8::from(s.gate_failed))
+}
