@@ -11,7 +11,9 @@
 #      that for every realworld crate the C program prints byte-for-byte the CLI's
 #      `verify --format json` output with the same exit status; run sbom_check over all of them
 #
-# Usage: provenance-c/tests/run.sh [--fix-header]
+# Usage: provenance-c/tests/run.sh [--fix-header | --skip-tests]
+#   --fix-header  regenerate the header in place and stop
+#   --skip-tests  skip steps 3-5 (quick re-run of the install/pkg-config acceptance)
 # Needs: cargo, cc (gcc), valgrind, pkg-config, curl, sha256sum, tar, and the realworld data
 # set at ../shared/realworld relative to the workspace root (or $PROV_REALWORLD_DIR).
 set -euo pipefail
@@ -49,6 +51,10 @@ if ! diff -u "$header" "$tmp/crate_provenance.h"; then
     exit 1
 fi
 
+skip_tests=false
+[[ ${1:-} == --skip-tests ]] && skip_tests=true
+
+if ! $skip_tests; then
 # ---------------------------------------------------------------- 3. lints
 step "fmt + clippy"
 cargo fmt -p provenance-c -- --check
@@ -60,11 +66,15 @@ cargo test -p provenance-c
 step "C tests under valgrind"
 command -v valgrind >/dev/null || { echo "error: valgrind not installed" >&2; exit 1; }
 cargo test -p provenance-c --test c_harness valgrind -- --ignored
+fi
 
 # ---------------------------------------------------------------- 6. install + pkg-config
 step "make install + pkg-config acceptance"
 command -v pkg-config >/dev/null || { echo "error: pkg-config not installed (apt-get install -y pkg-config)" >&2; exit 1; }
 prefix=$tmp/prefix
+# Library and CLI from one cargo invocation, so both use the same build of provenance-core.
+cargo build --release -p provenance-c -p crate-provenance
+cli=${CARGO_TARGET_DIR:-$root/target}/release/crate-provenance
 make -C provenance-c install PREFIX="$prefix"
 for f in lib/libcrate_provenance.so lib/libcrate_provenance.a include/crate_provenance.h lib/pkgconfig/crate-provenance.pc; do
     test -f "$prefix/$f" || { echo "error: $prefix/$f not installed" >&2; exit 1; }
@@ -87,9 +97,6 @@ if ldd "$tmp/verify-static" | grep -q crate_provenance; then
     echo "error: verify-static links the shared library" >&2
     exit 1
 fi
-
-cargo build -p crate-provenance
-cli=${CARGO_TARGET_DIR:-$root/target}/debug/crate-provenance
 
 realworld=${PROV_REALWORLD_DIR:-$root/../shared/realworld}
 if [[ ! -f $realworld/README.md ]]; then
