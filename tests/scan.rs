@@ -4,6 +4,7 @@
 #[path = "../provenance-core/tests/fetch_support/mod.rs"]
 mod fetch_support;
 
+use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
 use std::time::{Duration, Instant};
@@ -63,7 +64,7 @@ impl World {
         std::fs::create_dir_all(&base).unwrap();
         let daemon = GitDaemon::start(&base, tmp.path());
         let registry = Registry::start();
-        let mut publish_match = |name: &str| {
+        let publish_match = |name: &str| {
             let m = manifest(name, "1.0.0", &daemon.url(&format!("{name}.git")));
             let commit = make_repo(&base, name, &m, 0, 1);
             registry.publish(
@@ -129,9 +130,10 @@ impl World {
     fn lockfile(&self) -> PathBuf {
         let mut s = String::from("# generated\nversion = 4\n\n");
         for n in LOCK_NAMES {
-            s.push_str(&format!(
+            let _ = write!(
+                s,
                 "[[package]]\nname = \"{n}\"\nversion = \"1.0.0\"\nsource = \"registry+https://github.com/rust-lang/crates.io-index\"\nchecksum = \"00\"\n\n"
-            ));
+            );
         }
         s.push_str("[[package]]\nname = \"mine\"\nversion = \"0.1.0\"\n\n");
         s.push_str("[[package]]\nname = \"forked\"\nversion = \"0.2.0\"\nsource = \"git+https://example.invalid/forked?branch=main#0123456789012345678901234567890123456789\"\n");
@@ -481,7 +483,7 @@ fn interrupted_scan_resumes_where_it_stopped() {
             delay: Duration::from_millis(400),
             inner: Box::new(Response::ok(bytes.clone())),
         });
-        list.push_str(&format!("{n}@1.0.0\n"));
+        let _ = writeln!(list, "{n}@1.0.0");
     }
     std::fs::write(tmp.path().join("list.txt"), list).unwrap();
     let out_file = tmp.path().join("r.jsonl");
@@ -498,7 +500,7 @@ fn interrupted_scan_resumes_where_it_stopped() {
             .args(["--format", "json"]);
         c
     };
-    let mut child = scan("cache1")
+    let child = scan("cache1")
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
         .spawn()

@@ -105,7 +105,7 @@ th{background:#f4f4f4}#results th{cursor:pointer;user-select:none}#results th[da
 .v-match{background:#d9f2d9}.v-mismatch,.v-error{background:#f8d0d0}.v-match_but_symlinks{background:#eef5d0}\
 .v-revision_not_found,.v-path_not_found,.v-package_error,.v-submodule_unavailable{background:#fbe3c4}\
 .v-repository_not_found,.v-no_vcs_info,.v-no_repository{background:#e4e4ef}\
-.controls{margin:1em 0}.controls input{width:24em}\
+#results{width:100%}#results td:nth-child(4){word-break:break-all}.controls{margin:1em 0}.controls input{width:24em}\
 pre.diff{background:#fafafa;border:1px solid #ddd;padding:6px;overflow:auto;max-height:40em}\
 .diff .a{background:#e6ffe6;display:block}.diff .d{background:#ffe8e8;display:block}.diff .h{color:#06c;display:block}\
 .diff .f{font-weight:bold;display:block}.muted{color:#777}dl{display:grid;grid-template-columns:max-content auto;gap:2px 12px}\
