@@ -1047,15 +1047,13 @@ fn verify_parsed(
             ) {
                 Ok(opened) => opened,
                 Err(e) if options.unreachable_is_not_found && e.kind() == ErrorKind::Network => {
+                    report.verdict = Verdict::RepositoryNotFound;
                     findings.push(Finding::new(
                         "repository_unreachable",
-                        Severity::Medium,
-                        "the repository's host could not be reached; the verdict may change when it can",
+                        Severity::High,
+                        format!("the repository could not be reached (the verdict may change when it can): {e}"),
                     ));
-                    Err(repo::Error::NotARepository {
-                        path: archive::escape(url.as_bytes()),
-                        message: e.to_string(),
-                    })
+                    return Ok(finish(report, findings));
                 }
                 Err(e) => return Err(e.into()),
             };
