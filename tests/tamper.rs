@@ -151,3 +151,77 @@ fn second_gzip_member_is_never_a_match() {
     assert_eq!(r.verdict, Verdict::Mismatch);
     assert!(r.findings.iter().any(|f| f.kind == "trailing_data"));
 }
+
+/// The laundering case (SECURITY.md M7): `.orig` equals the repository, but the normalized
+/// `Cargo.toml` cargo builds from gains a dependency.
+#[test]
+fn normalized_manifest_with_added_dependency() {
+    let r = tampered(|e| {
+        file_mut(e, "Cargo.toml").extend_from_slice(b"\n[dependencies.evil]\nversion = \"1\"\n");
+    });
+    assert_eq!(r.verdict, Verdict::Mismatch, "{}", r.to_json());
+    assert!(r.differences.is_empty());
+    let f = r
+        .findings
+        .iter()
+        .find(|f| f.kind == "normalized_manifest_diverges")
+        .expect("finding");
+    assert_eq!(f.severity, provenance_core::Severity::High);
+    assert!(f.message.contains("dependencies.evil"), "{}", f.message);
+}
+
+#[test]
+fn normalized_manifest_turned_into_a_proc_macro_with_a_build_script() {
+    let r = tampered(|e| {
+        let m = file_mut(e, "Cargo.toml");
+        let text = String::from_utf8(m.clone())
+            .unwrap()
+            .replacen("[lib]\n", "[lib]\nproc-macro = true\n", 1)
+            .replacen("build = false\n", "build = \"src/d2s.rs\"\n", 1);
+        *m = text.into_bytes();
+    });
+    assert_eq!(r.verdict, Verdict::Mismatch, "{}", r.to_json());
+    let f = r
+        .findings
+        .iter()
+        .find(|f| f.kind == "normalized_manifest_diverges")
+        .unwrap();
+    assert!(
+        f.message.contains("lib.proc-macro") && f.message.contains("package.build"),
+        "{}",
+        f.message
+    );
+}
+
+#[test]
+fn lockfile_locking_an_undeclared_dependency() {
+    let r = tampered(|e| {
+        let lock = e
+            .iter_mut()
+            .find(|(p, _)| p == "Cargo.lock")
+            .expect("ryu 1.0.23 publishes a Cargo.lock");
+        let TarEntry::File(d) = &mut lock.1 else {
+            unreachable!()
+        };
+        let text = String::from_utf8(d.clone()).unwrap();
+        let i = text.find("name = \"ryu\"").unwrap();
+        let mut patched = text[..i].to_owned();
+        let rest = &text[i..];
+        let end = rest.find("\n\n").unwrap_or(rest.len());
+        let block = &rest[..end];
+        let block = if block.contains("dependencies = [") {
+            block.replacen("dependencies = [\n", "dependencies = [\n \"evil\",\n", 1)
+        } else {
+            format!("{block}\ndependencies = [\n \"evil\",\n]")
+        };
+        patched.push_str(&block);
+        patched.push_str(&rest[end..]);
+        *d = patched.into_bytes();
+    });
+    assert_eq!(r.verdict, Verdict::Mismatch, "{}", r.to_json());
+    assert!(
+        r.findings
+            .iter()
+            .any(|f| f.kind == "lockfile_inconsistent" && f.message.contains("`evil`"))
+    );
+}

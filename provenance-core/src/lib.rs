@@ -37,6 +37,7 @@ pub mod compare;
 mod error;
 pub mod fetch;
 mod limits;
+pub mod manifest_check;
 pub mod metadata;
 pub mod rebuild;
 pub mod repo;

@@ -220,6 +220,8 @@ pub const BLOCKING_FINDINGS: &[&str] = &[
     "unsupported_entry_type",
     "symlink_escapes_repository",
     "outside_repository",
+    "normalized_manifest_diverges",
+    "lockfile_inconsistent",
 ];
 
 /// The crate that was verified.

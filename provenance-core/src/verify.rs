@@ -1013,6 +1013,13 @@ fn verify_parsed(
     }
     let finish = |mut report: Report, mut findings: Vec<Finding>| {
         report.summary = crate::categorize::summary(&report.differences);
+        // A finding that blocks `match` (a laundered normalized manifest, parser disagreements)
+        // turns a match into a mismatch.
+        if matches!(report.verdict, Verdict::Match | Verdict::MatchButSymlinks)
+            && findings.iter().any(Finding::blocks_match)
+        {
+            report.verdict = Verdict::Mismatch;
+        }
         if report.assisted.is_some() {
             // No usable vcs info: the assisted attempt used a version tag.
             report.source.how = SourceHow::Tag;
@@ -1152,6 +1159,31 @@ fn verify_parsed(
         should_interrupt,
     )?;
     report.verdict = ev.verdict;
+    // The generated files, checked semantically (with `[workspace.dependencies]` at the commit).
+    if let Some(p) = &ev.path
+        && let Ok(loc) = rebuild::locate_package(
+            &repo,
+            commit.id,
+            commit.tree,
+            Some(&name),
+            &version,
+            Some(p),
+            None,
+            limits,
+        )
+    {
+        let ws = rebuild::workspace_dependencies(&repo, commit.tree, &loc, limits)
+            .ok()
+            .flatten();
+        findings.extend(generated_file_findings(
+            archive,
+            &name,
+            &version,
+            ws.as_ref(),
+        ));
+    } else {
+        findings.extend(generated_file_findings(archive, &name, &version, None));
+    }
     if let (Some(recorded), Some(used)) = (&vcs.path_in_vcs, &ev.path)
         && recorded != used
     {
@@ -1166,6 +1198,35 @@ fn verify_parsed(
     report.differences = ev.differences;
     findings.extend(ev.findings);
     Ok(finish(report, findings))
+}
+
+/// Semantic checks of the generated `Cargo.toml` and `Cargo.lock` (see [`crate::manifest_check`]).
+fn generated_file_findings(
+    archive: &CrateArchive,
+    name: &str,
+    version: &str,
+    workspace_deps: Option<&toml::Table>,
+) -> Vec<Finding> {
+    let mut out = Vec::new();
+    let published: std::collections::BTreeSet<&str> =
+        archive.files.keys().map(String::as_str).collect();
+    if let (Some(n), Some(o)) = (
+        archive.files.get("Cargo.toml"),
+        archive.files.get("Cargo.toml.orig"),
+    ) {
+        out.extend(crate::manifest_check::check_normalized(
+            &n.data,
+            &o.data,
+            &published,
+            workspace_deps,
+        ));
+        if let Some(l) = archive.files.get("Cargo.lock") {
+            out.extend(crate::manifest_check::check_lockfile(
+                &l.data, &n.data, name, version,
+            ));
+        }
+    }
+    out
 }
 
 /// One file `cargo package` would put into the archive, as listed by [`list_files`].

@@ -615,6 +615,27 @@ enum ReadmeChoice {
     Default(String),
 }
 
+/// The raw `[workspace.dependencies]` table of the workspace root that `location` belongs to at
+/// this tree, if any (for checking inherited dependencies of the normalized manifest).
+pub fn workspace_dependencies(
+    repo: &Repo,
+    tree: ObjectId,
+    location: &PackageLocation,
+    limits: &Limits,
+) -> Result<Option<toml::Table>, Error> {
+    let Some((root, _)) = find_workspace(repo, tree, &location.path, &location.manifest, limits)?
+    else {
+        return Ok(None);
+    };
+    let Some((_, _, bytes)) = read_manifest(repo, tree, &root, limits)? else {
+        return Ok(None);
+    };
+    Ok(std::str::from_utf8(&bytes)
+        .ok()
+        .and_then(|t| t.parse::<toml::Table>().ok())
+        .and_then(|t| t.get("workspace")?.get("dependencies")?.as_table().cloned()))
+}
+
 fn find_workspace(
     repo: &Repo,
     tree: ObjectId,
