@@ -243,7 +243,7 @@ pub fn check_normalized(
             }
         }
         (Some(toml::Value::String(nb)), None) if norm_path(&nb) != "build.rs" => {
-            diverging.push("package.build".to_owned())
+            diverging.push("package.build".to_owned());
         }
         _ => {}
     }
