@@ -180,30 +180,25 @@ pub struct Appender {
 }
 
 impl Appender {
-    /// Open (create) `path` for appending; completes a last line that lacks its newline.
+    /// Open (create) `path` for appending; drops a torn last line (one without its newline).
     pub fn open(path: &Path) -> Result<Appender, String> {
         if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
             std::fs::create_dir_all(dir)
                 .map_err(|e| format!("cannot create `{}`: {e}", dir.display()))?;
         }
-        let mut file = std::fs::OpenOptions::new()
+        let file = std::fs::OpenOptions::new()
             .create(true)
             .append(true)
-            .read(true)
             .open(path)
             .map_err(|e| format!("cannot open `{}`: {e}", path.display()))?;
-        let len = file.metadata().map_or(0, |m| m.len());
-        if len > 0 {
-            use std::io::{Read, Seek, SeekFrom};
-            let mut last = [0u8; 1];
-            let ends_with_newline = file
-                .seek(SeekFrom::Start(len - 1))
-                .and_then(|_| file.read_exact(&mut last))
-                .is_ok_and(|()| last[0] == b'\n');
-            if !ends_with_newline {
-                file.write_all(b"\n")
-                    .map_err(|e| format!("cannot write `{}`: {e}", path.display()))?;
-            }
+        // A last line without its newline was torn by a kill while it was written: drop it
+        // (that crate version is not done), so the next line starts a line of its own.
+        let bytes =
+            std::fs::read(path).map_err(|e| format!("cannot read `{}`: {e}", path.display()))?;
+        if !bytes.is_empty() && !bytes.ends_with(b"\n") {
+            let keep = bytes.iter().rposition(|&b| b == b'\n').map_or(0, |i| i + 1);
+            file.set_len(keep as u64)
+                .map_err(|e| format!("cannot truncate `{}`: {e}", path.display()))?;
         }
         Ok(Appender {
             file,
@@ -219,5 +214,52 @@ impl Appender {
             .write_all(line.as_bytes())
             .and_then(|()| self.file.flush())
             .map_err(|e| format!("cannot write `{}`: {e}", self.path.display()))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn error(name: &str, kind: &str) -> Entry {
+        Entry {
+            name: name.into(),
+            version: "1.0.0".into(),
+            outcome: Outcome::Error {
+                kind: kind.into(),
+                message: "m".into(),
+            },
+        }
+    }
+
+    #[test]
+    fn append_load_supersede_and_torn_last_line() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("r.jsonl");
+        assert!(load(&path).unwrap().is_empty());
+        let mut a = Appender::open(&path).unwrap();
+        a.append(&error("a", "network")).unwrap();
+        a.append(&error("b", "network")).unwrap();
+        a.append(&error("a", "invalid_archive")).unwrap();
+        drop(a);
+        let line = std::fs::read_to_string(&path).unwrap();
+        assert!(line.starts_with(
+            "{\"schema_version\":1,\"crate\":{\"name\":\"a\",\"version\":\"1.0.0\"},\"error\":{\"kind\":\"network\",\"message\":\"m\"}}\n"
+        ));
+        // Killed while writing a line: the torn line is ignored, and the next append starts
+        // on a line of its own.
+        std::fs::write(&path, line.clone() + "{\"schema_version\":1,\"cra").unwrap();
+        let got = load(&path).unwrap();
+        assert_eq!(got.len(), 2);
+        assert_eq!(got[0].key(), "a@1.0.0");
+        assert!(
+            matches!(&got[0].outcome, Outcome::Error { kind, .. } if kind == "invalid_archive")
+        );
+        let mut a = Appender::open(&path).unwrap();
+        a.append(&error("c", "network")).unwrap();
+        assert_eq!(load(&path).unwrap().len(), 3);
+        // A damaged line in the middle is an error, not silently skipped.
+        std::fs::write(&path, "garbage\n".to_owned() + &line).unwrap();
+        assert!(load(&path).unwrap_err().contains("line 1"));
     }
 }
