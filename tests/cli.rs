@@ -442,3 +442,50 @@ fn list_files_matches_the_published_crate() {
     assert_eq!(code, 0);
     assert_eq!(human.lines().collect::<Vec<_>>(), published);
 }
+
+/// Cross-check: a version tag that points elsewhere than the recorded commit is reported; a
+/// `dirty` flag lists the files that explain it.
+#[test]
+fn cross_checks_tag_and_dirty() {
+    let fx = Fixture::new();
+    fx.write("Cargo.toml", MANIFEST.as_bytes());
+    fx.write("src/lib.rs", b"pub fn f() {}\n");
+    let recorded = fx.commit();
+    fx.write("src/lib.rs", b"pub fn f() {}\npub fn g() {}\n");
+    fx.commit();
+    fx.git(&["tag", "v0.1.0"]);
+    let dirty = format!(
+        "{{\n  \"git\": {{\n    \"sha1\": \"{recorded}\",\n    \"dirty\": true\n  }},\n  \"path_in_vcs\": \"\"\n}}"
+    );
+    let entries = vec![
+        f("Cargo.toml", MANIFEST.as_bytes()),
+        f("Cargo.toml.orig", MANIFEST.as_bytes()),
+        f("src/lib.rs", b"pub fn f() {}\n// local edit\n"),
+        f(".cargo_vcs_info.json", dirty.as_bytes()),
+    ];
+    let c = write_crate(fx.dir.parent().unwrap(), "cross", "fixture-0.1.0", &entries);
+    let (code, out, _) = cli([
+        OsStr::new("verify"),
+        OsStr::new("--crate-file"),
+        c.as_os_str(),
+        OsStr::new("--repo"),
+        fx.dir.as_os_str(),
+        OsStr::new("--format"),
+        OsStr::new("json"),
+    ]);
+    assert_eq!(code, 1);
+    let v: serde_json::Value = serde_json::from_str(&out).unwrap();
+    let kinds: Vec<&str> = v["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| f["kind"].as_str().unwrap())
+        .collect();
+    assert!(kinds.contains(&"tag_commit_differs"), "{out}");
+    assert!(kinds.contains(&"dirty_files"), "{out}");
+    assert!(
+        out.contains("the files that explain it: `src/lib.rs`"),
+        "{out}"
+    );
+    assert_eq!(v["source"]["dirty"], true);
+}

@@ -1194,10 +1194,64 @@ fn verify_parsed(
         ));
     }
     report.source.path_in_vcs = vcs.path_in_vcs.clone().or(ev.path);
+    findings.extend(cross_checks(&repo, &name, &version, &vcs, &ev.differences));
     report.files = ev.files;
     report.differences = ev.differences;
     findings.extend(ev.findings);
     Ok(finish(report, findings))
+}
+
+/// Independent cross-checks of the recorded commit: do version tags point at it, and which
+/// files explain a `dirty` flag?
+fn cross_checks(
+    repo: &Repo,
+    name: &str,
+    version: &str,
+    vcs: &VcsInfo,
+    differences: &[Difference],
+) -> Vec<Finding> {
+    let mut out = Vec::new();
+    if let Ok(refs) = repo.refs() {
+        for form in TAG_FORMS {
+            let tag = format!(
+                "refs/tags/{}",
+                form.replace("{version}", version).replace("{name}", name)
+            );
+            if let Some((_, id)) = refs.iter().find(|(r, _)| *r == tag) {
+                let short = tag.trim_start_matches("refs/tags/");
+                out.push(if id.to_string() == vcs.sha1 {
+                    Finding::new(
+                        "tag_confirms_commit",
+                        Severity::Info,
+                        format!("the version tag `{short}` points at the recorded commit"),
+                    )
+                } else {
+                    Finding::new(
+                        "tag_commit_differs",
+                        Severity::Low,
+                        format!("the version tag `{short}` points at `{id}`, not at the recorded commit `{}`", vcs.sha1),
+                    )
+                });
+            }
+        }
+    }
+    if vcs.dirty {
+        let message = if differences.is_empty() {
+            "the publisher declared a dirty work tree, but no packaged file differs from the commit"
+                .to_owned()
+        } else {
+            format!(
+                "the publisher declared a dirty work tree; the files that explain it: {}",
+                differences
+                    .iter()
+                    .map(|d| format!("`{}`", d.path))
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            )
+        };
+        out.push(Finding::new("dirty_files", Severity::Info, message));
+    }
+    out
 }
 
 /// Semantic checks of the generated `Cargo.toml` and `Cargo.lock` (see [`crate::manifest_check`]).
