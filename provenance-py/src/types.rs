@@ -58,6 +58,8 @@ pub struct Difference {
     published: Option<Py<FileDigest>>,
     repo: Option<Py<FileDigest>>,
     repo_path: Option<String>,
+    category: Option<&'static str>,
+    severity: Option<&'static str>,
 }
 
 #[pymethods]
@@ -82,6 +84,8 @@ impl Difference {
                 published: FileDigest::new(py, d.published.as_ref())?,
                 repo: FileDigest::new(py, d.repo.as_ref())?,
                 repo_path: d.repo_path.clone(),
+                category: d.category.map(core::report::Category::as_str),
+                severity: d.severity.map(severity),
             },
         )
     }
@@ -205,6 +209,8 @@ pub struct Assisted {
     path_in_vcs: String,
     #[pyo3(get)]
     files: Py<FileCounts>,
+    #[pyo3(get)]
+    summary: String,
     differences: Vec<Py<Difference>>,
 }
 
@@ -246,6 +252,8 @@ pub struct Report {
     files: Py<FileCounts>,
     #[pyo3(get)]
     assisted: Option<Py<Assisted>>,
+    #[pyo3(get)]
+    summary: String,
     differences: Vec<Py<Difference>>,
     findings: Vec<Py<Finding>>,
     inner: core::Report,
@@ -318,6 +326,7 @@ impl Report {
                         verdict: a.verdict.as_str(),
                         path_in_vcs: a.path_in_vcs.clone(),
                         files: FileCounts::new(py, a.files)?,
+                        summary: a.summary.clone(),
                         differences: Difference::list(py, &a.differences)?,
                     },
                 )
@@ -347,6 +356,7 @@ impl Report {
             source,
             files: FileCounts::new(py, r.files)?,
             assisted,
+            summary: r.summary.clone(),
             differences: Difference::list(py, &r.differences)?,
             findings,
             inner: r,

@@ -50,10 +50,13 @@ def test_report_fields(realworld: dict[str, Entry]) -> None:
         d["files"]["compared"],
         d["files"]["equal"],
     )
-    assert r.differences == [] and r.findings == [] and r.assisted is None
+    assert r.differences == [] and r.assisted is None
+    assert [(f.kind, f.severity, f.message, f.path) for f in r.findings] == [
+        (f["kind"], f["severity"], f["message"], f.get("path")) for f in d["findings"]
+    ]
     assert repr(r) == (
         "Report(name='ref-cast-impl', version='1.0.26', verdict='match', "
-        "differences=0, findings=0)"
+        f"differences=0, findings={len(d['findings'])})"
     )
     assert "commit='" in repr(r.source)
     assert json.loads(r.to_json()) == d
@@ -107,7 +110,7 @@ def test_mismatch_is_a_report_with_differences(
         for m in src.getmembers():
             data = src.extractfile(m).read() if m.isfile() else b""  # type: ignore[union-attr]
             if m.name.endswith("/lib.rs"):
-                data = data.replace(b"fn ", b"fn  ", 1)
+                data += b"// tampered\n"
                 m.size = len(data)
             dst.addfile(m, io.BytesIO(data))
     f = tmp_path / "fnv-1.0.7.crate"
@@ -118,8 +121,12 @@ def test_mismatch_is_a_report_with_differences(
     assert (d.path, d.kind) == ("lib.rs", "content_differs")
     assert d.diff is not None and "+" in d.diff
     assert d.published is not None and d.repo is not None
-    assert d.published.size == d.repo.size + 1
+    assert d.published.size == d.repo.size + len(b"// tampered\n")
     assert len(d.published.sha256) == 64
+    wire = r.to_dict()["differences"][0]
+    assert (d.category, d.severity) == (wire.get("category"), wire.get("severity"))
+    assert d.severity == "high"
+    assert r.summary == r.to_dict()["summary"] and r.summary
     assert repr(d) == "Difference(path='lib.rs', kind='content_differs')"
     assert r.to_dict()["differences"][0]["path"] == "lib.rs"
 

@@ -68,6 +68,18 @@ class Difference:
         """The repository path the expected file comes from, when it is not simply
         ``path_in_vcs/path`` (a readme from outside the package, a symlink target, …)."""
 
+    @property
+    def category(self) -> str | None:
+        """What kind of change this is: ``"whitespace_only"``, ``"line_endings"``,
+        ``"version_bump_only"``, ``"generated_file"``, ``"vendored_upstream"``,
+        ``"ci_or_meta"``, ``"build_script"``, ``"proc_macro"``, ``"binary"`` or ``"other"``."""
+
+    @property
+    def severity(self) -> str | None:
+        """How much it matters: ``"info"`` (line endings, whitespace, version bump), ``"low"``
+        (CI and meta files, docs, generated or vendored files) or ``"high"`` (build scripts,
+        proc-macro code, binaries, other source code and the manifest)."""
+
 @final
 class Finding:
     """An observation that does not by itself decide the verdict."""
@@ -162,6 +174,10 @@ class Assisted:
     def differences(self) -> list[Difference]:
         """The differences at that commit (a new list on every access)."""
 
+    @property
+    def summary(self) -> str:
+        """One line: how many files differ, by category, and the highest severity."""
+
 @final
 class Report:
     """The result of :func:`verify`. Immutable.
@@ -204,6 +220,11 @@ class Report:
     @property
     def differences(self) -> list[Difference]:
         """Differences, sorted by path then kind (a new list on every access)."""
+
+    @property
+    def summary(self) -> str:
+        """One line: how many files differ, by category, and the highest severity, e.g.
+        ``"3 files differ: 2 ci_or_meta, 1 build_script (high)"``."""
 
     @property
     def findings(self) -> list[Finding]:
