@@ -1,0 +1,22 @@
+#!/usr/bin/env bash
+# The Python package's test suite, as CI runs it: a fresh venv, `pip install ./provenance-py`
+# (maturin is the build backend), pytest, stubtest, mypy --strict on the example.
+#
+# Needs: python3 (3.9+, with venv), cargo, ../shared/realworld beside the repository (or
+# CRATE_PROVENANCE_REALWORLD), network to static.crates.io (cached in
+# CRATE_PROVENANCE_TEST_CACHE, default provenance-py/tests/.cache).
+#
+# VENV (default target/py-venv) is recreated on every run. Set
+# MATURIN_PEP517_ARGS="--profile dev" to build the extension with the dev profile and reuse the
+# dependencies `cargo test` already compiled (much faster in CI than the default release build).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+venv="${VENV:-target/py-venv}"
+
+rm -rf "$venv"
+python3 -m venv "$venv"
+"$venv/bin/python" -m pip install --quiet --upgrade pip
+"$venv/bin/python" -m pip install --quiet ./provenance-py pytest mypy
+"$venv/bin/python" -m pytest provenance-py/tests -ra
+"$venv/bin/python" -m mypy.stubtest crate_provenance._native
+"$venv/bin/python" -m mypy --strict examples/python/scan_lockfile.py
