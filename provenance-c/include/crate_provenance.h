@@ -22,6 +22,13 @@
 
 
 /**
+ * A cancellation token. Attach it to options with `prov_options_set_cancel`; any thread may
+ * then call `prov_cancel_trigger` to make running and future verifications with those options
+ * return `PROV_RESULT_INTERRUPTED`. A triggered token stays triggered.
+ */
+typedef struct prov_cancel prov_cancel;
+
+/**
  * The detail of a failed call: its code and an English message naming what failed (which
  * file, which limit, …). Returned through the optional `err_out` parameter of the `_ex`
  * functions; freed with `prov_error_free`. Immutable and shareable between threads.
@@ -53,6 +60,18 @@ typedef struct prov_report prov_report;
  * `prov_result_message` safely.
  */
 typedef uint32_t prov_result;
+
+/**
+ * Receives progress from `prov_verify_*`: `stage` is a static string (`"read_crate"`,
+ * `"download"`, `"fetch"`, `"open_repository"`, `"rebuild"`, `"compare"`, `"assisted"`), `done`
+ * counts units (bytes or files) finished in this stage, `total` is the stage's total or 0 if
+ * unknown. Called on the thread that called `prov_verify_*`, first with `done == 0` when a stage
+ * begins. It must not unwind (C++ exceptions) or `longjmp` out, and must not free the options.
+ */
+typedef void (*prov_progress_callback)(void *userdata,
+                                       const char *stage,
+                                       uint64_t done,
+                                       uint64_t total);
 
 /**
  * Success.
@@ -172,6 +191,35 @@ extern "C" {
 const char *prov_version(void);
 
 /**
+ * Create an untriggered token; free it with `prov_cancel_free`.
+ *
+ * # Safety
+ *
+ * `out` must be NULL or valid for writing one pointer.
+ */
+prov_result prov_cancel_new(prov_cancel **out);
+
+/**
+ * Trigger the token. Thread-safe; not async-signal-safe (the handle lookup takes a lock), so
+ * from a signal handler set a flag and trigger from a normal thread.
+ *
+ * # Safety
+ *
+ * `cancel` must not be freed during the call.
+ */
+prov_result prov_cancel_trigger(const prov_cancel *cancel);
+
+/**
+ * Free a token (options it was attached to keep working with their own reference). NULL and
+ * an already-freed token are ignored.
+ *
+ * # Safety
+ *
+ * No other call may be using `cancel`.
+ */
+void prov_cancel_free(prov_cancel *cancel);
+
+/**
  * The code of the failure (the same value the `_ex` function returned);
  * `PROV_RESULT_NULL_PARAMETER` / `PROV_RESULT_INVALID_HANDLE` if `err` is NULL / invalid.
  *
@@ -269,6 +317,32 @@ prov_result prov_options_set_older_rules(prov_options *opts, bool older_rules);
  * `opts` must not be in use by another call; `url` must be a NUL-terminated string.
  */
 prov_result prov_options_set_index_url(prov_options *opts, const char *url);
+
+/**
+ * Make verifications with these options stop when `cancel` is triggered (`prov_cancel_trigger`,
+ * from any thread): they then return `PROV_RESULT_INTERRUPTED` at the next stage boundary.
+ * The options keep their own reference, so `cancel` may be freed independently.
+ *
+ * # Safety
+ *
+ * `opts` must not be in use by another call; `cancel` must not be freed during the call.
+ */
+prov_result prov_options_set_cancel(prov_options *opts, const prov_cancel *cancel);
+
+/**
+ * Report progress of verifications with these options to `callback(userdata, stage, done,
+ * total)` (see `prov_progress_callback`). `userdata` may be NULL; it is passed back unchanged.
+ * If the options are used by several threads at once, the callback is called from all of them
+ * concurrently and must be thread-safe.
+ *
+ * # Safety
+ *
+ * `opts` must not be in use by another call; `callback` must be callable with `userdata` for as
+ * long as these options are used.
+ */
+prov_result prov_options_set_progress(prov_options *opts,
+                                      prov_progress_callback callback,
+                                      void *userdata);
 
 /**
  * The verdict as a static NUL-terminated string: `"match"`, `"mismatch"`,

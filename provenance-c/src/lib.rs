@@ -4,8 +4,8 @@
 //! is generated from this crate by cbindgen (see `cbindgen.toml`) and committed; the
 //! conventions (rustls-ffi style) are described in `README.md`, "API Conventions":
 //!
-//! * every symbol starts with `prov_`; handles (`prov_options`, `prov_report`, `prov_error`)
-//!   are opaque and owned by the library;
+//! * every symbol starts with `prov_`; handles (`prov_options`, `prov_report`, `prov_error`,
+//!   `prov_cancel`) are opaque and owned by the library;
 //! * fallible functions return a [`prov_result`] with fixed numbers and write their outputs
 //!   through out-parameters only on success;
 //! * `_free` accepts NULL; handles are tracked, so a double free or a wrong/stale handle is
@@ -16,6 +16,7 @@
 
 #[macro_use]
 mod boundary;
+mod cancel;
 mod error;
 mod handle;
 mod options;
@@ -24,11 +25,13 @@ mod result;
 mod strings;
 mod verify;
 
+pub use cancel::{prov_cancel, prov_cancel_free, prov_cancel_new, prov_cancel_trigger};
 pub use error::{prov_error, prov_error_code, prov_error_free, prov_error_message};
 pub use options::{
     prov_options, prov_options_free, prov_options_new, prov_options_set_assisted,
-    prov_options_set_cache_dir, prov_options_set_index_url, prov_options_set_offline,
-    prov_options_set_older_rules,
+    prov_options_set_cache_dir, prov_options_set_cancel, prov_options_set_index_url,
+    prov_options_set_offline, prov_options_set_older_rules, prov_options_set_progress,
+    prov_progress_callback,
 };
 pub use report::{
     prov_report, prov_report_difference_count, prov_report_difference_kind,

@@ -1,9 +1,12 @@
 //! `prov_options`: verification options.
 
-use std::ffi::c_char;
+use std::ffi::{c_char, c_void};
+use std::sync::Arc;
+use std::sync::atomic::AtomicBool;
 
-use provenance_core::Options;
+use provenance_core::{Options, Progress, Stage};
 
+use crate::cancel::prov_cancel;
 use crate::handle::{self, Castable};
 use crate::result::{PROV_RESULT_NULL_PARAMETER, PROV_RESULT_OK, prov_result};
 use crate::strings;
@@ -17,8 +20,79 @@ pub struct prov_options {
     _private: [u8; 0],
 }
 
+/// What a `prov_options` handle holds.
+#[derive(Debug, Clone, Default)]
+pub(crate) struct OptionsData {
+    pub core: Options,
+    pub cancel: Option<Arc<AtomicBool>>,
+    pub progress: Option<ProgressCallback>,
+}
+
 impl Castable for prov_options {
-    type RustType = Options;
+    type RustType = OptionsData;
+}
+
+/// Receives progress from `prov_verify_*`: `stage` is a static string (`"read_crate"`,
+/// `"download"`, `"fetch"`, `"open_repository"`, `"rebuild"`, `"compare"`, `"assisted"`), `done`
+/// counts units (bytes or files) finished in this stage, `total` is the stage's total or 0 if
+/// unknown. Called on the thread that called `prov_verify_*`, first with `done == 0` when a stage
+/// begins. It must not unwind (C++ exceptions) or `longjmp` out, and must not free the options.
+pub type prov_progress_callback = Option<
+    unsafe extern "C" fn(userdata: *mut c_void, stage: *const c_char, done: u64, total: u64),
+>;
+
+/// A callback and its userdata.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct ProgressCallback {
+    f: unsafe extern "C" fn(*mut c_void, *const c_char, u64, u64),
+    userdata: *mut c_void,
+}
+
+// SAFETY: the pointer is only handed back to the caller's callback; `prov_options_set_progress`
+// documents that if the options are shared between threads, the callback and its userdata must
+// be safe to call from all of them at once (the Send + Sync requirement of SECURITY.md B4).
+unsafe impl Send for ProgressCallback {}
+// SAFETY: as above.
+unsafe impl Sync for ProgressCallback {}
+
+/// Adapts a [`ProgressCallback`] to core's [`Progress`].
+#[derive(Debug)]
+pub(crate) struct CProgress {
+    cb: ProgressCallback,
+    stage: *const c_char,
+    done: u64,
+    total: u64,
+}
+
+impl CProgress {
+    pub(crate) fn new(cb: ProgressCallback) -> CProgress {
+        CProgress {
+            cb,
+            stage: c"start".as_ptr(),
+            done: 0,
+            total: 0,
+        }
+    }
+
+    fn call(&self) {
+        // SAFETY: the caller registered `f` with `userdata` and promised it is callable with
+        // them (see `prov_options_set_progress`); `stage` is a static NUL-terminated string.
+        unsafe { (self.cb.f)(self.cb.userdata, self.stage, self.done, self.total) };
+    }
+}
+
+impl Progress for CProgress {
+    fn stage(&mut self, stage: Stage, total: Option<u64>) {
+        self.stage = crate::strings::intern(stage.as_str()).as_ptr();
+        self.done = 0;
+        self.total = total.unwrap_or(0);
+        self.call();
+    }
+
+    fn inc(&mut self, n: u64) {
+        self.done = self.done.saturating_add(n);
+        self.call();
+    }
 }
 
 /// Create options with the defaults: no cache directory, online, assisted tag search on,
@@ -35,7 +109,7 @@ pub unsafe extern "C" fn prov_options_new(out: *mut *mut prov_options) -> prov_r
         if out.is_null() {
             return PROV_RESULT_NULL_PARAMETER;
         }
-        let handle = handle::into_handle::<prov_options>(Options::default());
+        let handle = handle::into_handle::<prov_options>(OptionsData::default());
         // SAFETY: `out` is non-NULL and writable per the contract.
         unsafe { *out = handle };
         PROV_RESULT_OK
@@ -63,7 +137,7 @@ pub unsafe extern "C" fn prov_options_free(opts: *mut prov_options) {
 /// `opts` must not be in use by another call.
 unsafe fn with_mut(
     opts: *mut prov_options,
-    f: impl FnOnce(&mut Options) -> Result<(), prov_result>,
+    f: impl FnOnce(&mut OptionsData) -> Result<(), prov_result>,
 ) -> prov_result {
     // SAFETY: forwarded contract: exclusive use of `opts` during this call.
     match unsafe { handle::borrow_mut(opts) } {
@@ -95,7 +169,7 @@ pub unsafe extern "C" fn prov_options_set_cache_dir(
         // SAFETY: forwarded contract.
         unsafe {
             with_mut(opts, |o| {
-                o.cache_dir = Some(dir);
+                o.core.cache_dir = Some(dir);
                 Ok(())
             })
         }
@@ -116,7 +190,7 @@ pub unsafe extern "C" fn prov_options_set_offline(
         // SAFETY: forwarded contract.
         unsafe {
             with_mut(opts, |o| {
-                o.offline = offline;
+                o.core.offline = offline;
                 Ok(())
             })
         }
@@ -138,7 +212,7 @@ pub unsafe extern "C" fn prov_options_set_assisted(
         // SAFETY: forwarded contract.
         unsafe {
             with_mut(opts, |o| {
-                o.assisted = assisted;
+                o.core.assisted = assisted;
                 Ok(())
             })
         }
@@ -160,7 +234,7 @@ pub unsafe extern "C" fn prov_options_set_older_rules(
         // SAFETY: forwarded contract.
         unsafe {
             with_mut(opts, |o| {
-                o.older_rules = older_rules;
+                o.core.older_rules = older_rules;
                 Ok(())
             })
         }
@@ -186,7 +260,64 @@ pub unsafe extern "C" fn prov_options_set_index_url(
         // SAFETY: forwarded contract.
         unsafe {
             with_mut(opts, |o| {
-                o.index_url = Some(url);
+                o.core.index_url = Some(url);
+                Ok(())
+            })
+        }
+    }
+}
+
+/// Make verifications with these options stop when `cancel` is triggered (`prov_cancel_trigger`,
+/// from any thread): they then return `PROV_RESULT_INTERRUPTED` at the next stage boundary.
+/// The options keep their own reference, so `cancel` may be freed independently.
+///
+/// # Safety
+///
+/// `opts` must not be in use by another call; `cancel` must not be freed during the call.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn prov_options_set_cancel(
+    opts: *mut prov_options,
+    cancel: *const prov_cancel,
+) -> prov_result {
+    ffi_panic_boundary! {
+        // SAFETY: forwarded contract.
+        let flag = match unsafe { handle::borrow(cancel) } {
+            Ok(flag) => Arc::clone(flag),
+            Err(e) => return e.into(),
+        };
+        // SAFETY: forwarded contract.
+        unsafe {
+            with_mut(opts, |o| {
+                o.cancel = Some(flag);
+                Ok(())
+            })
+        }
+    }
+}
+
+/// Report progress of verifications with these options to `callback(userdata, stage, done,
+/// total)` (see `prov_progress_callback`). `userdata` may be NULL; it is passed back unchanged.
+/// If the options are used by several threads at once, the callback is called from all of them
+/// concurrently and must be thread-safe.
+///
+/// # Safety
+///
+/// `opts` must not be in use by another call; `callback` must be callable with `userdata` for as
+/// long as these options are used.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn prov_options_set_progress(
+    opts: *mut prov_options,
+    callback: prov_progress_callback,
+    userdata: *mut c_void,
+) -> prov_result {
+    ffi_panic_boundary! {
+        let Some(f) = callback else {
+            return PROV_RESULT_NULL_PARAMETER;
+        };
+        // SAFETY: forwarded contract.
+        unsafe {
+            with_mut(opts, |o| {
+                o.progress = Some(ProgressCallback { f, userdata });
                 Ok(())
             })
         }

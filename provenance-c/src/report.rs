@@ -1,8 +1,6 @@
 //! `prov_report`: the result of a verification.
 
-use std::collections::BTreeMap;
-use std::ffi::{CStr, CString, c_char};
-use std::sync::{Mutex, PoisonError};
+use std::ffi::{CStr, c_char};
 
 use provenance_core::Report;
 
@@ -35,22 +33,10 @@ impl Castable for prov_report {
     type RustType = ReportData;
 }
 
-/// A static C string for a static Rust string (verdicts, kinds: a small, fixed set), so names
-/// stay in sync with core without a hand-written table.
-fn intern(s: &'static str) -> &'static CStr {
-    // BTreeMap: see `handle::LIVE` (keeps leak checkers quiet about this intentional cache).
-    static NAMES: Mutex<BTreeMap<&'static str, &'static CStr>> = Mutex::new(BTreeMap::new());
-    let mut names = NAMES.lock().unwrap_or_else(PoisonError::into_inner);
-    names.entry(s).or_insert_with(|| {
-        let c = CString::new(s).unwrap_or_else(|_| CString::from(c"invalid"));
-        Box::leak(c.into_boxed_c_str())
-    })
-}
-
 impl ReportData {
     pub(crate) fn new(report: &Report) -> ReportData {
         ReportData {
-            verdict: intern(report.verdict.as_str()),
+            verdict: strings::intern(report.verdict.as_str()),
             json: strings::to_c_bytes(&report.to_json()),
             paths: report
                 .differences
@@ -60,7 +46,7 @@ impl ReportData {
             kinds: report
                 .differences
                 .iter()
-                .map(|d| intern(d.kind.as_str()))
+                .map(|d| strings::intern(d.kind.as_str()))
                 .collect(),
         }
     }

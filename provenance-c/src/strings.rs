@@ -1,7 +1,9 @@
 //! Reading C strings from arguments.
 
-use std::ffi::{CStr, c_char};
+use std::collections::BTreeMap;
+use std::ffi::{CStr, CString, c_char};
 use std::path::PathBuf;
+use std::sync::{Mutex, PoisonError};
 
 use crate::result::{PROV_RESULT_INVALID_UTF8, PROV_RESULT_NULL_PARAMETER, prov_result};
 
@@ -83,4 +85,16 @@ pub(crate) unsafe fn write_borrowed(data: &[u8], out: *mut *const c_char, out_le
         *out = data.as_ptr().cast::<c_char>();
         *out_len = data.len() - 1;
     }
+}
+
+/// A static C string for a static Rust string (verdicts, kinds: a small, fixed set), so names
+/// stay in sync with core without a hand-written table.
+pub(crate) fn intern(s: &'static str) -> &'static CStr {
+    // BTreeMap: see `handle::LIVE` (keeps leak checkers quiet about this intentional cache).
+    static NAMES: Mutex<BTreeMap<&'static str, &'static CStr>> = Mutex::new(BTreeMap::new());
+    let mut names = NAMES.lock().unwrap_or_else(PoisonError::into_inner);
+    names.entry(s).or_insert_with(|| {
+        let c = CString::new(s).unwrap_or_else(|_| CString::from(c"invalid"));
+        Box::leak(c.into_boxed_c_str())
+    })
 }

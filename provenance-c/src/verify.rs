@@ -8,7 +8,7 @@ use provenance_core::{CrateSource, Discard, RepoSource, Request, verify_opts};
 
 use crate::error::{self, ErrorData, prov_error};
 use crate::handle;
-use crate::options::prov_options;
+use crate::options::{CProgress, prov_options};
 use crate::report::{ReportData, prov_report};
 use crate::result::{self, PROV_RESULT_NULL_PARAMETER, PROV_RESULT_OK, info, prov_result};
 use crate::strings;
@@ -105,7 +105,7 @@ unsafe fn run(
             version: arg!(unsafe { strings::utf8(version) }, "version").to_owned(),
         },
     };
-    let mut request = Request::new(source).with_options(options.clone());
+    let mut request = Request::new(source).with_options(options.core.clone());
     if !repo.is_null() {
         // SAFETY: non-NULL and NUL-terminated per the contract.
         let bytes = arg!(unsafe { strings::bytes(repo) }, "repo");
@@ -115,7 +115,13 @@ unsafe fn run(
             Err(_) => RepoSource::Path(arg!(strings::path_from_bytes(bytes), "repo")),
         });
     }
-    match verify_opts(&request, &mut Discard, &AtomicBool::new(false)) {
+    let not_cancelled = AtomicBool::new(false);
+    let flag = options.cancel.as_deref().unwrap_or(&not_cancelled);
+    let result = match options.progress {
+        Some(cb) => verify_opts(&request, &mut CProgress::new(cb), flag),
+        None => verify_opts(&request, &mut Discard, flag),
+    };
+    match result {
         Ok(report) => {
             let handle = handle::into_handle::<prov_report>(ReportData::new(&report));
             // SAFETY: `out` is non-NULL (checked above) and writable per the contract.

@@ -50,10 +50,36 @@ fn cache_dir() -> PathBuf {
     d
 }
 
-/// Where cargo put `libcrate_provenance.a`: the profile directory above `deps/`.
+/// Where cargo puts `libcrate_provenance.a`: the profile directory above `deps/`.
+///
+/// `cargo test` builds the library only as an rlib for the test binaries, so the staticlib is
+/// (re)built here, once per run, with the same cargo, profile and target directory.
 fn lib_dir() -> PathBuf {
+    static BUILT: OnceLock<PathBuf> = OnceLock::new();
+    BUILT.get_or_init(build_staticlib).clone()
+}
+
+fn build_staticlib() -> PathBuf {
     let exe = std::env::current_exe().unwrap();
     let dir = exe.parent().unwrap().parent().unwrap().to_path_buf();
+    let target_dir = dir.parent().unwrap();
+    let mut cmd = Command::new(env!("CARGO"));
+    cmd.current_dir(manifest_dir())
+        .args(["build", "--lib", "-p", "provenance-c"])
+        .arg("--target-dir")
+        .arg(target_dir);
+    match dir.file_name().and_then(|n| n.to_str()) {
+        Some("debug") => {}
+        Some("release") => {
+            cmd.arg("--release");
+        }
+        Some(other) => {
+            cmd.args(["--profile", other]);
+        }
+        None => panic!("unexpected target layout: {}", dir.display()),
+    }
+    let status = cmd.status().expect("running cargo build");
+    assert!(status.success(), "cargo build -p provenance-c failed");
     assert!(
         dir.join("libcrate_provenance.a").is_file(),
         "libcrate_provenance.a not found in {}",
@@ -363,6 +389,21 @@ fn threads(mode: Mode, valgrind: bool) {
     );
 }
 
+fn cancel(mode: Mode, valgrind: bool) {
+    let f = fixture("ryu-1.0.23");
+    let exe = compile(&c_test("cancel"), mode);
+    run(
+        &exe,
+        &[
+            f.crate_file.as_os_str(),
+            f.repo.as_os_str(),
+            f.expected_verdict.as_ref(),
+        ],
+        valgrind,
+        0,
+    );
+}
+
 fn sbom(mode: Mode, valgrind: bool) {
     let f = fixture("ryu-1.0.23");
     let t = tampered();
@@ -450,6 +491,11 @@ fn threads_plain() {
 }
 
 #[test]
+fn cancel_and_progress_plain() {
+    cancel(Mode::Plain, false);
+}
+
+#[test]
 fn sbom_check_example() {
     sbom(Mode::Plain, false);
 }
@@ -480,6 +526,7 @@ fn sanitizers() {
     smoke(&tampered(), Mode::Sanitizers, false);
     errors(Mode::Sanitizers, false);
     threads(Mode::Sanitizers, false);
+    cancel(Mode::Sanitizers, false);
     sbom(Mode::Sanitizers, false);
 }
 
@@ -490,5 +537,6 @@ fn valgrind() {
     smoke(&tampered(), Mode::Plain, true);
     errors(Mode::Plain, true);
     threads(Mode::Plain, true);
+    cancel(Mode::Plain, true);
     sbom(Mode::Plain, true);
 }
