@@ -1,0 +1,942 @@
+//! shared/SECURITY.md §4.4: repository and fetch (R1–R17, those buildable on loopback).
+//! Servers are real and local (O7): `git daemon`, and tiny hand-written HTTP responders that
+//! misbehave on purpose (redirects, 401, slowloris, broken pkt-lines, endless advertisements).
+//! Hostile trees are hand-made with `git hash-object -t tree --literally`.
+#![allow(clippy::unreadable_literal)]
+
+mod security_support;
+
+use std::io::{Read, Write};
+use std::net::TcpListener;
+use std::path::Path;
+use std::sync::atomic::AtomicBool;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use provenance_core::fetch::{self, Want};
+use provenance_core::{CrateSource, Discard, ErrorKind, RepoSource, Request, Verdict};
+use security_support::net::{self, HttpServer, Response};
+use security_support::{
+    Sandbox, assert_bounded, child_report, crate_with, has_finding, is_child, run_child, std_files,
+    tar_gz,
+};
+
+fn fopts(sb: &Sandbox) -> fetch::Options {
+    let mut o = fetch::Options::default();
+    o.cache_dir = Some(sb.cache.clone());
+    o.allow_insecure_transport = true;
+    o.http_timeout = Duration::from_secs(3);
+    o.fetch_timeout = Duration::from_secs(10);
+    o.retries = 1;
+    o
+}
+
+fn repository(
+    url: &str,
+    from_crate: bool,
+    o: &fetch::Options,
+) -> Result<fetch::Fetched, fetch::Error> {
+    security_support::no_panic(|| {
+        fetch::repository(
+            url,
+            from_crate,
+            &Want::commit("0123456789abcdef0123456789abcdef01234567"),
+            o,
+            &mut Discard,
+            &AtomicBool::new(false),
+        )
+    })
+}
+
+/// Verify the fixture crate against `url` (allowing loopback http).
+fn verify_url(
+    sb: &Sandbox,
+    url: &str,
+    commit: &str,
+) -> Result<provenance_core::Report, provenance_core::Error> {
+    let mut o = sb.options();
+    o.allow_insecure_transport = true;
+    o.assisted = false;
+    let req = Request::new(CrateSource::Bytes(crate_with(commit, &[])))
+        .with_repo(RepoSource::Url(url.to_owned()))
+        .with_options(o);
+    sb.verify(&req)
+}
+
+/// A server recording every request's headers.
+fn recording(
+    handler: impl Fn(&net::Request) -> Response + Send + Sync + 'static,
+) -> (HttpServer, Arc<Mutex<Vec<net::Request>>>) {
+    let seen: Arc<Mutex<Vec<net::Request>>> = Arc::default();
+    let s2 = seen.clone();
+    let server = HttpServer::start(move |req| {
+        s2.lock().unwrap().push(req.clone());
+        handler(req)
+    });
+    (server, seen)
+}
+
+fn no_credentials(seen: &Mutex<Vec<net::Request>>) {
+    for r in seen.lock().unwrap().iter() {
+        assert!(
+            !r.headers.contains_key("authorization")
+                && !r.headers.contains_key("proxy-authorization"),
+            "credentials sent: {r:?}"
+        );
+    }
+}
+
+#[test]
+fn r01_schemes_refused() {
+    let sb = Sandbox::new();
+    let mut o = fopts(&sb);
+    o.allow_insecure_transport = false;
+    for url in [
+        "http://example.org/a/b",
+        "git://example.org/a/b",
+        "ssh://git@example.org/a/b",
+        "git+ssh://example.org/a/b",
+        "git@example.org:a/b.git",
+        "file:///srv/a.git",
+        "/srv/a.git",
+        "ext::sh -c touch% /tmp/pwned",
+        "fd::17",
+        "ftp://example.org/a/b",
+        "rsync://example.org/a/b",
+        "persistent-https://example.org/a",
+    ] {
+        // `http://` is upgraded to https by policy (a finding), never fetched in clear.
+        let u = fetch::url::normalize(url, false);
+        if url.starts_with("http://") {
+            let u = u.unwrap();
+            assert_eq!(u.transport, fetch::Transport::Https);
+            continue;
+        }
+        let e = u.expect_err(url);
+        assert_eq!(e.kind(), ErrorKind::UrlPolicy, "{url}");
+        let e = repository(url, false, &o).expect_err(url);
+        assert!(matches!(e, fetch::Error::UrlPolicy { .. }), "{url}: {e:?}");
+        let f = repository(url, true, &o).unwrap();
+        assert!(
+            f.not_found.is_some() && f.info.strategy == "refused",
+            "{url}"
+        );
+    }
+    // gix was never asked: no repository was created in the cache.
+    let git_dir = sb.cache.join("git");
+    assert!(!git_dir.exists() || std::fs::read_dir(&git_dir).unwrap().next().is_none());
+    assert!(!Path::new("/tmp/pwned").exists());
+}
+
+#[test]
+fn r02_private_addresses_refused() {
+    for url in [
+        "https://127.0.0.1/a/b",
+        "https://127.1.2.3/a/b",
+        "https://[::1]/a/b",
+        "https://10.0.0.1/a/b",
+        "https://172.16.0.1/a/b",
+        "https://192.168.1.1/a/b",
+        "https://169.254.169.254/a/b",
+        "https://[fc00::1]/a/b",
+        "https://[fe80::1]/a/b",
+        "https://[::ffff:127.0.0.1]/a/b",
+        "https://0.0.0.0/a/b",
+        "https://localhost/a/b",
+        "https://foo.localhost./a/b",
+        "https://2130706433/a/b",
+        "https://0x7f.1/a/b",
+    ] {
+        let e = fetch::url::normalize(url, false).expect_err(url);
+        assert_eq!(e.kind(), ErrorKind::UrlPolicy, "{url}");
+    }
+}
+
+/// A host name that resolves to a loopback address (here through the system resolver, e.g.
+/// `/etc/hosts`) must not be connected to.
+#[test]
+#[ignore = "deviation: the private-address check applies to literal hosts only; resolved addresses are not checked (needs fetch: a resolver hook for reqwest and gix)"]
+fn r02_name_resolving_to_loopback() {
+    let sb = Sandbox::new();
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = listener.local_addr().unwrap().port();
+    listener.set_nonblocking(true).unwrap();
+    let mut o = fopts(&sb);
+    o.allow_insecure_transport = false;
+    let _ = repository(&format!("https://localtest.me:{port}/a/b"), false, &o);
+    let _ = repository(&format!("https://ip6-localhost:{port}/a/b"), false, &o);
+    assert!(
+        listener.accept().is_err(),
+        "connected to a loopback address"
+    );
+}
+
+#[test]
+fn r03_redirects_refused() {
+    let sb = Sandbox::new();
+    let c = "0123456789abcdef0123456789abcdef01234567";
+    for target in [
+        "http://127.0.0.2:1/evil.git/info/refs?service=git-upload-pack",
+        "https://example.org/evil.git/info/refs?service=git-upload-pack",
+        "http://169.254.169.254/latest/meta-data/",
+        "/other.git/info/refs?service=git-upload-pack",
+    ] {
+        for status in [301u16, 302, 307, 308] {
+            let t = target.to_owned();
+            let (server, seen) = recording(move |_| Response::Full {
+                status,
+                headers: vec![("Location".into(), t.clone())],
+                body: vec![],
+            });
+            let r = verify_url(&sb, &server.url("/foo.git"), c).unwrap();
+            assert_eq!(r.verdict, Verdict::RepositoryNotFound, "{status} {target}");
+            assert!(has_finding(&r, "repository_not_found"));
+            no_credentials(&seen);
+            // Only our server was asked, once (the redirect was not followed to it either).
+            let n = seen.lock().unwrap().len();
+            if target.starts_with('/') {
+                // Same host and scheme: followed a bounded number of times, still refused.
+                assert!(n <= 12, "{status} {target}: {n} requests");
+            } else {
+                assert_eq!(n, 1, "{status} {target}");
+            }
+        }
+    }
+    for url in [
+        "https://good@evil/x",
+        "https://evil\\@good/x",
+        "https://good#@evil/",
+        "https://good:@evil/x",
+    ] {
+        let e = fetch::url::normalize(url, false).expect_err(url);
+        assert_eq!(e.kind(), ErrorKind::UrlPolicy, "{url}");
+    }
+}
+
+#[test]
+fn r04_auth_required() {
+    let sb = Sandbox::new();
+    let c = "0123456789abcdef0123456789abcdef01234567";
+    for status in [401u16, 407, 403] {
+        let (server, seen) = recording(move |_| Response::Full {
+            status,
+            headers: vec![
+                ("WWW-Authenticate".into(), "Basic realm=\"x\"".into()),
+                ("Proxy-Authenticate".into(), "Basic realm=\"x\"".into()),
+            ],
+            body: b"auth".to_vec(),
+        });
+        let start = Instant::now();
+        let r = verify_url(&sb, &server.url("/foo.git"), c).unwrap();
+        assert_eq!(r.verdict, Verdict::RepositoryNotFound, "{status}");
+        assert!(
+            start.elapsed() < Duration::from_secs(10),
+            "no prompt, no wait"
+        );
+        no_credentials(&seen);
+        assert_eq!(seen.lock().unwrap().len(), 1, "no retry with credentials");
+    }
+}
+
+#[test]
+fn r05_slowloris() {
+    let sb = Sandbox::new();
+    let server = HttpServer::start(|_| Response::Slow {
+        delay: Duration::from_secs(25),
+        inner: Box::new(Response::status(200)),
+    });
+    let start = Instant::now();
+    let e = repository(&server.url("/foo.git"), false, &fopts(&sb)).unwrap_err();
+    assert!(
+        start.elapsed() < Duration::from_secs(15),
+        "{:?}",
+        start.elapsed()
+    );
+    assert!(
+        matches!(
+            e,
+            fetch::Error::Network {
+                transient: true,
+                ..
+            }
+        ),
+        "{e:?}"
+    );
+}
+
+/// A raw server: for every connection, read the request head, then call `answer`.
+fn raw_server(answer: impl Fn(&str, &mut std::net::TcpStream) + Send + Sync + 'static) -> u16 {
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = listener.local_addr().unwrap().port();
+    let answer = Arc::new(answer);
+    std::thread::spawn(move || {
+        for s in listener.incoming() {
+            let Ok(mut s) = s else { continue };
+            let answer = answer.clone();
+            std::thread::spawn(move || {
+                let mut head = Vec::new();
+                let mut b = [0u8; 1];
+                while !head.ends_with(b"\r\n\r\n") {
+                    if s.read(&mut b).unwrap_or(0) == 0 {
+                        return;
+                    }
+                    head.push(b[0]);
+                }
+                let head = String::from_utf8_lossy(&head).into_owned();
+                answer(&head, &mut s);
+            });
+        }
+    });
+    port
+}
+
+fn pkt(line: &str) -> String {
+    format!("{:04x}{line}", line.len() + 4)
+}
+
+#[test]
+#[ignore = "bug: gix reads the ref advertisement without a bound; memory grows until the address-space limit aborts the child (needs a bounded handshake in fetch/git.rs, gix has no knob)"]
+fn r05_endless_ref_advertisement() {
+    if is_child() {
+        let port: u16 = std::env::var("PROV_R05_PORT").unwrap().parse().unwrap();
+        let sb = Sandbox::new();
+        let mut o = fopts(&sb);
+        o.max_refs = 1000;
+        let start = Instant::now();
+        let r = repository(&format!("http://127.0.0.1:{port}/foo.git"), false, &o);
+        let typed = match &r {
+            Ok(f) => f.not_found.is_some(),
+            Err(e) => matches!(
+                e.kind(),
+                ErrorKind::Network | ErrorKind::LimitExceeded | ErrorKind::Git
+            ),
+        };
+        assert!(typed, "{r:?}");
+        child_report(&format!(
+            "{:?} after {:?}",
+            r.map(|f| f.not_found),
+            start.elapsed()
+        ));
+        return;
+    }
+    // Answers every request with a v0 advertisement that never ends.
+    let port = raw_server(|_, s| {
+        let _ = s.write_all(
+            b"HTTP/1.1 200 OK\r\nContent-Type: application/x-git-upload-pack-advertisement\r\nConnection: close\r\n\r\n",
+        );
+        let _ = s.write_all(pkt("# service=git-upload-pack\n").as_bytes());
+        let _ = s.write_all(b"0000");
+        let id = "1".repeat(40);
+        let _ = s.write_all(pkt(&format!("{id} HEAD\0multi_ack side-band-64k\n")).as_bytes());
+        for i in 0u64.. {
+            let line = pkt(&format!("{id} refs/heads/b{i}\n"));
+            if s.write_all(line.as_bytes()).is_err() {
+                return;
+            }
+        }
+    });
+    let out = run_child(
+        "r05_endless_ref_advertisement",
+        2 << 30,
+        Duration::from_secs(120),
+        &[("PROV_R05_PORT", std::ffi::OsStr::new(&port.to_string()))],
+        None,
+    );
+    assert_bounded("r05_endless_refs", &out, 256);
+}
+
+#[test]
+fn r06_protocol_faults() {
+    let sb = Sandbox::new();
+    let c = "0123456789abcdef0123456789abcdef01234567";
+    let bodies: Vec<Vec<u8>> = vec![
+        b"0004".to_vec(),
+        b"fff0".to_vec(),
+        b"0000".to_vec(),
+        b"zzzz garbage".to_vec(),
+        format!("{}0000", pkt("# service=git-upload-pack\n")).into_bytes(),
+        format!(
+            "{}0000{}",
+            pkt("# service=git-upload-pack\n"),
+            pkt(&format!("version 2\nagent={}\n", "x".repeat(1 << 20)))
+        )
+        .into_bytes(),
+        format!(
+            "{}0000{}0000",
+            pkt("# service=git-upload-pack\n"),
+            pkt("version 2\n")
+        )
+        .into_bytes(),
+        b"0001".to_vec(),
+        b"\x00\x01\x02\x03".to_vec(),
+    ];
+    for body in bodies {
+        let b = body.clone();
+        let server = HttpServer::start(move |_| Response::Full {
+            status: 200,
+            headers: vec![(
+                "Content-Type".into(),
+                "application/x-git-upload-pack-advertisement".into(),
+            )],
+            body: b.clone(),
+        });
+        match verify_url(&sb, &server.url("/foo.git"), c) {
+            Ok(r) => assert_eq!(
+                r.verdict,
+                Verdict::RepositoryNotFound,
+                "{:?}",
+                String::from_utf8_lossy(&body[..body.len().min(40)])
+            ),
+            Err(e) => assert!(
+                matches!(e.kind(), ErrorKind::Network | ErrorKind::Git),
+                "{e:?}"
+            ),
+        }
+    }
+}
+
+/// `git hash-object -t tree --literally -w --stdin` for raw `(mode, name, id)` entries.
+fn literal_tree(repo: &Path, entries: &[(&str, &[u8], &str)]) -> String {
+    let mut data = Vec::new();
+    for (mode, name, id) in entries {
+        data.extend_from_slice(mode.as_bytes());
+        data.push(b' ');
+        data.extend_from_slice(name);
+        data.push(0);
+        data.extend(hex(id));
+    }
+    let mut child = std::process::Command::new("git")
+        .args(["hash-object", "-t", "tree", "--literally", "-w", "--stdin"])
+        .current_dir(repo)
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    child.stdin.take().unwrap().write_all(&data).unwrap();
+    let out = child.wait_with_output().unwrap();
+    assert!(out.status.success());
+    String::from_utf8(out.stdout).unwrap().trim().to_owned()
+}
+
+fn hex(id: &str) -> Vec<u8> {
+    (0..id.len())
+        .step_by(2)
+        .map(|i| u8::from_str_radix(&id[i..i + 2], 16).unwrap())
+        .collect()
+}
+
+fn blob(repo: &Path, data: &[u8]) -> String {
+    let mut child = std::process::Command::new("git")
+        .args(["hash-object", "-w", "--stdin"])
+        .current_dir(repo)
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    child.stdin.take().unwrap().write_all(data).unwrap();
+    let out = child.wait_with_output().unwrap();
+    String::from_utf8(out.stdout).unwrap().trim().to_owned()
+}
+
+/// The fixture commit's `Cargo.toml` blob and `src` tree ids.
+fn fixture_ids(sb: &Sandbox, c: &str) -> (String, String) {
+    let bare = sb.repo_path();
+    (
+        net::git(&bare, &["rev-parse", &format!("{c}:Cargo.toml")]),
+        net::git(&bare, &["rev-parse", &format!("{c}:src")]),
+    )
+}
+
+fn commit_tree(sb: &Sandbox, tree: &str) -> String {
+    net::git(&sb.repo_path(), &["commit-tree", tree, "-m", "hostile"])
+}
+
+#[test]
+#[ignore = "bug: rebuild walks every path of a tree that reuses subtrees (10^10 here); `max_tree_entries` counts distinct trees only (needs rebuild/mod.rs: count visited entries)"]
+fn r08_git_bomb() {
+    if is_child() {
+        let dir = std::path::PathBuf::from(std::env::var_os("PROV_R08_DIR").unwrap());
+        let commit = std::env::var("PROV_R08_COMMIT").unwrap();
+        let mut files = std_files(&commit);
+        files.retain(|(p, _)| p != ".cargo_vcs_info.json");
+        files.push((
+            ".cargo_vcs_info.json".into(),
+            security_support::vcs_info(&commit),
+        ));
+        let mut o = provenance_core::Options::default();
+        o.assisted = false;
+        o.older_rules = false;
+        let req = Request::new(CrateSource::Bytes(tar_gz(&security_support::entries(
+            &files,
+        ))))
+        .with_repo(RepoSource::Path(dir.join("srv/foo.git")))
+        .with_options(o);
+        let r = security_support::no_panic(|| provenance_core::verify(&req));
+        let out = match &r {
+            Ok(rep) => format!("verdict {}", rep.verdict),
+            Err(e) => format!("error {}: {e}", e.kind()),
+        };
+        match r {
+            Err(e) => assert_eq!(e.kind(), ErrorKind::LimitExceeded, "{e:?}"),
+            Ok(rep) => assert_ne!(rep.verdict, Verdict::Match),
+        }
+        child_report(&out);
+        return;
+    }
+    let sb = Sandbox::new();
+    let c = sb.fixture_repo();
+    let bare = sb.repo_path();
+    let (manifest_id, src_id) = fixture_ids(&sb, &c);
+    // 10 levels of 10 entries pointing at the same subtree: 10^10 paths, 10 distinct trees.
+    let f = blob(&bare, b"lol\n");
+    let mut t = literal_tree(&bare, &[("100644", b"f", &f)]);
+    for _ in 0..10 {
+        let names: Vec<Vec<u8>> = (0..10).map(|i| format!("d{i}").into_bytes()).collect();
+        let entries: Vec<(&str, &[u8], &str)> = names
+            .iter()
+            .map(|n| ("40000", n.as_slice(), t.as_str()))
+            .collect();
+        t = literal_tree(&bare, &entries);
+    }
+    let root = literal_tree(
+        &bare,
+        &[
+            ("100644", b"Cargo.toml", &manifest_id),
+            ("40000", b"bomb", &t),
+            ("40000", b"src", &src_id),
+        ],
+    );
+    let commit = commit_tree(&sb, &root);
+    let out = run_child(
+        "r08_git_bomb",
+        2 << 30,
+        Duration::from_secs(180),
+        &[
+            ("PROV_R08_DIR", sb.root.as_os_str()),
+            ("PROV_R08_COMMIT", std::ffi::OsStr::new(&commit)),
+        ],
+        None,
+    );
+    assert_bounded("r08_git_bomb", &out, 256);
+}
+
+#[test]
+fn r10_hostile_tree_entries() {
+    let sb = Sandbox::new();
+    let c = sb.fixture_repo();
+    let bare = sb.repo_path();
+    let (manifest_id, src_id) = fixture_ids(&sb, &c);
+    let x = blob(&bare, b"x\n");
+    let cases: Vec<(&str, Vec<u8>, &str)> = vec![
+        ("HAS_DOTDOT", b"..".to_vec(), "100644"),
+        ("HAS_DOT", b".".to_vec(), "100644"),
+        ("HAS_DOTGIT", b".git".to_vec(), "100644"),
+        ("HAS_DOTGIT upper", b".GIT".to_vec(), "100644"),
+        ("HFS dotgit", ".g\u{200c}it".as_bytes().to_vec(), "100644"),
+        ("NTFS short", b"git~1".to_vec(), "100644"),
+        ("NTFS stream", b".git::$INDEX_ALLOCATION".to_vec(), "100644"),
+        ("FULL_PATHNAME", b"a/b".to_vec(), "100644"),
+        ("backslash", b"a\\b".to_vec(), "100644"),
+        ("windows device", b"CON".to_vec(), "100644"),
+        ("windows device ext", b"aux.rs".to_vec(), "100644"),
+        ("EMPTY_NAME", Vec::new(), "100644"),
+        ("ZERO_PADDED_FILEMODE", b"zp.rs".to_vec(), "0100644"),
+        ("BAD_FILEMODE", b"gw.rs".to_vec(), "100664"),
+        ("gitlink without .gitmodules", b"sub".to_vec(), "160000"),
+    ];
+    let mut outcomes = Vec::new();
+    for (what, name, mode) in &cases {
+        let root = literal_tree(
+            &bare,
+            &[
+                ("100644", b"Cargo.toml", &manifest_id),
+                (mode, name, if *mode == "160000" { &c } else { &x }),
+                ("40000", b"src", &src_id),
+            ],
+        );
+        let commit = commit_tree(&sb, &root);
+        let r = sb.verify(&sb.request(crate_with(&commit, &[])));
+        let desc = match &r {
+            Ok(rep) => format!(
+                "{what}: {} {:?}",
+                rep.verdict,
+                rep.differences
+                    .iter()
+                    .map(|d| (&d.path, d.kind))
+                    .collect::<Vec<_>>()
+            ),
+            Err(e) => format!("{what}: error {}", e.kind()),
+        };
+        if let Err(e) = &r {
+            assert!(
+                matches!(e.kind(), ErrorKind::Git | ErrorKind::InvalidInput),
+                "{desc}"
+            );
+        }
+        outcomes.push(desc);
+    }
+    // Duplicate names, and an unsorted tree.
+    for (what, entries) in [
+        (
+            "DUPLICATE_ENTRIES",
+            vec![
+                ("100644", &b"Cargo.toml"[..], manifest_id.as_str()),
+                ("100644", b"dup", &x),
+                ("100644", b"dup", &manifest_id),
+                ("40000", b"src", &src_id),
+            ],
+        ),
+        (
+            "TREE_NOT_SORTED",
+            vec![
+                ("40000", &b"src"[..], src_id.as_str()),
+                ("100644", b"Cargo.toml", &manifest_id),
+                ("100644", b"a.rs", &x),
+            ],
+        ),
+    ] {
+        let root = literal_tree(&bare, &entries);
+        let commit = commit_tree(&sb, &root);
+        let r = sb.verify(&sb.request(crate_with(&commit, &[])));
+        outcomes.push(match &r {
+            Ok(rep) => format!("{what}: {}", rep.verdict),
+            Err(e) => format!("{what}: error {}", e.kind()),
+        });
+        if let Ok(rep) = &r {
+            assert_ne!(
+                rep.verdict,
+                Verdict::Match,
+                "{what}: the extra entry is expected content"
+            );
+        }
+    }
+    eprintln!("r10 outcomes:\n  {}", outcomes.join("\n  "));
+    // Nothing is checked out: the sandbox (repository included) is unchanged (`sb.verify`).
+}
+
+#[test]
+fn r11_symlink_blobs() {
+    let sb = Sandbox::new();
+    let c = sb.fixture_repo();
+    let bare = sb.repo_path();
+    let (manifest_id, src_id) = fixture_ids(&sb, &c);
+    let escaping: Vec<(&str, &[u8])> = vec![("abs", b"/etc/passwd"), ("up", b"../../etc/passwd")];
+    // Loops and a dangling link into `.git`: cargo cannot package them.
+    let loops: Vec<(&str, &[u8])> = vec![
+        ("a", b"b"),
+        ("b", b"a"),
+        ("dotgit", b".git/config"),
+        ("self", b"self"),
+    ];
+    for (set, want) in [
+        (&escaping, "symlink_escapes_repository"),
+        (&loops, "package_error"),
+    ] {
+        let ids: Vec<String> = set.iter().map(|(_, t)| blob(&bare, t)).collect();
+        let mut entries: Vec<(&str, &[u8], &str)> = vec![
+            ("100644", b"Cargo.toml", &manifest_id),
+            ("40000", b"src", &src_id),
+        ];
+        for ((name, _), id) in set.iter().zip(&ids) {
+            entries.push(("120000", name.as_bytes(), id));
+        }
+        entries.sort_by(|a, b| a.1.cmp(b.1));
+        let root = literal_tree(&bare, &entries);
+        let commit = commit_tree(&sb, &root);
+        // The crate holds regular files under those names (as a flattening packager would).
+        let extra: Vec<Vec<u8>> = set
+            .iter()
+            .map(|(n, _)| {
+                security_support::entry(format!("foo-1.0.0/{n}").as_bytes(), b"root:x:0:0\n")
+            })
+            .collect();
+        let r = sb.verify(&sb.request(crate_with(&commit, &extra))).unwrap();
+        assert_ne!(r.verdict, Verdict::Match, "{}", r.to_json());
+        assert!(has_finding(&r, want), "{}", r.to_json());
+    }
+    // A 10 MiB link text: refused by the blob limit (typed), never resolved.
+    let long = "a/".repeat(5 << 20);
+    let long_id = blob(&bare, long.as_bytes());
+    let root = literal_tree(
+        &bare,
+        &[
+            ("100644", b"Cargo.toml", &manifest_id),
+            ("120000", b"long", &long_id),
+            ("40000", b"src", &src_id),
+        ],
+    );
+    let commit = commit_tree(&sb, &root);
+    let long_entry = security_support::entry(b"foo-1.0.0/long", b"x");
+    match sb.verify(&sb.request(crate_with(&commit, &[long_entry]))) {
+        Err(e) => assert_eq!(e.kind(), ErrorKind::LimitExceeded, "{e:?}"),
+        Ok(r) => assert_ne!(r.verdict, Verdict::Match),
+    }
+}
+
+#[test]
+fn r12_hostile_gitmodules() {
+    let sb = Sandbox::new();
+    let logs = tempfile::tempdir().unwrap();
+    let daemon = net::GitDaemon::start(&sb.srv, logs.path());
+    let marker = sb.outside.join("EXECUTED");
+    let work_tmp = tempfile::tempdir().unwrap();
+    let work = work_tmp.path();
+    net::git(work, &["init", "-q", "-b", "main"]);
+    std::fs::create_dir_all(work.join("src")).unwrap();
+    let m = net::manifest("foo", "1.0.0", &daemon.url("foo.git"));
+    std::fs::write(work.join("Cargo.toml"), &m).unwrap();
+    std::fs::write(work.join("src/lib.rs"), security_support::LIB_RS).unwrap();
+    let gm = format!(
+        "[submodule \"a\"]\n\tpath = a\n\turl = -u./payload\n[submodule \"b\"]\n\tpath = b\n\turl = ext::sh -c touch% {}\n[submodule \"../../modules/x\"]\n\tpath = c\n\turl = ssh://-oProxyCommand=touch%20{}/x\n[submodule \"d\"]\n\tpath = d\n\turl = file:///etc\n",
+        marker.display(),
+        marker.display()
+    );
+    std::fs::write(work.join(".gitmodules"), &gm).unwrap();
+    net::git(work, &["add", "-A"]);
+    for (p, id) in [
+        ("a", "1".repeat(40)),
+        ("b", "2".repeat(40)),
+        ("c", "3".repeat(40)),
+        ("d", "4".repeat(40)),
+    ] {
+        net::git(
+            work,
+            &[
+                "update-index",
+                "--add",
+                "--cacheinfo",
+                &format!("160000,{id},{p}"),
+            ],
+        );
+    }
+    net::git(work, &["commit", "-q", "-m", "package"]);
+    let c = net::git(work, &["rev-parse", "HEAD"]);
+    net::git(
+        work,
+        &[
+            "clone",
+            "-q",
+            "--bare",
+            ".",
+            sb.repo_path().to_str().unwrap(),
+        ],
+    );
+    let mut f = std_files(&c);
+    for (p, d) in &mut f {
+        if p.starts_with("Cargo.toml") {
+            *d = m.clone().into_bytes();
+        }
+    }
+    f.push((".gitmodules".into(), gm.into_bytes()));
+    let mut o = sb.options();
+    o.allow_insecure_transport = true;
+    let req =
+        Request::new(CrateSource::Bytes(tar_gz(&security_support::entries(&f)))).with_options(o);
+    let r = sb.verify(&req).unwrap();
+    assert!(!marker.exists(), "O4: a submodule URL was executed");
+    let subs = &r
+        .fetch
+        .as_ref()
+        .unwrap()
+        .repository
+        .as_ref()
+        .unwrap()
+        .submodules;
+    assert!(subs.iter().all(|s| !s.available), "{subs:?}");
+    assert!(
+        r.findings
+            .iter()
+            .filter(|f| f.kind == "submodule_unavailable")
+            .count()
+            >= 2,
+        "{}",
+        r.to_json()
+    );
+    assert!(!r.to_json().contains('\r'));
+}
+
+#[test]
+fn r13_too_many_refs() {
+    let sb = Sandbox::new();
+    let logs = tempfile::tempdir().unwrap();
+    let daemon = net::GitDaemon::start(&sb.srv, logs.path());
+    let c = sb.fixture_repo();
+    let bare = sb.repo_path();
+    let mut input = String::new();
+    for i in 0..2_000 {
+        input.push_str(&format!("create refs/tags/t{i} {c}\n"));
+    }
+    let mut child = std::process::Command::new("git")
+        .args(["update-ref", "--stdin"])
+        .current_dir(&bare)
+        .stdin(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(input.as_bytes())
+        .unwrap();
+    assert!(child.wait().unwrap().success());
+    let mut o = fopts(&sb);
+    o.max_refs = 1_000;
+    let r = security_support::no_panic(|| {
+        fetch::repository(
+            &daemon.url("foo.git"),
+            false,
+            &Want::commit(c.clone()),
+            &o,
+            &mut Discard,
+            &AtomicBool::new(false),
+        )
+    });
+    match r {
+        Err(fetch::Error::LimitExceeded(l)) => assert_eq!(l.limit, "max_refs"),
+        other => panic!("expected max_refs, got {other:?}"),
+    }
+}
+
+#[test]
+fn r15_hostile_local_config() {
+    let sb = Sandbox::new();
+    let marker = sb.outside.join("EXECUTED");
+    let work = sb.srv.join("work");
+    std::fs::create_dir_all(work.join("src")).unwrap();
+    net::git(&work, &["init", "-q", "-b", "main"]);
+    std::fs::write(work.join("Cargo.toml"), security_support::manifest()).unwrap();
+    std::fs::write(work.join("src/lib.rs"), security_support::LIB_RS).unwrap();
+    std::fs::write(work.join(".gitattributes"), "*.rs filter=evil diff=evil\n").unwrap();
+    net::git(&work, &["add", "-A"]);
+    net::git(&work, &["commit", "-q", "-m", "package"]);
+    let c = net::git(&work, &["rev-parse", "HEAD"]);
+    let hooks = sb.srv.join("hooks");
+    std::fs::create_dir_all(&hooks).unwrap();
+    let touch = format!("touch {}", marker.display());
+    for h in [
+        "post-checkout",
+        "pre-commit",
+        "reference-transaction",
+        "fsmonitor-watchman",
+    ] {
+        let p = hooks.join(h);
+        std::fs::write(&p, format!("#!/bin/sh\n{touch}\n")).unwrap();
+        use std::os::unix::fs::PermissionsExt;
+        std::fs::set_permissions(&p, std::fs::Permissions::from_mode(0o755)).unwrap();
+    }
+    let inc = sb.srv.join("included.cfg");
+    std::fs::write(
+        &inc,
+        format!("[core]\n\tsshCommand = {touch}\n[credential]\n\thelper = !{touch}\n"),
+    )
+    .unwrap();
+    let cfg = work.join(".git/config");
+    let mut text = std::fs::read_to_string(&cfg).unwrap();
+    text.push_str(&format!(
+        "[core]\n\tfsmonitor = {touch}\n\thooksPath = {}\n\tsshCommand = {touch}\n\tpager = {touch}\n\taskPass = {touch}\n[filter \"evil\"]\n\tprocess = {touch}\n\tsmudge = {touch}\n\tclean = {touch}\n\trequired = true\n[diff \"evil\"]\n\ttextconv = {touch}\n[include]\n\tpath = {}\n",
+        hooks.display(),
+        inc.display()
+    ));
+    std::fs::write(&cfg, text).unwrap();
+    let mut f = std_files(&c);
+    f.push((
+        ".gitattributes".into(),
+        b"*.rs filter=evil diff=evil\n".to_vec(),
+    ));
+    let req = Request::new(CrateSource::Bytes(tar_gz(&security_support::entries(&f))))
+        .with_repo(RepoSource::Path(work.clone()))
+        .with_options(sb.options());
+    let r = sb.verify(&req).unwrap();
+    assert_eq!(r.verdict, Verdict::Match, "{}", r.to_json());
+    assert!(
+        !marker.exists(),
+        "O4: configuration from the repository was executed"
+    );
+}
+
+#[test]
+fn r16_cache_tampering() {
+    let sb = Sandbox::new();
+    let c = sb.fixture_repo();
+    // The cache root is a symlink.
+    let real = sb.srv.join("real-cache");
+    std::fs::create_dir_all(&real).unwrap();
+    let link = sb.root.join("cache-link");
+    std::os::unix::fs::symlink(&real, &link).unwrap();
+    let e = fetch::Cache::open(&link).unwrap_err();
+    assert!(matches!(e, fetch::Error::Cache { .. }), "{e:?}");
+    assert_eq!(e.kind(), ErrorKind::Io);
+    let mut o = sb.options();
+    o.cache_dir = Some(link.clone());
+    o.allow_insecure_transport = true;
+    let req = Request::new(CrateSource::Bytes(crate_with(&c, &[])))
+        .with_repo(RepoSource::Url("git://127.0.0.1:9/foo.git".into()))
+        .with_options(o);
+    let e = security_support::no_panic(|| provenance_core::verify(&req)).unwrap_err();
+    assert!(
+        matches!(e, provenance_core::Error::Fetch(fetch::Error::Cache { .. })),
+        "{e:?}"
+    );
+    assert!(
+        std::fs::read_dir(&real).unwrap().next().is_none(),
+        "nothing written through the link"
+    );
+    // A repository directory in the cache replaced by a symlink (to a real repository).
+    let logs = tempfile::tempdir().unwrap();
+    let daemon = net::GitDaemon::start(&sb.srv, logs.path());
+    let url = daemon.url("foo.git");
+    let cache = fetch::Cache::open(&sb.cache).unwrap();
+    let key = fetch::url::normalize(&url, true).unwrap().key;
+    let (repo_dir, _) = cache.repo_paths(&key);
+    std::os::unix::fs::symlink(sb.repo_path(), &repo_dir).unwrap();
+    let e = repository(&url, false, &fopts(&sb)).unwrap_err();
+    assert!(matches!(e, fetch::Error::Cache { .. }), "{e:?}");
+}
+
+#[test]
+fn r17_transient_vs_permanent() {
+    let sb = Sandbox::new();
+    let o = fopts(&sb);
+    // 404 / 410: the repository does not exist (a verdict, not an error).
+    for status in [404u16, 410] {
+        let server = HttpServer::start(move |_| Response::status(status));
+        let f = repository(&server.url("/foo.git"), false, &o).unwrap();
+        assert!(f.not_found.is_some(), "{status}");
+    }
+    // 429 / 500 / 503: transient.
+    for status in [429u16, 500, 503] {
+        let server = HttpServer::start(move |_| Response::status(status));
+        let e = repository(&server.url("/foo.git"), false, &o).unwrap_err();
+        assert!(
+            matches!(
+                e,
+                fetch::Error::Network {
+                    transient: true,
+                    ..
+                }
+            ),
+            "{status}: {e:?}"
+        );
+    }
+    // Connection reset, closed port, TLS against a plain server, DNS failure: network errors.
+    let reset = raw_server(|_, s| {
+        let _ = s.shutdown(std::net::Shutdown::Both);
+    });
+    let closed = {
+        let l = TcpListener::bind("127.0.0.1:0").unwrap();
+        l.local_addr().unwrap().port()
+    };
+    let plain = HttpServer::start(|_| Response::status(200));
+    for url in [
+        format!("http://127.0.0.1:{reset}/foo.git"),
+        format!("http://127.0.0.1:{closed}/foo.git"),
+        format!("https://127.0.0.1:{}/foo.git", plain.port),
+        "https://does-not-exist.invalid/foo.git".to_owned(),
+    ] {
+        let start = Instant::now();
+        let e = repository(&url, false, &o).unwrap_err();
+        assert!(matches!(e, fetch::Error::Network { .. }), "{url}: {e:?}");
+        assert_eq!(e.kind(), ErrorKind::Network);
+        assert!(start.elapsed() < Duration::from_secs(30), "{url}");
+    }
+}
