@@ -408,6 +408,12 @@ int main(int argc, char **argv) {
     }
     if (!sbom || (repo_dir && !crate_dir)) return usage(argv[0]);
 
+    if (prov_check_version(PROV_VERSION_STRING) != PROV_RESULT_OK) {
+        fprintf(stderr, "sbom_check: built against crate_provenance.h %s, but the library is %s\n",
+                PROV_VERSION_STRING, prov_version());
+        return 2;
+    }
+
     FILE *f = strcmp(sbom, "-") == 0 ? stdin : fopen(sbom, "rb");
     if (!f) {
         perror(sbom);

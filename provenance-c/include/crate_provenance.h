@@ -104,6 +104,11 @@ typedef void (*prov_progress_callback)(void *userdata,
 #define PROV_RESULT_INVALID_HANDLE 5
 
 /**
+ * The header the program was compiled with does not match the library (`prov_check_version`).
+ */
+#define PROV_RESULT_VERSION_MISMATCH 6
+
+/**
  * I/O error reading a local file (other than not-found / permission denied).
  */
 #define PROV_RESULT_IO 100
@@ -189,6 +194,18 @@ extern "C" {
  * Compare it with `PROV_VERSION_STRING` from the header to detect a header/library mismatch.
  */
 const char *prov_version(void);
+
+/**
+ * Check that the header a program was compiled with matches this library: call
+ * `prov_check_version(PROV_VERSION_STRING)` once at start-up. Returns `PROV_RESULT_OK` or
+ * `PROV_RESULT_VERSION_MISMATCH` (there is no ABI stability before 1.0, so the versions must be
+ * equal), `PROV_RESULT_NULL_PARAMETER` for NULL.
+ *
+ * # Safety
+ *
+ * `header_version` must be NULL or a NUL-terminated string.
+ */
+prov_result prov_check_version(const char *header_version);
 
 /**
  * Create an untriggered token; free it with `prov_cancel_free`.

@@ -44,8 +44,8 @@ pub use result::{
     PROV_RESULT_INVALID_METADATA, PROV_RESULT_INVALID_UTF8, PROV_RESULT_IO,
     PROV_RESULT_LIMIT_EXCEEDED, PROV_RESULT_NETWORK, PROV_RESULT_NOT_FOUND,
     PROV_RESULT_NULL_PARAMETER, PROV_RESULT_OK, PROV_RESULT_PANIC, PROV_RESULT_PERMISSION_DENIED,
-    PROV_RESULT_UNSUPPORTED, PROV_RESULT_URL_POLICY, prov_result, prov_result_message,
-    prov_result_name,
+    PROV_RESULT_UNSUPPORTED, PROV_RESULT_URL_POLICY, PROV_RESULT_VERSION_MISMATCH, prov_result,
+    prov_result_message, prov_result_name,
 };
 pub use verify::{
     prov_verify_crate, prov_verify_crate_ex, prov_verify_crate_file, prov_verify_crate_file_ex,
@@ -58,6 +58,28 @@ pub use verify::{
 pub extern "C" fn prov_version() -> *const std::ffi::c_char {
     ffi_panic_boundary! {
         VERSION.as_ptr()
+    }
+}
+
+/// Check that the header a program was compiled with matches this library: call
+/// `prov_check_version(PROV_VERSION_STRING)` once at start-up. Returns `PROV_RESULT_OK` or
+/// `PROV_RESULT_VERSION_MISMATCH` (there is no ABI stability before 1.0, so the versions must be
+/// equal), `PROV_RESULT_NULL_PARAMETER` for NULL.
+///
+/// # Safety
+///
+/// `header_version` must be NULL or a NUL-terminated string.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn prov_check_version(
+    header_version: *const std::ffi::c_char,
+) -> prov_result {
+    ffi_panic_boundary! {
+        // SAFETY: NULL or NUL-terminated per the contract.
+        match unsafe { strings::bytes(header_version) } {
+            Ok(v) if v == VERSION.to_bytes() => PROV_RESULT_OK,
+            Ok(_) => PROV_RESULT_VERSION_MISMATCH,
+            Err(code) => code,
+        }
     }
 }
 

@@ -30,6 +30,8 @@ pub const PROV_RESULT_INVALID_UTF8: prov_result = prov_result(3);
 pub const PROV_RESULT_INDEX_OUT_OF_RANGE: prov_result = prov_result(4);
 /// A handle argument was not created by this library, was already freed, or has the wrong type.
 pub const PROV_RESULT_INVALID_HANDLE: prov_result = prov_result(5);
+/// The header the program was compiled with does not match the library (`prov_check_version`).
+pub const PROV_RESULT_VERSION_MISMATCH: prov_result = prov_result(6);
 
 /// I/O error reading a local file (other than not-found / permission denied).
 pub const PROV_RESULT_IO: prov_result = prov_result(100);
@@ -109,6 +111,11 @@ pub(crate) const CODES: &[CodeInfo] = &[
         PROV_RESULT_INVALID_HANDLE,
         c"invalid_handle",
         "the handle was not created by this library, was already freed, or has the wrong type"
+    ),
+    code!(
+        PROV_RESULT_VERSION_MISMATCH,
+        c"version_mismatch",
+        "the program was compiled against a different crate_provenance.h than this library"
     ),
     code!(PROV_RESULT_IO, c"io", "I/O error reading a local file"),
     code!(
@@ -297,6 +304,7 @@ mod tests {
             (3, "invalid_utf8"),
             (4, "index_out_of_range"),
             (5, "invalid_handle"),
+            (6, "version_mismatch"),
             (100, "io"),
             (101, "not_found"),
             (102, "permission_denied"),

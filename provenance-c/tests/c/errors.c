@@ -15,6 +15,7 @@ static const prov_result ALL_CODES[] = {
     PROV_RESULT_INVALID_UTF8,
     PROV_RESULT_INDEX_OUT_OF_RANGE,
     PROV_RESULT_INVALID_HANDLE,
+    PROV_RESULT_VERSION_MISMATCH,
     PROV_RESULT_IO,
     PROV_RESULT_NOT_FOUND,
     PROV_RESULT_PERMISSION_DENIED,
@@ -108,6 +109,9 @@ static void test_version(void) {
              PROV_VERSION_PATCH);
     CHECK(strcmp(want, PROV_VERSION_STRING) == 0);
     CHECK(strcmp(prov_version(), PROV_VERSION_STRING) == 0);
+    CHECK_RC(prov_check_version(PROV_VERSION_STRING), PROV_RESULT_OK);
+    CHECK_RC(prov_check_version("0.0.0-other"), PROV_RESULT_VERSION_MISMATCH);
+    CHECK_RC(prov_check_version(NULL), PROV_RESULT_NULL_PARAMETER);
 }
 
 static void test_null_arguments(prov_options *opts, const char *crate_path, const char *repo) {
