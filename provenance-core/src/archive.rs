@@ -757,24 +757,21 @@ pub fn parse(bytes: &[u8], limits: &Limits) -> Result<CrateArchive, Error> {
                 .anomalies
                 .iter()
                 .any(|a| matches!(a, Anomaly::NonRegular { path, .. } if *path == rel));
-            match archive.files.get(&rel) {
-                Some(existing) => {
-                    let differs = existing.data != data;
-                    archive
-                        .anomalies
-                        .push(Anomaly::Duplicate { path: rel, differs });
+            if let Some(existing) = archive.files.get(&rel) {
+                let differs = existing.data != data;
+                archive
+                    .anomalies
+                    .push(Anomaly::Duplicate { path: rel, differs });
+            } else {
+                if after_non_regular {
+                    // A link (or device, …) and then a regular file under the same name:
+                    // unpackers disagree on which one wins (C5), never resolved silently.
+                    archive.anomalies.push(Anomaly::Duplicate {
+                        path: rel.clone(),
+                        differs: true,
+                    });
                 }
-                None => {
-                    if after_non_regular {
-                        // A link (or device, …) and then a regular file under the same name:
-                        // unpackers disagree on which one wins (C5), never resolved silently.
-                        archive.anomalies.push(Anomaly::Duplicate {
-                            path: rel.clone(),
-                            differs: true,
-                        });
-                    }
-                    archive.files.insert(rel, File { data, mode });
-                }
+                archive.files.insert(rel, File { data, mode });
             }
         } else {
             // Skip any data (sparse/contiguous files declare some); never interpret it.
