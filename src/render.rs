@@ -22,15 +22,9 @@ fn paint(color: bool, code: &str, text: &str) -> String {
     }
 }
 
-/// The error and its sources, `: `-separated (cargo style).
-pub fn error_chain(e: &dyn std::error::Error) -> String {
-    let mut s = esc(&e.to_string());
-    let mut cur = e.source();
-    while let Some(c) = cur {
-        let _ = write!(s, ": {}", esc(&c.to_string()));
-        cur = c.source();
-    }
-    s
+/// The error and its sources, `: `-separated (cargo style), escaped.
+pub fn error_chain(e: &(dyn std::error::Error + 'static)) -> String {
+    provenance_core::error_message(e)
 }
 
 /// One summary line, then differences (with diffs), findings and the assisted attempt.

@@ -44,11 +44,11 @@ pub mod repo;
 pub mod report;
 mod verify;
 
-pub use error::{ErrorKind, LimitError};
+pub use error::{ErrorKind, LimitError, error_message};
 pub use limits::Limits;
 pub use report::{
-    Assisted, CrateId, Difference, DifferenceKind, FileCounts, FileDigest, Finding, Report,
-    SCHEMA_VERSION, Severity, Source, SourceHow, Verdict,
+    Assisted, Category, CrateId, Difference, DifferenceKind, FileCounts, FileDigest, Finding,
+    Report, SCHEMA_VERSION, Severity, Source, SourceHow, Verdict,
 };
 pub use verify::{
     CrateSource, Discard, Error, ListedFile, Options, Progress, RepoSource, Request, Stage,

@@ -281,6 +281,12 @@ impl Repo {
         Ok(obj.detach().data)
     }
 
+    /// The commit a full ref name (e.g. `refs/tags/v1.0.0`) peels to, if it exists.
+    pub fn peel_ref(&self, name: &str) -> Option<ObjectId> {
+        let mut r = self.inner.try_find_reference(name).ok()??;
+        r.peel_to_commit().ok().map(|c| c.id)
+    }
+
     /// All tags and branches, peeled to commits: `(full ref name, commit id)`, sorted by name.
     /// Refs that do not peel to a commit are skipped.
     pub fn refs(&self) -> Result<Vec<(String, ObjectId)>, Error> {

@@ -98,6 +98,18 @@ pub enum Severity {
     High,
 }
 
+impl Severity {
+    /// The stable snake_case name.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Severity::Info => "info",
+            Severity::Low => "low",
+            Severity::Medium => "medium",
+            Severity::High => "high",
+        }
+    }
+}
+
 /// The kind of a [`Difference`].
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
@@ -246,6 +258,17 @@ pub enum SourceHow {
     DiscoveredPath,
     /// Assisted: a version tag was used.
     Tag,
+}
+
+impl SourceHow {
+    /// The stable snake_case name.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            SourceHow::Recorded => "recorded",
+            SourceHow::DiscoveredPath => "discovered_path",
+            SourceHow::Tag => "tag",
+        }
+    }
 }
 
 /// Where the expected files come from.

@@ -521,6 +521,12 @@ fn evaluate(
     let mut results: Vec<(Rules, Outcome)> = Vec::new();
     for rules in rule_sets {
         check(should_interrupt)?;
+        // Older rules are needed only to explain differences (or a refusal) under today's rules.
+        if let Some((_, Ok((_, cmp)))) = results.first()
+            && cmp.differences.is_empty()
+        {
+            break;
+        }
         let ropts = rebuild::Options {
             rules,
             limits: limits.clone(),
@@ -1211,28 +1217,26 @@ fn cross_checks(
     differences: &[Difference],
 ) -> Vec<Finding> {
     let mut out = Vec::new();
-    if let Ok(refs) = repo.refs() {
-        for form in TAG_FORMS {
-            let tag = format!(
-                "refs/tags/{}",
-                form.replace("{version}", version).replace("{name}", name)
-            );
-            if let Some((_, id)) = refs.iter().find(|(r, _)| *r == tag) {
-                let short = tag.trim_start_matches("refs/tags/");
-                out.push(if id.to_string() == vcs.sha1 {
-                    Finding::new(
-                        "tag_confirms_commit",
-                        Severity::Info,
-                        format!("the version tag `{short}` points at the recorded commit"),
-                    )
-                } else {
-                    Finding::new(
-                        "tag_commit_differs",
-                        Severity::Low,
-                        format!("the version tag `{short}` points at `{id}`, not at the recorded commit `{}`", vcs.sha1),
-                    )
-                });
-            }
+    for form in TAG_FORMS {
+        let tag = format!(
+            "refs/tags/{}",
+            form.replace("{version}", version).replace("{name}", name)
+        );
+        if let Some(id) = repo.peel_ref(&tag) {
+            let short = tag.trim_start_matches("refs/tags/");
+            out.push(if id == vcs.sha1.as_str() {
+                Finding::new(
+                    "tag_confirms_commit",
+                    Severity::Info,
+                    format!("the version tag `{short}` points at the recorded commit"),
+                )
+            } else {
+                Finding::new(
+                    "tag_commit_differs",
+                    Severity::Low,
+                    format!("the version tag `{short}` points at `{id}`, not at the recorded commit `{}`", vcs.sha1),
+                )
+            });
         }
     }
     if vcs.dirty {
