@@ -1,12 +1,16 @@
 //! Offline verification of the ../shared/realworld crates (crate file + local repository →
 //! report), and the floor: gunzip + untar into memory + hashing every file as a git blob.
 //!
-//! Run: `cargo bench --bench verify` (downloads the crates once into target/realworld-cache).
+//! `scan_throughput`: a batch of 100 verifications (the realworld crates, repeated) with warm
+//! caches on 1 and 2 threads, reported by criterion as elements (crate versions) per second.
+//!
+//! Run: `cargo bench --bench verify` (downloads the crates once into target/realworld-cache), or
+//! `benches/report.sh` for the table with the reference method and peak RSS.
 
 #[path = "../tests/support/mod.rs"]
 mod support;
 
-use criterion::{Criterion, criterion_group, criterion_main};
+use criterion::{Criterion, Throughput, criterion_group, criterion_main};
 use provenance_core::{CrateSource, Limits, RepoSource, Request, verify};
 
 fn floor(bytes: &[u8]) -> usize {
@@ -26,6 +30,33 @@ fn bench(c: &mut Criterion) {
         let req =
             Request::new(CrateSource::Bytes(bytes)).with_repo(RepoSource::Path(e.repo.clone()));
         g.bench_function(e.id(), |b| b.iter(|| verify(&req).unwrap()));
+    }
+    g.finish();
+    let batch: Vec<Request> = entries
+        .iter()
+        .cycle()
+        .take(100)
+        .map(|e| {
+            Request::new(CrateSource::Bytes(std::fs::read(&e.crate_file).unwrap()))
+                .with_repo(RepoSource::Path(e.repo.clone()))
+        })
+        .collect();
+    let mut g = c.benchmark_group("scan_throughput");
+    g.throughput(Throughput::Elements(batch.len() as u64));
+    for jobs in [1usize, 2] {
+        g.bench_function(format!("jobs{jobs}"), |b| {
+            b.iter(|| {
+                std::thread::scope(|s| {
+                    for chunk in batch.chunks(batch.len().div_ceil(jobs)) {
+                        s.spawn(move || {
+                            for r in chunk {
+                                verify(r).unwrap();
+                            }
+                        });
+                    }
+                });
+            });
+        });
     }
     g.finish();
     let mut g = c.benchmark_group("floor");
