@@ -1,7 +1,12 @@
 //! shared/SECURITY.md §4.5: comparison (E1–E14). Repositories are built with the `git` CLI
 //! (set-up only: symlinks, exec bits, gitlinks, LFS pointers), crates byte by byte; every
 //! verify runs in a sandbox (O2, O3, O6); E12 runs in a child under `prlimit --as` (O5).
-#![allow(clippy::unreadable_literal)]
+#![allow(
+    clippy::unreadable_literal,
+    clippy::cast_precision_loss,
+    clippy::many_single_char_names,
+    clippy::format_push_string
+)]
 
 mod security_support;
 
@@ -485,7 +490,7 @@ fn e12_big_file() {
 #[test]
 fn e12_many_small_files() {
     let sb = Sandbox::new();
-    let n = 50_000;
+    let n: u32 = 50_000;
     let names: Vec<String> = (0..n)
         .map(|i| format!("src/gen/m{:03}/f{i}.rs", i % 500))
         .collect();
@@ -505,7 +510,7 @@ fn e12_many_small_files() {
     let r = sb.verify_within(&sb.request(crate_of(&f)), 240).unwrap();
     eprintln!("e12: 50,000 files verified in {:?}", start.elapsed());
     assert_eq!(r.verdict, Verdict::Match, "{:?}", r.differences.first());
-    assert_eq!(r.files.equal, n as u64 + 2);
+    assert_eq!(r.files.equal, u64::from(n) + 2);
 }
 
 #[test]
@@ -541,7 +546,7 @@ fn e13_hostile_names_in_reports() {
     // Finding messages escape what they quote.
     for f in &r.findings {
         assert!(
-            !f.message.chars().any(|c| c.is_control()),
+            !f.message.chars().any(char::is_control),
             "{:?}",
             f.message
         );

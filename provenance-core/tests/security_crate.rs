@@ -3,7 +3,12 @@
 //! run with the cache in a sandbox whose other contents must stay unchanged (O3), inside
 //! `catch_unwind` (O2), within a time bound (O6). The bomb cases (C16–C18) run in a child
 //! process under `prlimit --as` and report their peak RSS (O5).
-#![allow(clippy::unreadable_literal, clippy::cast_precision_loss)]
+#![allow(
+    clippy::unreadable_literal,
+    clippy::cast_precision_loss,
+    clippy::many_single_char_names,
+    clippy::format_push_string
+)]
 
 mod security_support;
 

@@ -2,7 +2,12 @@
 //! Crates are built byte by byte, repositories with the `git` CLI (set-up only) or served by
 //! `git daemon` on loopback; every verify runs in a sandbox (O2, O3, O6). The URL cases run in
 //! a child process whose `PATH` holds only fake `git`/`ssh`/`sh`/`cargo` binaries (O4).
-#![allow(clippy::unreadable_literal)]
+#![allow(
+    clippy::unreadable_literal,
+    clippy::cast_precision_loss,
+    clippy::many_single_char_names,
+    clippy::format_push_string
+)]
 
 mod security_support;
 

@@ -2,7 +2,12 @@
 //! Servers are real and local (O7): `git daemon`, and tiny hand-written HTTP responders that
 //! misbehave on purpose (redirects, 401, slowloris, broken pkt-lines, endless advertisements).
 //! Hostile trees are hand-made with `git hash-object -t tree --literally`.
-#![allow(clippy::unreadable_literal)]
+#![allow(
+    clippy::unreadable_literal,
+    clippy::cast_precision_loss,
+    clippy::many_single_char_names,
+    clippy::format_push_string
+)]
 
 mod security_support;
 

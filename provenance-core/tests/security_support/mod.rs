@@ -6,7 +6,8 @@
     dead_code,
     clippy::missing_panics_doc,
     clippy::must_use_candidate,
-    clippy::cast_possible_truncation
+    clippy::cast_possible_truncation,
+    clippy::cast_precision_loss
 )]
 
 #[path = "../fetch_support/mod.rs"]
