@@ -545,11 +545,7 @@ fn e13_hostile_names_in_reports() {
     assert_eq!(sb.verify(&sb.request(bytes)).unwrap().to_json(), json);
     // Finding messages escape what they quote.
     for f in &r.findings {
-        assert!(
-            !f.message.chars().any(char::is_control),
-            "{:?}",
-            f.message
-        );
+        assert!(!f.message.chars().any(char::is_control), "{:?}", f.message);
     }
 }
 
