@@ -1,0 +1,271 @@
+//! Assisted matching (issue 11): every path of the search on fixture repositories, with archives
+//! made by real `cargo package` from a checkout of the commit they should be found at.
+//!
+//! * each version-tag form (`v{version}`, `{version}`, `{name}-v{version}`, `{name}-{version}`,
+//!   `{name}@{version}`), lightweight and annotated;
+//! * no tag: the commit whose manifest has the version (`version_commit`);
+//! * no commit with the version: the closest commit of the history walk (`closest_commit`),
+//!   whose only difference is the version bump (`version_bump_only`);
+//! * no candidate at all.
+
+mod support;
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use provenance_core::{
+    Category, CrateSource, DifferenceKind, RepoSource, Request, SourceHow, Verdict, verify,
+};
+use support::TarEntry;
+
+struct Repo {
+    _tmp: tempfile::TempDir,
+    dir: PathBuf,
+    n: u32,
+}
+
+impl Repo {
+    fn new() -> Repo {
+        let tmp = tempfile::tempdir().unwrap();
+        let dir = tmp.path().join("repo");
+        std::fs::create_dir_all(&dir).unwrap();
+        let r = Repo {
+            _tmp: tmp,
+            dir,
+            n: 0,
+        };
+        r.git(&["init", "-q", "-b", "main"]);
+        r
+    }
+    fn git(&self, args: &[&str]) -> String {
+        let out = Command::new("git")
+            .args(args)
+            .current_dir(&self.dir)
+            .env("GIT_CONFIG_NOSYSTEM", "1")
+            .env("GIT_CONFIG_GLOBAL", "/dev/null")
+            .env("GIT_AUTHOR_NAME", "a")
+            .env("GIT_AUTHOR_EMAIL", "a@example.com")
+            .env("GIT_COMMITTER_NAME", "a")
+            .env("GIT_COMMITTER_EMAIL", "a@example.com")
+            .env(
+                "GIT_AUTHOR_DATE",
+                format!("2024-01-0{}T00:00:00Z", 1 + self.n % 9),
+            )
+            .env(
+                "GIT_COMMITTER_DATE",
+                format!("2024-01-0{}T00:00:00Z", 1 + self.n % 9),
+            )
+            .output()
+            .expect("git must be installed");
+        assert!(
+            out.status.success(),
+            "git {args:?}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        String::from_utf8(out.stdout).unwrap().trim().to_owned()
+    }
+    fn commit(&mut self, version: &str, lib: &str, readme: &str) -> String {
+        let manifest = format!(
+            "[package]\nname = \"assist\"\nversion = \"{version}\"\nedition = \"2021\"\nlicense = \"MIT\"\ndescription = \"x\"\nrepository = \"https://example.com/assist\"\n"
+        );
+        std::fs::create_dir_all(self.dir.join("src")).unwrap();
+        std::fs::write(self.dir.join("Cargo.toml"), manifest).unwrap();
+        std::fs::write(self.dir.join("src/lib.rs"), lib).unwrap();
+        std::fs::write(self.dir.join("README.md"), readme).unwrap();
+        self.n += 1;
+        self.git(&["add", "-A"]);
+        self.git(&["commit", "-q", "-m", &format!("commit {}", self.n)]);
+        self.git(&["rev-parse", "HEAD"])
+    }
+}
+
+fn toolchain() -> Option<String> {
+    let out = Command::new("rustup")
+        .args(["show", "active-toolchain"])
+        .output()
+        .ok()?;
+    String::from_utf8(out.stdout)
+        .ok()?
+        .split_whitespace()
+        .next()
+        .map(str::to_owned)
+}
+
+/// Real `cargo package` of `commit`, from a clean clone; `.cargo_vcs_info.json` removed (the
+/// crate looks like one published without vcs info) and, optionally, the version bumped in
+/// `Cargo.toml.orig`/`Cargo.toml` after packaging (a local bump that was never committed).
+fn package(repo: &Repo, commit: &str, bump_to: Option<&str>) -> Vec<u8> {
+    let tmp = tempfile::tempdir().unwrap();
+    let checkout = tmp.path().join("checkout");
+    let st = Command::new("git")
+        .args(["clone", "-q"])
+        .arg(&repo.dir)
+        .arg(&checkout)
+        .status()
+        .unwrap();
+    assert!(st.success());
+    let st = Command::new("git")
+        .args(["checkout", "-q", "--detach", commit])
+        .current_dir(&checkout)
+        .status()
+        .unwrap();
+    assert!(st.success());
+    let mut cargo = Command::new("cargo");
+    cargo
+        .args(["package", "--no-verify", "--allow-dirty", "--offline", "-q"])
+        .current_dir(&checkout)
+        .env("CARGO_TARGET_DIR", tmp.path().join("target"));
+    if let Some(t) = toolchain() {
+        cargo.env("RUSTUP_TOOLCHAIN", t);
+    }
+    let out = cargo.output().expect("cargo must be installed");
+    assert!(
+        out.status.success(),
+        "cargo package: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let dir = tmp.path().join("target/package");
+    let krate = std::fs::read_dir(&dir)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .find(|p| p.extension().is_some_and(|x| x == "crate"))
+        .unwrap();
+    let (mut prefix, mut entries) = support::unpack(&std::fs::read(krate).unwrap());
+    entries.retain(|(p, _)| p != ".cargo_vcs_info.json");
+    if let Some(v) = bump_to {
+        let old_prefix = prefix.clone();
+        let old_version = old_prefix.rsplit_once('-').unwrap().1.to_owned();
+        prefix = format!("assist-{v}");
+        for (p, e) in &mut entries {
+            if (p == "Cargo.toml" || p == "Cargo.toml.orig")
+                && let TarEntry::File(d) = e
+            {
+                let text = String::from_utf8(d.clone()).unwrap();
+                *d = text
+                    .replacen(
+                        &format!("version = \"{old_version}\""),
+                        &format!("version = \"{v}\""),
+                        1,
+                    )
+                    .into_bytes();
+            }
+        }
+    }
+    support::pack(&prefix, &entries)
+}
+
+fn verify_bytes(bytes: Vec<u8>, repo: &Path) -> provenance_core::Report {
+    verify(&Request::new(CrateSource::Bytes(bytes)).with_repo(RepoSource::Path(repo.to_owned())))
+        .unwrap()
+}
+
+#[test]
+fn every_tag_form_lightweight_and_annotated() {
+    for (i, form) in [
+        "v0.3.0",
+        "0.3.0",
+        "assist-v0.3.0",
+        "assist-0.3.0",
+        "assist@0.3.0",
+    ]
+    .into_iter()
+    .enumerate()
+    {
+        for annotated in [false, true] {
+            let mut repo = Repo::new();
+            let tagged = repo.commit("0.3.0", "pub fn a() {}\n", "readme\n");
+            if annotated {
+                repo.git(&["tag", "-a", "-m", "release", form]);
+            } else {
+                repo.git(&["tag", form]);
+            }
+            // Later work on the branch, so the tag is not simply the tip.
+            repo.commit(
+                "0.4.0",
+                &format!("pub fn a() {{}}\npub fn b{i}() {{}}\n"),
+                "readme 2\n",
+            );
+            let r = verify_bytes(package(&repo, &tagged, None), &repo.dir);
+            assert_eq!(r.verdict, Verdict::NoVcsInfo);
+            assert_eq!(r.source.how, SourceHow::Tag);
+            let a = r
+                .assisted
+                .as_ref()
+                .unwrap_or_else(|| panic!("{form}: no assisted"));
+            assert_eq!(
+                (a.how.as_str(), a.reference.as_str()),
+                ("tag", format!("refs/tags/{form}").as_str())
+            );
+            assert_eq!(a.commit, tagged, "{form} annotated={annotated}");
+            assert_eq!(a.verdict, Verdict::Match, "{form}: {}", r.to_json());
+        }
+    }
+}
+
+#[test]
+fn commit_with_the_version_when_no_tag_fits() {
+    let mut repo = Repo::new();
+    repo.commit("0.1.0", "pub fn a() {}\n", "one\n");
+    let released = repo.commit("0.2.0", "pub fn a() {}\npub fn b() {}\n", "two\n");
+    repo.commit(
+        "0.2.0",
+        "pub fn a() {}\npub fn b() {}\n",
+        "two, edited after the release\n",
+    );
+    repo.commit("0.3.0", "pub fn c() {}\n", "three\n");
+    let r = verify_bytes(package(&repo, &released, None), &repo.dir);
+    assert_eq!(r.verdict, Verdict::NoVcsInfo);
+    let a = r.assisted.unwrap();
+    assert_eq!(a.how, "version_commit");
+    assert_eq!(a.commit, released);
+    assert_eq!(a.verdict, Verdict::Match);
+}
+
+#[test]
+fn closest_commit_when_the_version_was_bumped_locally() {
+    let mut repo = Repo::new();
+    repo.commit("0.1.0", "pub fn a() {}\n", "one\n");
+    let base = repo.commit("0.1.0", "pub fn a() {}\npub fn b() {}\n", "two\n");
+    repo.commit(
+        "0.1.0",
+        "pub fn a() {}\npub fn b() {}\npub fn c() {}\n",
+        "three\n",
+    );
+    // Published as 0.2.0 from `base` plus an uncommitted version bump.
+    let r = verify_bytes(package(&repo, &base, Some("0.2.0")), &repo.dir);
+    assert_eq!(r.verdict, Verdict::NoVcsInfo);
+    let a = r.assisted.unwrap();
+    assert_eq!(a.how, "closest_commit");
+    assert_eq!(a.commit, base);
+    assert_eq!(a.verdict, Verdict::Mismatch);
+    let d: Vec<_> = a
+        .differences
+        .iter()
+        .map(|d| (d.path.as_str(), d.kind, d.category))
+        .collect();
+    assert_eq!(
+        d,
+        vec![(
+            "Cargo.toml.orig",
+            DifferenceKind::ContentDiffers,
+            Some(Category::VersionBumpOnly)
+        )]
+    );
+    assert_eq!(a.summary, "1 file differs: 1 version_bump_only (info)");
+}
+
+#[test]
+fn no_candidate_when_the_package_is_not_in_the_repository() {
+    let mut source = Repo::new();
+    let c = source.commit("0.1.0", "pub fn a() {}\n", "one\n");
+    let krate = package(&source, &c, None);
+    // Another repository without this package.
+    let other = Repo::new();
+    std::fs::write(other.dir.join("README.md"), "nothing here\n").unwrap();
+    other.git(&["add", "-A"]);
+    other.git(&["commit", "-q", "-m", "x"]);
+    let r = verify_bytes(krate, &other.dir);
+    assert_eq!(r.verdict, Verdict::NoVcsInfo);
+    assert!(r.assisted.is_none(), "{}", r.to_json());
+    assert_eq!(r.source.how, SourceHow::Recorded);
+}
