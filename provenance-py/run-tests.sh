@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # The Python package's test suite, as CI runs it: a fresh venv, `pip install ./provenance-py`
-# (maturin is the build backend), pytest, stubtest, mypy --strict on the example.
+# (maturin is the build backend; with the `dask` extra), pytest, stubtest, mypy --strict on the
+# example and on crate_provenance.distributed.
 #
 # Needs: python3 (3.9+, with venv), cargo, ../shared/realworld beside the repository (or
 # CRATE_PROVENANCE_REALWORLD), network to static.crates.io (cached in
@@ -16,7 +17,9 @@ venv="${VENV:-target/py-venv}"
 rm -rf "$venv"
 python3 -m venv "$venv"
 "$venv/bin/python" -m pip install --quiet --upgrade pip
-"$venv/bin/python" -m pip install --quiet ./provenance-py pytest mypy
+# The `dask` extra (dask[distributed], pyarrow) for tests/test_distributed.py.
+"$venv/bin/python" -m pip install --quiet "./provenance-py[dask]" pytest mypy
 "$venv/bin/python" -m pytest provenance-py/tests -ra
 "$venv/bin/python" -m mypy.stubtest crate_provenance._native
 "$venv/bin/python" -m mypy --strict examples/python/scan_lockfile.py
+"$venv/bin/python" -m mypy --strict provenance-py/python/crate_provenance/distributed.py

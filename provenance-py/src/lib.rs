@@ -267,6 +267,106 @@ fn list_files(py: Python<'_>, repo: PathBuf, commit: String, path: &str) -> PyRe
     Ok(files.into_iter().map(|f| f.path).collect())
 }
 
+/// Fetch options for the index and download helpers.
+fn fetch_options(
+    cache_dir: Option<PathBuf>,
+    index_url: Option<String>,
+    offline: bool,
+    allow_insecure_transport: bool,
+) -> provenance_core::fetch::Options {
+    let mut options = Options::default();
+    options.cache_dir = cache_dir;
+    options.index_url = index_url;
+    options.offline = offline;
+    options.allow_insecure_transport = allow_insecure_transport;
+    provenance_core::fetch::Options::from_verify(&options)
+}
+
+fn core_err(e: impl Into<provenance_core::Error>) -> BindingError {
+    BindingError::from_core(&e.into())
+}
+
+/// Every version of `name` in the registry index, in index order: `(version, yanked)`.
+#[pyfunction]
+#[pyo3(signature = (
+    name,
+    *,
+    index_url = None,
+    cache_dir = None,
+    offline = false,
+    allow_insecure_transport = false,
+))]
+fn index_versions(
+    py: Python<'_>,
+    name: String,
+    index_url: Option<String>,
+    cache_dir: Option<PathBuf>,
+    offline: bool,
+    allow_insecure_transport: bool,
+) -> PyResult<Vec<(String, bool)>> {
+    let options = fetch_options(cache_dir, index_url, offline, allow_insecure_transport);
+    run_detached(py, None, move |p, flag| {
+        let cache = options.cache().map_err(core_err)?;
+        let registry =
+            provenance_core::fetch::Registry::new(options.index_url.as_deref(), &options)
+                .map_err(core_err)?;
+        let lines = registry
+            .versions(&cache, &name, p, flag)
+            .map_err(core_err)?;
+        Ok(lines.into_iter().map(|l| (l.vers, l.yanked)).collect())
+    })
+}
+
+/// The `package.repository` of `name@version` (downloaded and checked like `verify` does, and
+/// cached), or `None` when the crate declares none.
+#[pyfunction]
+#[pyo3(signature = (
+    name,
+    version,
+    *,
+    index_url = None,
+    cache_dir = None,
+    offline = false,
+    allow_insecure_transport = false,
+))]
+fn crate_repository(
+    py: Python<'_>,
+    name: String,
+    version: String,
+    index_url: Option<String>,
+    cache_dir: Option<PathBuf>,
+    offline: bool,
+    allow_insecure_transport: bool,
+) -> PyResult<Option<String>> {
+    let options = fetch_options(cache_dir, index_url, offline, allow_insecure_transport);
+    run_detached(py, None, move |p, flag| {
+        let downloaded = provenance_core::fetch::crate_archive(&name, &version, &options, p, flag)
+            .map_err(core_err)?;
+        let limits = &options.limits;
+        let archive =
+            provenance_core::archive::parse(&downloaded.bytes, limits).map_err(core_err)?;
+        let Some(file) = archive.files.get("Cargo.toml") else {
+            return Err(core_err(provenance_core::metadata::Error::MissingManifest));
+        };
+        let m = provenance_core::metadata::parse_manifest(&file.data, "Cargo.toml", limits)
+            .map_err(core_err)?;
+        Ok(match m.repository {
+            provenance_core::metadata::Field::Value(r) => Some(r),
+            _ => None,
+        })
+    })
+}
+
+/// The cache identity of a repository URL after core's normalization (scheme, lowercase host,
+/// port, path without `.git`): two spellings of one repository give the same key.
+#[pyfunction]
+#[pyo3(signature = (url, *, allow_insecure_transport = false))]
+fn repository_key(url: &str, allow_insecure_transport: bool) -> PyResult<String> {
+    provenance_core::fetch::url::normalize(url, allow_insecure_transport)
+        .map(|u| u.key)
+        .map_err(|e| core_err(e).into())
+}
+
 /// Native part of the `crate_provenance` package; import `crate_provenance` instead.
 #[pymodule(gil_used = false)]
 fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
@@ -280,6 +380,9 @@ fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
     )?;
     m.add_function(wrap_pyfunction!(verify, m)?)?;
     m.add_function(wrap_pyfunction!(list_files, m)?)?;
+    m.add_function(wrap_pyfunction!(index_versions, m)?)?;
+    m.add_function(wrap_pyfunction!(crate_repository, m)?)?;
+    m.add_function(wrap_pyfunction!(repository_key, m)?)?;
     m.add_class::<types::Report>()?;
     m.add_class::<types::Source>()?;
     m.add_class::<types::FileCounts>()?;

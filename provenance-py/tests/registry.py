@@ -5,9 +5,10 @@ from __future__ import annotations
 import hashlib
 import json
 import threading
+import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from types import TracebackType
-from typing import Dict, Optional, Type
+from typing import Dict, List, Optional, Type
 
 
 def index_path(name: str) -> str:
@@ -25,9 +26,18 @@ class Registry:
     def __init__(self) -> None:
         self.files: Dict[str, bytes] = {}
         files = self.files
+        #: Every request path, in arrival order.
+        self.requests: List[str] = []
+        requests = self.requests
+        #: Seconds each `.crate` download waits before it is answered.
+        self.download_delay = 0.0
+        registry = self
 
         class Handler(BaseHTTPRequestHandler):
             def do_GET(self) -> None:  # noqa: N802 (http.server API)
+                requests.append(self.path)
+                if self.path.startswith("/dl/") and registry.download_delay:
+                    time.sleep(registry.download_delay)
                 body = files.get(self.path.split("?", 1)[0])
                 if body is None:
                     self.send_response(404)
@@ -53,14 +63,21 @@ class Registry:
     def index_url(self) -> str:
         return "sparse+" + self.base + "/index/"
 
-    def publish(self, name: str, version: str, data: bytes, cksum: Optional[str] = None) -> None:
+    def publish(
+        self,
+        name: str,
+        version: str,
+        data: bytes,
+        cksum: Optional[str] = None,
+        yanked: bool = False,
+    ) -> None:
         line = {
             "name": name,
             "vers": version,
             "deps": [],
             "cksum": cksum or hashlib.sha256(data).hexdigest(),
             "features": {},
-            "yanked": False,
+            "yanked": yanked,
         }
         key = "/index/" + index_path(name)
         self.files[key] = self.files.get(key, b"") + json.dumps(line).encode() + b"\n"

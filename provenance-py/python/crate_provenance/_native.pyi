@@ -9,6 +9,9 @@ __all__ = [
     "VERDICTS",
     "verify",
     "list_files",
+    "index_versions",
+    "crate_repository",
+    "repository_key",
     "Report",
     "Source",
     "FileCounts",
@@ -287,4 +290,45 @@ def list_files(repo: str | PathLike[str], commit: str, path: str = "") -> list[s
     :param commit: the full commit id.
     :raises crate_provenance.exceptions.LocalFileNotFoundError: the commit does not exist.
     :raises crate_provenance.exceptions.InvalidInputError: ``commit`` is not a full commit id.
+    """
+
+def index_versions(
+    name: str,
+    *,
+    index_url: str | None = None,
+    cache_dir: str | PathLike[str] | None = None,
+    offline: bool = False,
+    allow_insecure_transport: bool = False,
+) -> list[tuple[str, bool]]:
+    """Every version of ``name`` in the registry index, in index order, as
+    ``(version, yanked)`` (yanked versions included). Offline, the cached index file is used.
+
+    :raises crate_provenance.exceptions.CrateNotFoundError: the index has no such crate.
+    :raises crate_provenance.exceptions.FetchError: the index cannot be read.
+    """
+
+def crate_repository(
+    name: str,
+    version: str,
+    *,
+    index_url: str | None = None,
+    cache_dir: str | PathLike[str] | None = None,
+    offline: bool = False,
+    allow_insecure_transport: bool = False,
+) -> str | None:
+    """The ``package.repository`` declared by ``name@version``, or ``None``. The ``.crate`` is
+    downloaded (checked against the index checksum) into ``cache_dir``, where a later
+    :func:`verify` of the same version finds it.
+
+    :raises crate_provenance.exceptions.ProvenanceError: download or archive errors, as
+        :func:`verify` raises them.
+    """
+
+def repository_key(url: str, *, allow_insecure_transport: bool = False) -> str:
+    """The identity of a repository URL after normalization (scheme, lowercase host, port,
+    path without ``.git``), the key under which the cache keeps its clone: two spellings of
+    one repository give the same key.
+
+    :raises crate_provenance.exceptions.FetchError: the URL is refused by the transport policy
+        (``kind == "url_policy"``).
     """
