@@ -579,7 +579,8 @@ pub fn escape(bytes: &[u8]) -> String {
     out
 }
 
-fn is_bidi_or_invisible(c: char) -> bool {
+/// Bidirectional controls and zero-width characters (CVE-2021-42574 "trojan source").
+pub fn is_bidi_or_invisible(c: char) -> bool {
     matches!(c, '\u{200b}'..='\u{200f}' | '\u{202a}'..='\u{202e}' | '\u{2066}'..='\u{2069}' | '\u{feff}')
 }
 

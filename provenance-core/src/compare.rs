@@ -118,6 +118,23 @@ pub fn render_diff(path: &str, repo: &[u8], published: &[u8], limits: &Limits) -
         .context_radius(3)
         .header(&format!("a/{path}"), &format!("b/{path}"))
         .to_string();
+    // Terminal- and reader-safe: bidi controls, zero-width and control characters (other than
+    // newline and tab) are shown as `\u{..}` escapes, never verbatim.
+    let unsafe_char = |c: char| {
+        crate::archive::is_bidi_or_invisible(c) || (c.is_control() && c != '\n' && c != '\t')
+    };
+    if text.chars().any(unsafe_char) {
+        text = text
+            .chars()
+            .map(|c| {
+                if unsafe_char(c) {
+                    c.escape_unicode().to_string()
+                } else {
+                    c.to_string()
+                }
+            })
+            .collect();
+    }
     let max = limits.max_diff_output_bytes as usize;
     if text.len() > max {
         let mut cut = max;
@@ -394,6 +411,29 @@ pub fn compare(
         repo,
         limits,
     )?;
+    for d in &out.differences {
+        if matches!(
+            d.kind,
+            DifferenceKind::ContentDiffers | DifferenceKind::OnlyInPublished
+        ) && let Some(f) = archive.files.get(&d.path)
+            && let Ok(text) = std::str::from_utf8(&f.data)
+            && let Some(c) = text
+                .chars()
+                .find(|c| crate::archive::is_bidi_or_invisible(*c))
+        {
+            out.findings.push(
+                Finding::new(
+                    "suspicious_codepoints",
+                    Severity::High,
+                    format!(
+                        "the published file contains bidirectional or invisible characters (first: U+{:04X}) that can make code read differently than it compiles",
+                        u32::from(c)
+                    ),
+                )
+                .with_path(d.path.clone()),
+            );
+        }
+    }
     out.differences
         .sort_by(|a, b| (&a.path, a.kind).cmp(&(&b.path, b.kind)));
     out.differences

@@ -108,6 +108,7 @@ pub struct Repo {
     trees: std::cell::RefCell<HashMap<ObjectId, Arc<Vec<TreeEntry>>>>,
     limits: Limits,
     entries_read: std::cell::Cell<u64>,
+    invalid: std::cell::RefCell<Vec<String>>,
 }
 
 impl std::fmt::Debug for Repo {
@@ -138,6 +139,7 @@ impl Repo {
             trees: std::cell::RefCell::default(),
             limits: limits.clone(),
             entries_read: std::cell::Cell::new(0),
+            invalid: std::cell::RefCell::default(),
         })
     }
 
@@ -193,10 +195,35 @@ impl Repo {
         self.inner.has_object(id)
     }
 
-    /// Read and decode a tree (cached). Counts towards [`Limits::max_tree_entries`].
+    /// Start a new tree-walk budget: every [`Repo::tree`] call after this (cached or not) counts
+    /// its entries towards [`Limits::max_tree_entries`], so a tree that reuses one subtree many
+    /// times (a git bomb) cannot make a walk visit more than the limit.
+    pub fn reset_walk_budget(&self) {
+        self.entries_read.set(0);
+    }
+
+    fn spend(&self, n: usize) -> Result<(), Error> {
+        let n = self.entries_read.get() + n as u64;
+        self.entries_read.set(n);
+        if n > self.limits.max_tree_entries {
+            return Err(Error::LimitExceeded(LimitError {
+                limit: "max_tree_entries",
+                max: self.limits.max_tree_entries,
+                value: n,
+            }));
+        }
+        Ok(())
+    }
+
+    /// Read and decode a tree (cached). Every call counts the tree's entries towards
+    /// [`Limits::max_tree_entries`] (see [`Repo::reset_walk_budget`]). Entries whose names git's
+    /// fsck refuses (`""`, `.`, `..`, `.git` in any case, names with `/` or NUL) are dropped and
+    /// recorded (see [`Repo::invalid_entries`]); nothing would check them out.
     pub fn tree(&self, id: ObjectId) -> Result<Arc<Vec<TreeEntry>>, Error> {
-        if let Some(t) = self.trees.borrow().get(&id) {
-            return Ok(t.clone());
+        let cached = self.trees.borrow().get(&id).cloned();
+        if let Some(t) = cached {
+            self.spend(t.len())?;
+            return Ok(t);
         }
         let obj = self
             .inner
@@ -221,6 +248,18 @@ impl Repo {
                 K::Commit => NodeKind::Gitlink,
             };
             let raw: &[u8] = e.filename.as_ref();
+            if raw.is_empty()
+                || raw == b"."
+                || raw == b".."
+                || raw.eq_ignore_ascii_case(b".git")
+                || raw.contains(&b'/')
+                || raw.contains(&0)
+            {
+                self.invalid
+                    .borrow_mut()
+                    .push(format!("`{}` in tree `{id}`", crate::archive::escape(raw)));
+                continue;
+            }
             let (name, utf8) = match std::str::from_utf8(raw) {
                 Ok(s) => (s.to_owned(), true),
                 Err(_) => (String::from_utf8_lossy(raw).into_owned(), false),
@@ -232,21 +271,19 @@ impl Repo {
                 id: e.oid.to_owned(),
             });
         }
-        let n = self.entries_read.get() + out.len() as u64;
-        self.entries_read.set(n);
-        if n > self.limits.max_tree_entries {
-            return Err(Error::LimitExceeded(LimitError {
-                limit: "max_tree_entries",
-                max: self.limits.max_tree_entries,
-                value: n,
-            }));
-        }
+        self.spend(out.len())?;
         // Sort by name (git orders trees as if directories had a trailing `/`; we want plain
         // byte order for deterministic walks).
         out.sort_by(|a, b| a.name.cmp(&b.name));
         let out = Arc::new(out);
         self.trees.borrow_mut().insert(id, out.clone());
         Ok(out)
+    }
+
+    /// Tree entries dropped because their names are invalid (fsck `HAS_DOT`, `HAS_DOTDOT`,
+    /// `HAS_DOTGIT`, `EMPTY_NAME`, `FULL_PATHNAME`), described, in the order met.
+    pub fn invalid_entries(&self) -> Vec<String> {
+        self.invalid.borrow().clone()
     }
 
     /// The size of a blob, from its header (no content read).

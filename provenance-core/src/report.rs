@@ -220,8 +220,10 @@ impl Finding {
 }
 
 /// Finding kinds that never allow a `match` verdict: places where archive readers can disagree
-/// (shared/SECURITY.md §5 promise 7), and published content cargo read from outside the
-/// repository, which cannot be verified.
+/// (shared/SECURITY.md §5 promise 7), published content cargo read from outside the repository
+/// (which cannot be verified), a laundered normalized manifest or lock file, and a commit that no
+/// advertised branch or tag reaches (promise 9: anyone can inject such a commit into a fork
+/// network).
 ///
 /// ### Deviation from VERDICTS.md
 /// With such a finding the verdict is `mismatch` even when no file-level difference remains.
@@ -234,6 +236,9 @@ pub const BLOCKING_FINDINGS: &[&str] = &[
     "outside_repository",
     "normalized_manifest_diverges",
     "lockfile_inconsistent",
+    "commit_not_on_any_ref",
+    "dot_git_like",
+    "invalid_tree_entry",
 ];
 
 /// The crate that was verified.

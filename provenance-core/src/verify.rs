@@ -315,6 +315,23 @@ pub fn verify_opts(
     progress.inc(bytes.len() as u64);
     let archive = archive::parse(&bytes, limits)?;
     check(should_interrupt)?;
+    if let CrateSource::Registry { name, version } = &request.krate {
+        // The registry must have served the crate that was asked for (M6).
+        let (found_name, found_version, _) = identity(&archive, limits)?;
+        for (field, found, expected) in [
+            ("name", &found_name, name),
+            ("version", &found_version, version),
+        ] {
+            if found != expected {
+                return Err(metadata::Error::IdentityMismatch {
+                    field,
+                    found: found.clone(),
+                    expected: expected.clone(),
+                }
+                .into());
+            }
+        }
+    }
     let sha256 = crate::compare::hex(&sha2::Sha256::digest(&bytes));
     let repo_source = request.repo.clone();
     let opened = match &repo_source {
@@ -786,6 +803,7 @@ fn history_candidates(
         let CommitLookup::Found(commit) = repo.lookup_commit(&info.id.to_string())? else {
             continue;
         };
+        repo.reset_walk_budget();
         let Some(manifest) = blob_at(commit.tree, &manifest_path)? else {
             continue;
         };

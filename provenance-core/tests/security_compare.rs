@@ -330,7 +330,6 @@ fn e09_bidi_and_invisible_codepoints() {
 }
 
 #[test]
-#[ignore = "deviation: diffs carry bidi/invisible code points verbatim and no `suspicious_codepoints` finding exists (needs compare.rs)"]
 fn e09_bidi_flagged_and_escaped() {
     let sb = Sandbox::new();
     let c = repo_with(&sb, &[lib()]);

@@ -206,7 +206,6 @@ fn m06_identity_mismatch_with_prefix() {
 
 /// The registry serves `bar-1.0.0` for a request of `foo@1.0.0` (under the right cksum).
 #[test]
-#[ignore = "deviation: verify does not compare the requested name/version with the crate's (needs verify.rs)"]
 fn m06_identity_mismatch_with_request() {
     let (sb, _) = setup();
     let m = net::manifest("bar", "1.0.0", "https://example.invalid/bar");
@@ -658,8 +657,9 @@ fn v08_commit_only_under_pull_ref() {
     assert!(has_finding(&r, "commit_not_on_any_ref"), "{}", r.to_json());
     let fetch = r.fetch.as_ref().unwrap().repository.as_ref().unwrap();
     assert_eq!(fetch.reachable_from, None);
-    // Deviation (docs/security.md): the verdict is still `match`, with the finding.
-    assert_eq!(r.verdict, Verdict::Match);
+    // The files are equal, but an unreachable commit never gives `match` (promise 9).
+    assert_eq!(r.verdict, Verdict::Mismatch);
+    assert!(r.differences.is_empty());
 }
 
 #[test]

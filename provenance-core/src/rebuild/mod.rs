@@ -481,6 +481,7 @@ pub fn locate_package(
     orig: Option<&[u8]>,
     limits: &Limits,
 ) -> Result<PackageLocation, Error> {
+    repo.reset_walk_budget();
     let not_found = |path: &str, found: String| Error::PackageNotFound {
         name: name.unwrap_or("*").to_owned(),
         path: path.to_owned(),
@@ -1163,6 +1164,7 @@ pub fn rebuild(
     let limits = &options.limits;
     let rules = options.rules;
     let pkg = location.path.clone();
+    repo.reset_walk_budget();
     let root = commit.tree;
     let m = &location.manifest;
     let pkg_err = |message: String| Error::Package {
@@ -1323,6 +1325,17 @@ pub fn rebuild(
     }
     if let Some(msg) = w.package_error {
         return Err(pkg_err(msg));
+    }
+    let invalid = repo.invalid_entries();
+    if !invalid.is_empty() {
+        w.findings.push(Finding::new(
+            "invalid_tree_entry",
+            Severity::High,
+            format!(
+                "the repository has tree entries git refuses to check out: {}",
+                invalid.join(", ")
+            ),
+        ));
     }
     Ok(Selection {
         commit: commit.id,
