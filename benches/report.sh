@@ -15,7 +15,7 @@ export RUSTUP_TOOLCHAIN="${RUSTUP_TOOLCHAIN:-$(rustup show active-toolchain 2>/d
 [ -n "$RUSTUP_TOOLCHAIN" ] || unset RUSTUP_TOOLCHAIN
 
 cargo build --release --quiet
-cargo bench --bench verify -- --noplot >/dev/null 2>&1
+cargo bench --bench verify -- --noplot >"$root/target/bench-verify.log" 2>&1 || { tail -20 "$root/target/bench-verify.log" >&2; exit 1; }
 bin=$root/target/release/crate-provenance
 cache=$root/target/realworld-cache
 rw=${CRATE_PROVENANCE_REALWORLD:-$root/../shared/realworld}
@@ -45,7 +45,8 @@ print(e["repo_archive"], r["rev"], r["path_in_vcs"] or ".", len(r["files_publish
   for i in 1 2 3; do
     wt=$tmp/wt-$id-$i
     start=$(date +%s%N)
-    git --git-dir="$repo" worktree add -q --detach "$wt" "$rev" >/dev/null 2>&1
+    git --git-dir="$repo" worktree prune
+    git --git-dir="$repo" worktree add -q --detach "$wt" "$rev" >/dev/null 2>&1 || { echo "$id: worktree add failed" >&2; exit 1; }
     ( cd "$wt/$path" && CARGO_TARGET_DIR=$tmp/target-$id cargo package --no-verify --allow-dirty --offline -q >/dev/null 2>&1 \
       || CARGO_TARGET_DIR=$tmp/target-$id cargo package --no-verify --allow-dirty -q >/dev/null 2>&1 || true )
     pkg=$(ls "$tmp"/target-"$id"/package/*.crate 2>/dev/null | head -1 || true)
