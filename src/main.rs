@@ -92,6 +92,10 @@ enum Command {
     ///
     /// Exit status: 0, or 1 when the gate (`--deny` / `provenance.toml`) fails, 2 = error.
     Report(scan::ReportArgs),
+    /// Internal: verify one crate version for `scan` in an isolated worker process (request
+    /// JSON on stdin, one results line on stdout).
+    #[command(name = "__verify-worker", hide = true)]
+    VerifyWorker,
 }
 
 fn main() -> ExitCode {
@@ -197,6 +201,7 @@ fn main() -> ExitCode {
         },
         Command::Scan(args) => scan::run(&args),
         Command::Report(args) => scan::report(&args),
+        Command::VerifyWorker => scan::isolate::worker_main(),
     }
 }
 

@@ -4,6 +4,7 @@
 //! `crate-provenance report`: summarize a results file, optionally as a static HTML site.
 
 pub mod inputs;
+pub mod isolate;
 pub mod policy;
 pub mod progress;
 pub mod results;
@@ -97,6 +98,13 @@ pub struct ScanArgs {
     /// Do not try version tags for `no_vcs_info` / `revision_not_found`.
     #[arg(long)]
     no_assisted: bool,
+    /// Verify in this process instead of one worker process per crate version (a crash then
+    /// ends the whole scan; default: isolated workers, a crash is a `worker_crashed` error).
+    #[arg(long)]
+    no_isolation: bool,
+    /// Address-space limit (`RLIMIT_AS`) of each worker process, in MiB (0 = none).
+    #[arg(long, value_name = "MIB", default_value_t = 4096)]
+    worker_memory: u64,
 }
 
 /// Arguments of `report`.
@@ -242,11 +250,17 @@ pub fn run(args: &ScanArgs) -> ExitCode {
         Ok(a) => a,
         Err(e) => return fail(&e),
     };
+    let timeout = Duration::from_secs(args.timeout.max(1));
     let pool = Pool {
         jobs,
-        timeout: Duration::from_secs(args.timeout.max(1)),
+        timeout,
         options: &options,
         interrupted: &interrupted,
+        isolation: (!args.no_isolation).then_some(isolate::WorkerLimits {
+            address_space: args.worker_memory.saturating_mul(1 << 20),
+            // CPU time of all threads; the wall-clock `--timeout` is enforced by the pool.
+            cpu_secs: timeout.as_secs().saturating_mul(2).saturating_add(60),
+        }),
     };
     let outcome = pool.run(pending, &mut ticker, |entry| {
         if let Some(a) = appender.as_mut() {
@@ -316,6 +330,8 @@ struct Pool<'a> {
     timeout: Duration,
     options: &'a Options,
     interrupted: &'a AtomicBool,
+    /// Run each verification in a worker process with these limits (`None`: in-process).
+    isolation: Option<isolate::WorkerLimits>,
 }
 
 impl Pool<'_> {
@@ -410,6 +426,40 @@ impl Pool<'_> {
                 *started = Some(Instant::now());
             }
             let _ = tx.send(Msg::Started(i, target.key()));
+            if let Some(limits) = self.isolation {
+                let req = isolate::WorkerRequest::new(
+                    &target.name,
+                    &target.version,
+                    self.options,
+                    limits,
+                );
+                let ended = isolate::run(&req, &slot.flag);
+                *slot.started.lock().expect("slot lock") = None;
+                let outcome = match ended {
+                    isolate::Ended::Done(outcome) => outcome,
+                    isolate::Ended::Stopped if self.interrupted.load(Ordering::Relaxed) => {
+                        // Not recorded: the next run verifies it.
+                        let _ = tx.send(Msg::Aborted(i));
+                        return;
+                    }
+                    isolate::Ended::Stopped => Outcome::Error {
+                        kind: ErrorKind::LimitExceeded.as_str().to_owned(),
+                        message: format!(
+                            "limit `--timeout` exceeded: verifying took longer than {} s",
+                            self.timeout.as_secs()
+                        ),
+                    },
+                };
+                let entry = Entry {
+                    name: target.name,
+                    version: target.version,
+                    outcome,
+                };
+                if tx.send(Msg::Finished(i, entry)).is_err() {
+                    return;
+                }
+                continue;
+            }
             let request = Request::new(CrateSource::Registry {
                 name: target.name.clone(),
                 version: target.version.clone(),

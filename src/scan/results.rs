@@ -9,7 +9,8 @@
 //! * an error object for a crate whose verification failed:
 //!   `{"schema_version":1,"crate":{"name":"…","version":"…"},"error":{"kind":"…","message":"…"}}`
 //!   where `kind` is a stable `ErrorKind` name (`network`, `invalid_archive`, `crate_not_found`,
-//!   `checksum_mismatch`, `limit_exceeded` for the per-crate `--timeout`, …).
+//!   `checksum_mismatch`, `limit_exceeded` for the per-crate `--timeout`, …), or the scan-level
+//!   `worker_crashed` when the crate's worker process died (see [`super::isolate`]).
 //!
 //! Lines are only ever appended. A later line for the same `NAME@VERSION` supersedes an earlier
 //! one (`scan --retry-errors` appends the new result). A last line without its newline (the
