@@ -199,10 +199,66 @@ impl std::fmt::Display for EntryType {
 /// A regular file in the archive.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct File {
-    /// The file's bytes.
+    /// The file's bytes; empty when the file was too large to keep in memory (see `streamed`).
     pub data: Vec<u8>,
     /// The mode bits from the header (recorded, never applied).
     pub mode: u32,
+    /// The file's size in bytes.
+    pub size: u64,
+    /// Set when the bytes were hashed while streaming instead of kept
+    /// ([`Limits::max_text_diff_bytes`] per file, [`Limits::max_in_memory_bytes`] in total).
+    pub streamed: Option<Streamed>,
+}
+
+/// Hashes of a file that was not kept in memory.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Streamed {
+    /// The SHA-1 git blob id (`None` if a SHA-1 collision attack was detected).
+    pub blob_sha1: Option<gix::ObjectId>,
+    /// Lowercase hex SHA-256.
+    pub sha256: String,
+}
+
+impl File {
+    /// A file kept in memory.
+    pub fn new(data: Vec<u8>, mode: u32) -> File {
+        File {
+            size: data.len() as u64,
+            data,
+            mode,
+            streamed: None,
+        }
+    }
+
+    /// Whether the bytes are in memory.
+    pub fn retained(&self) -> bool {
+        self.streamed.is_none()
+    }
+
+    /// The git blob id for a repository using `kind` (`None` on a detected SHA-1 collision, or
+    /// for a streamed file in a SHA-256 repository).
+    pub fn blob_id(&self, kind: gix::hash::Kind) -> Option<gix::ObjectId> {
+        match &self.streamed {
+            None => crate::compare::blob_id(kind, &self.data),
+            Some(s) if kind == gix::hash::Kind::Sha1 => s.blob_sha1,
+            Some(_) => None,
+        }
+    }
+
+    /// Size and SHA-256.
+    pub fn digest(&self) -> crate::report::FileDigest {
+        crate::report::FileDigest {
+            size: self.size,
+            sha256: match &self.streamed {
+                Some(s) => s.sha256.clone(),
+                None => crate::compare::hex(&<sha2::Sha256 as sha2::Digest>::digest(&self.data)),
+            },
+        }
+    }
+
+    fn same_content(&self, other: &File) -> bool {
+        self.size == other.size && self.digest().sha256 == other.digest().sha256
+    }
 }
 
 /// Something in the archive that different readers could interpret differently, or that cargo
@@ -527,6 +583,36 @@ impl Stream<'_> {
     fn read_data(&mut self, len: u64, path: &str) -> Result<Vec<u8>, Error> {
         // Never pre-allocate from the declared size: grow as bytes arrive (C19).
         let mut out = Vec::with_capacity(len.min(1 << 20) as usize);
+        self.read_with(len, path, &mut |c| out.extend_from_slice(c))?;
+        Ok(out)
+    }
+
+    /// Read `len` bytes of entry data, hashing instead of keeping them: the git blob id (SHA-1,
+    /// collision-detecting) and the SHA-256.
+    fn read_hashed(&mut self, len: u64, path: &str) -> Result<Streamed, Error> {
+        let mut git = gix::hash::hasher(gix::hash::Kind::Sha1);
+        git.update(&gix::objs::encode::loose_header(
+            gix::object::Kind::Blob,
+            len,
+        ));
+        let mut sha = <sha2::Sha256 as sha2::Digest>::new();
+        self.read_with(len, path, &mut |c| {
+            git.update(c);
+            sha2::Digest::update(&mut sha, c);
+        })?;
+        Ok(Streamed {
+            blob_sha1: git.try_finalize().ok(),
+            sha256: crate::compare::hex(&sha2::Digest::finalize(sha)),
+        })
+    }
+
+    /// Read exactly `len` bytes plus padding, handing each chunk to `sink`.
+    fn read_with(
+        &mut self,
+        len: u64,
+        path: &str,
+        sink: &mut dyn FnMut(&[u8]),
+    ) -> Result<(), Error> {
         let mut chunk = [0u8; 8192];
         let mut remaining = len;
         while remaining > 0 {
@@ -541,7 +627,7 @@ impl Stream<'_> {
                     });
                 }
             }
-            out.extend_from_slice(&chunk[..want]);
+            sink(&chunk[..want]);
             remaining -= want as u64;
         }
         let pad = (BLOCK as u64 - len % BLOCK as u64) % BLOCK as u64;
@@ -555,7 +641,7 @@ impl Stream<'_> {
                 });
             }
         }
-        Ok(out)
+        Ok(())
     }
 }
 
@@ -619,6 +705,7 @@ pub fn parse(bytes: &[u8], limits: &Limits) -> Result<CrateArchive, Error> {
     let mut saw_end = false;
     let mut header_buf = [0u8; BLOCK];
     let mut raw_paths: Vec<String> = Vec::new();
+    let mut retained: u64 = 0;
 
     loop {
         let header_offset = stream.offset;
@@ -751,15 +838,34 @@ pub fn parse(bytes: &[u8], limits: &Limits) -> Result<CrateArchive, Error> {
             });
         };
         if matches!(kind, EntryType::Regular) {
-            let data = stream.read_data(header_size, &rel)?;
             let mode = header.mode().unwrap_or(0);
+            // Keep small files (and the metadata cargo generates) in memory; hash the rest while
+            // streaming, so memory stays bounded whatever the archive holds (C17, E12).
+            let metadata = matches!(
+                rel.as_str(),
+                "Cargo.toml" | "Cargo.toml.orig" | "Cargo.lock" | ".cargo_vcs_info.json"
+            ) && header_size <= limits.max_manifest_bytes;
+            let keep = metadata
+                || (header_size <= limits.max_text_diff_bytes
+                    && retained + header_size <= limits.max_in_memory_bytes);
+            let file = if keep {
+                retained += header_size;
+                File::new(stream.read_data(header_size, &rel)?, mode)
+            } else {
+                File {
+                    data: Vec::new(),
+                    mode,
+                    size: header_size,
+                    streamed: Some(stream.read_hashed(header_size, &rel)?),
+                }
+            };
             raw_paths.push(rel.clone());
             let after_non_regular = archive
                 .anomalies
                 .iter()
                 .any(|a| matches!(a, Anomaly::NonRegular { path, .. } if *path == rel));
             if let Some(existing) = archive.files.get(&rel) {
-                let differs = existing.data != data;
+                let differs = !existing.same_content(&file);
                 archive
                     .anomalies
                     .push(Anomaly::Duplicate { path: rel, differs });
@@ -772,11 +878,11 @@ pub fn parse(bytes: &[u8], limits: &Limits) -> Result<CrateArchive, Error> {
                         differs: true,
                     });
                 }
-                archive.files.insert(rel, File { data, mode });
+                archive.files.insert(rel, file);
             }
         } else {
             // Skip any data (sparse/contiguous files declare some); never interpret it.
-            let _ = stream.read_data(header_size, &rel)?;
+            stream.read_with(header_size, &rel, &mut |_| {})?;
             raw_paths.push(rel.clone());
             let duplicate = archive.files.contains_key(&rel)
                 || archive

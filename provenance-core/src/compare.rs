@@ -205,7 +205,7 @@ pub fn compare(
                     "git stores a symlink to directory `{}`; the crate holds the link text",
                     crate::archive::escape(text)
                 )),
-                published: Some(digest(&f.data)),
+                published: Some(f.digest()),
                 repo: None,
                 repo_path: None,
                 category: None,
@@ -246,7 +246,7 @@ pub fn compare(
                     DifferenceKind::OnlyInPublished
                 },
                 diff: None,
-                published: Some(digest(&file.data)),
+                published: Some(file.digest()),
                 repo: None,
                 repo_path: None,
                 category: None,
@@ -259,7 +259,8 @@ pub fn compare(
                 // Already a (blocking) finding from the rebuild; nothing to compare with.
             }
             Content::Blob { id, repo_path, .. } => {
-                let published_id = blob_id(kind, &file.data)
+                let published_id = file
+                    .blob_id(kind)
                     .ok_or_else(|| Error::Collision { path: path.clone() })?;
                 if published_id == *id {
                     out.files.equal += 1;
@@ -278,7 +279,7 @@ pub fn compare(
                             "git stores a symlink to `{}`; the crate holds the link text",
                             crate::archive::escape(&l.text)
                         )),
-                        published: Some(digest(&file.data)),
+                        published: Some(file.digest()),
                         repo: None,
                         repo_path: rp,
                         category: None,
@@ -293,9 +294,9 @@ pub fn compare(
                         kind: DifferenceKind::ContentDiffers,
                         diff: Some(format!(
                             "binary files differ: repository {size} bytes, published {} bytes",
-                            file.data.len()
+                            file.size
                         )),
-                        published: Some(digest(&file.data)),
+                        published: Some(file.digest()),
                         repo: None,
                         repo_path: rp,
                         category: None,
@@ -307,8 +308,16 @@ pub fn compare(
                 out.differences.push(Difference {
                     path: path.clone(),
                     kind: DifferenceKind::ContentDiffers,
-                    diff: Some(render_diff(path, &blob, &file.data, limits)),
-                    published: Some(digest(&file.data)),
+                    diff: Some(if file.retained() {
+                        render_diff(path, &blob, &file.data, limits)
+                    } else {
+                        format!(
+                            "binary files differ: repository {} bytes, published {} bytes (too large to diff)",
+                            blob.len(),
+                            file.size
+                        )
+                    }),
+                    published: Some(file.digest()),
                     repo: Some(digest(&blob)),
                     repo_path: rp,
                     category: None,
@@ -464,7 +473,11 @@ fn categorize_all(
             .collect(),
     };
     for d in differences.iter_mut() {
-        let published = archive.files.get(&d.path).map(|f| f.data.as_slice());
+        let published = archive
+            .files
+            .get(&d.path)
+            .filter(|f| f.retained())
+            .map(|f| f.data.as_slice());
         let blob = match expected.get(&d.path).map(|e| &e.content) {
             Some(Content::Blob { id, .. })
                 if d.kind == DifferenceKind::ContentDiffers

@@ -30,6 +30,9 @@ pub struct Limits {
     pub max_vcs_info_bytes: u64,
     /// Files larger than this are compared by hash only, never diffed as text. Default 16 MiB.
     pub max_text_diff_bytes: u64,
+    /// Total bytes of file contents kept in memory; further files are hashed while streaming
+    /// (compared by id, never diffed as text). Default 128 MiB.
+    pub max_in_memory_bytes: u64,
     /// Maximum size of one unified diff kept in a report (larger diffs are truncated). Default 64 KiB.
     pub max_diff_output_bytes: u64,
     /// Maximum tree entries visited in one repository walk. Default 1,000,000.
@@ -61,6 +64,7 @@ impl Default for Limits {
             max_manifest_bytes: 10 << 20,
             max_vcs_info_bytes: 64 << 10,
             max_text_diff_bytes: 16 << 20,
+            max_in_memory_bytes: 128 << 20,
             max_diff_output_bytes: 64 << 10,
             max_tree_entries: 1_000_000,
             max_tree_depth: 256,

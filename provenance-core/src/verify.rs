@@ -740,7 +740,7 @@ fn history_candidates(
                 .map(str::to_owned)
                 .collect();
             c.extend(p.split('/').map(str::to_owned));
-            compare::blob_id(kind, &f.data).map(|id| (c, id))
+            f.blob_id(kind).map(|id| (c, id))
         })
         .collect();
     let blob_at = |tree: gix::ObjectId, path: &[String]| -> Result<Option<gix::ObjectId>, Error> {
