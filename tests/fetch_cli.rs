@@ -89,6 +89,25 @@ fn realworld_over_git_daemon_with_real_registry() {
             "{case}: verified against the index cksum"
         );
         assert_eq!(out.status.code(), Some(i32::from(expected != "match")));
+        if case == "hex-0.4.0" {
+            // Cross-checks against the real index: the tag was made after publishing, and the
+            // history walk finds the commit the crate was cut from (a local version bump).
+            let kinds: Vec<&str> = report["findings"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|f| f["kind"].as_str().unwrap())
+                .collect();
+            assert!(kinds.contains(&"tag_after_publish"), "{report:#}");
+            assert_eq!(
+                report["assisted"]["commit"], meta["reference"]["closest_upstream_commit"],
+                "{report:#}"
+            );
+            assert_eq!(
+                report["assisted"]["differences"][0]["category"],
+                "version_bump_only"
+            );
+        }
         let fetched = &report["fetch"]["repository"];
         if expected == "match" {
             assert_eq!(fetched["depth"], 1, "{case}: {fetched:#}");

@@ -324,6 +324,32 @@ impl Repo {
         r.peel_to_commit().ok().map(|c| c.id)
     }
 
+    /// When a ref was made, in seconds since the epoch: the tagger time of an annotated tag,
+    /// else the committer time of the commit it points to.
+    pub fn ref_time(&self, name: &str) -> Option<i64> {
+        let r = self.inner.try_find_reference(name).ok()??;
+        let id = r.target().try_id()?.to_owned();
+        let obj = self.inner.find_object(id).ok()?;
+        match obj.kind {
+            gix::object::Kind::Tag => {
+                let tag = obj.into_tag();
+                let seconds = tag.tagger().ok().flatten().map(|t| t.seconds());
+                match seconds {
+                    Some(s) => Some(s),
+                    None => tag.target_id().ok().and_then(|t| {
+                        self.inner
+                            .find_commit(t)
+                            .ok()
+                            .and_then(|c| c.time().ok())
+                            .map(|t| t.seconds)
+                    }),
+                }
+            }
+            gix::object::Kind::Commit => obj.into_commit().time().ok().map(|t| t.seconds),
+            _ => None,
+        }
+    }
+
     /// All tags and branches, peeled to commits: `(full ref name, commit id)`, sorted by name.
     /// Refs that do not peel to a commit are skipped.
     pub fn refs(&self) -> Result<Vec<(String, ObjectId)>, Error> {

@@ -1110,6 +1110,12 @@ fn verify_parsed(
         }
     };
     check(should_interrupt)?;
+    findings.extend(tag_time_findings(
+        &repo,
+        &name,
+        &version,
+        fetched.pubtime.as_deref(),
+    ));
 
     let Some(vcs) = vcs else {
         report.verdict = Verdict::NoVcsInfo;
@@ -1397,4 +1403,86 @@ pub fn list_files(
     // Cargo's archive order: `Path` order, component by component (`src/a.rs` < `src-x/b.rs`).
     out.sort_by(|a, b| std::path::Path::new(&a.path).cmp(std::path::Path::new(&b.path)));
     Ok(out)
+}
+
+/// Version tags made well after the version was published (the index's `pubtime`) were not
+/// what the publisher packaged.
+fn tag_time_findings(
+    repo: &Repo,
+    name: &str,
+    version: &str,
+    pubtime: Option<&str>,
+) -> Vec<Finding> {
+    let Some(published) = pubtime.and_then(parse_rfc3339) else {
+        return Vec::new();
+    };
+    let mut out = Vec::new();
+    for form in TAG_FORMS {
+        let tag = format!(
+            "refs/tags/{}",
+            form.replace("{version}", version).replace("{name}", name)
+        );
+        if let Some(tagged) = repo.ref_time(&tag)
+            && tagged > published + 3600
+        {
+            out.push(Finding::new(
+                "tag_after_publish",
+                Severity::Low,
+                format!(
+                    "the version tag `{}` was made {} h after the version was published ({})",
+                    tag.trim_start_matches("refs/tags/"),
+                    (tagged - published) / 3600,
+                    pubtime.unwrap_or_default()
+                ),
+            ));
+        }
+    }
+    out
+}
+
+/// Seconds since the epoch of an RFC 3339 UTC time (`2019-09-17T16:50:29Z`, fractional seconds
+/// and offsets accepted).
+#[allow(clippy::many_single_char_names)]
+fn parse_rfc3339(t: &str) -> Option<i64> {
+    let b = t.as_bytes();
+    if b.len() < 19 || b[4] != b'-' || b[7] != b'-' || (b[10] != b'T' && b[10] != b' ') {
+        return None;
+    }
+    let num = |r: std::ops::Range<usize>| t.get(r)?.parse::<i64>().ok();
+    let (y, m, d) = (num(0..4)?, num(5..7)?, num(8..10)?);
+    let (hh, mm, ss) = (num(11..13)?, num(14..16)?, num(17..19)?);
+    // Days from civil (Howard Hinnant's algorithm).
+    let y2 = if m <= 2 { y - 1 } else { y };
+    let era = y2.div_euclid(400);
+    let yoe = y2 - era * 400;
+    let doy = (153 * (m + if m > 2 { -3 } else { 9 }) + 2) / 5 + d - 1;
+    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+    let days = era * 146_097 + doe - 719_468;
+    let mut secs = days * 86_400 + hh * 3600 + mm * 60 + ss;
+    let rest = &t[19..];
+    let rest = rest.trim_start_matches(|c: char| c == '.' || c.is_ascii_digit());
+    if let Some(off) = rest.strip_prefix('+').or_else(|| rest.strip_prefix('-')) {
+        let sign = if rest.starts_with('+') { 1 } else { -1 };
+        let oh: i64 = off.get(0..2)?.parse().ok()?;
+        let om: i64 = off.get(3..5)?.parse().ok()?;
+        secs -= sign * (oh * 3600 + om * 60);
+    }
+    Some(secs)
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn rfc3339() {
+        assert_eq!(super::parse_rfc3339("1970-01-01T00:00:00Z"), Some(0));
+        assert_eq!(
+            super::parse_rfc3339("2019-09-17T16:50:29Z"),
+            Some(1_568_739_029)
+        );
+        assert_eq!(
+            super::parse_rfc3339("2019-09-17T18:50:29+02:00"),
+            Some(1_568_739_029)
+        );
+        assert_eq!(super::parse_rfc3339("nope"), None);
+    }
 }

@@ -948,6 +948,8 @@ fn submodules(
 pub(crate) struct Context {
     info: FetchInfo,
     findings: Vec<Finding>,
+    /// The index's publish time of the downloaded version (RFC 3339), for cross-checks.
+    pub(crate) pubtime: Option<String>,
 }
 
 impl Context {
@@ -971,6 +973,7 @@ impl Context {
         if d.entry.yanked {
             self.findings.push(yanked_finding(name, version));
         }
+        self.pubtime.clone_from(&d.entry.pubtime);
         self.info.download = Some(DownloadInfo {
             url: d.url.clone(),
             bytes: d.bytes.len() as u64,

@@ -41,6 +41,9 @@ pub struct IndexLine {
     /// Whether the version is yanked.
     #[serde(default)]
     pub yanked: bool,
+    /// When the version was published (RFC 3339), if the index records it.
+    #[serde(default)]
+    pub pubtime: Option<String>,
 }
 
 #[derive(Debug, serde::Deserialize)]
