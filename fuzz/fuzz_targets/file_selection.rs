@@ -256,6 +256,9 @@ fuzz_target!(|input: Input| {
     if input.files.len() > 24 || input.include.len() + input.exclude.len() > 12 {
         return;
     }
+    if std::env::var_os("FUZZ_DEBUG").is_some() {
+        eprintln!("{input:#?}");
+    }
     let include: Vec<String> = input.include.iter().map(pattern).collect();
     let exclude: Vec<String> = input.exclude.iter().map(pattern).collect();
     let probes: Vec<String> = input
@@ -333,7 +336,7 @@ fuzz_target!(|input: Input| {
                     p.as_str(),
                     "Cargo.toml" | "Cargo.lock" | ".cargo_vcs_info.json"
                 ),
-                "generated name selected: {p}"
+                "generated name selected: {p} (rules {rules:?}, files {a:#?})"
             );
             if let (Content::Blob { id, repo_path, .. }, Origin::Listed) = (content, origin) {
                 if let Some((_, tid)) = tree_files.get(repo_path) {

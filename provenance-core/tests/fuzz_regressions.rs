@@ -125,3 +125,70 @@ fn manifest_inputs() {
         assert_eq!(on_thread, main);
     });
 }
+
+/// fuzz/artifacts/file_selection/crash-614a52a0…: `readme = "Cargo.toml"` (or a readme /
+/// license-file outside the package named `Cargo.toml`) must not put the raw manifest into the
+/// selection as `Cargo.toml`: cargo's archive list already holds the generated `Cargo.toml`
+/// when it force-adds readme and license files, so it skips them.
+#[test]
+fn forced_readme_named_cargo_toml_is_not_selected() {
+    use gix::objs::tree::{Entry, EntryKind};
+    use provenance_core::rebuild::{self, Rules};
+    use provenance_core::repo::{CommitInfo, Repo};
+
+    let dir = tempfile::tempdir().unwrap();
+    let g = gix::init_bare(dir.path()).unwrap();
+    let tree = |mut entries: Vec<Entry>| {
+        entries.sort();
+        g.write_object(&gix::objs::Tree { entries })
+            .unwrap()
+            .detach()
+    };
+    let entry = |name: &str, mode: EntryKind, oid| Entry {
+        mode: mode.into(),
+        filename: name.into(),
+        oid,
+    };
+    for (readme, license) in [
+        ("Cargo.toml", "Cargo.toml"),
+        ("../Cargo.toml", "../Cargo.toml"),
+    ] {
+        let m = format!(
+            "[package]\nname = \"fz\"\nversion = \"0.1.0\"\nreadme = \"{readme}\"\nlicense-file = \"{license}\"\n"
+        );
+        let mid = g.write_blob(m.as_bytes()).unwrap().detach();
+        let ws = g
+            .write_blob(b"[workspace]\nmembers = [\"sub\"]\n")
+            .unwrap()
+            .detach();
+        let sub = tree(vec![entry("Cargo.toml", EntryKind::Blob, mid)]);
+        let root = tree(vec![
+            entry("Cargo.toml", EntryKind::Blob, ws),
+            entry("sub", EntryKind::Tree, sub),
+        ]);
+        let limits = Limits::default();
+        let repo = Repo::open(dir.path(), &limits).unwrap();
+        let commit = CommitInfo {
+            id: root,
+            tree: root,
+        };
+        for minor in [62, 70, 80, 95] {
+            let loc = rebuild::locate_package(
+                &repo,
+                root,
+                root,
+                Some("fz"),
+                "0.1.0",
+                Some("sub"),
+                None,
+                &limits,
+            )
+            .unwrap();
+            let mut opts = rebuild::Options::default();
+            opts.rules = Rules { cargo_minor: minor };
+            let sel = rebuild::rebuild(&repo, &commit, &loc, &opts).unwrap();
+            let keys: Vec<&String> = sel.files.keys().collect();
+            assert_eq!(keys, ["Cargo.toml.orig"], "readme {readme:?}, 1.{minor}");
+        }
+    }
+}

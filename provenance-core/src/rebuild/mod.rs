@@ -1071,9 +1071,12 @@ impl Walker<'_> {
         } else {
             "license-file"
         };
+        // cargo's `check_for_file_and_add` runs after the generated `Cargo.toml` is in the
+        // archive list: a readme/license-file resolving to `Cargo.toml` is never added (found by
+        // fuzz/fuzz_targets/file_selection.rs).
         let Some(abs) = normalize(&self.pkg, value) else {
             let name = basename(value).to_owned();
-            if !self.out.contains_key(&name) {
+            if name != "Cargo.toml" && !self.out.contains_key(&name) {
                 self.findings.push(
                     Finding::new(
                         "outside_repository",
@@ -1105,17 +1108,18 @@ impl Walker<'_> {
                 .to_owned()
         } else {
             let name = basename(value.trim_end_matches('/')).to_owned();
-            let conflict = if self.rules.outside_conflict_root_only() {
-                self.out.contains_key(&name)
-            } else {
-                self.out.keys().any(|k| basename(k) == name)
-            };
+            let conflict = name == "Cargo.toml"
+                || if self.rules.outside_conflict_root_only() {
+                    self.out.contains_key(&name)
+                } else {
+                    self.out.keys().any(|k| basename(k) == name)
+                };
             if conflict {
                 return Ok(());
             }
             name
         };
-        if inside && self.out.contains_key(&key) {
+        if inside && (key == "Cargo.toml" || self.out.contains_key(&key)) {
             return Ok(());
         }
         match resolve(self.repo, root, &comps(&abs), self.limits)? {
