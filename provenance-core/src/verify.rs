@@ -403,6 +403,14 @@ fn identity(
         }
         .into());
     }
+    if !file.retained() || file.size > limits.max_manifest_bytes {
+        return Err(metadata::Error::LimitExceeded(crate::LimitError {
+            limit: "max_manifest_bytes",
+            max: limits.max_manifest_bytes,
+            value: file.size,
+        })
+        .into());
+    }
     let m = metadata::parse_manifest(&file.data, "Cargo.toml", limits)?;
     let name = m
         .name
@@ -980,6 +988,17 @@ fn verify_parsed(
     let mut findings: Vec<Finding> = Vec::new();
     let vcs = match archive.files.get(".cargo_vcs_info.json") {
         None => None,
+        Some(f) if !f.retained() => {
+            findings.push(Finding::new(
+                "malformed_vcs_info",
+                Severity::High,
+                format!(
+                    "limit `max_vcs_info_bytes` exceeded: {} > {}",
+                    f.size, limits.max_vcs_info_bytes
+                ),
+            ));
+            None
+        }
         Some(f) => match metadata::parse_vcs_info(&f.data, limits) {
             Ok(v) => Some(v),
             Err(e) => {
