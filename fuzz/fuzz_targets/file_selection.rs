@@ -8,7 +8,8 @@
 //!   patterns does not matter and adding an exclude pattern never keeps more.
 //! * `rebuild` — no panic; deterministic; every selected path is a clean package-relative path;
 //!   `Cargo.toml.orig` (origin `Manifest`) is always there and the generated names
-//!   (`Cargo.toml`, `Cargo.lock`, `.cargo_vcs_info.json`) never are; a listed plain blob is
+//!   (`Cargo.toml`, `.cargo_vcs_info.json`, and since 1.84 `Cargo.lock`) never are; a listed
+//!   plain blob is
 //!   exactly the blob at that path in the tree; without `!` patterns an extra exclude pattern
 //!   never selects more files.
 #![no_main]
@@ -331,13 +332,14 @@ fuzz_target!(|input: Input| {
                 p.split('/').all(|c| !matches!(c, "" | "." | "..")),
                 "unclean {p:?}"
             );
-            // `Cargo.lock` may come back as a forced readme/license-file: cargo packages the
-            // raw file then unless it generates a lock file (era- and target-dependent); it is a
-            // generated name for the comparison either way.
+            // Before 1.84 `Cargo.lock` may come back as a forced readme/license-file: cargo
+            // packages the raw file then unless it generates a lock file (bin/example targets);
+            // since 1.84 the lock file is always generated (spec §4.5).
             assert!(
                 !matches!(p.as_str(), "Cargo.toml" | ".cargo_vcs_info.json")
                     && (p != "Cargo.lock"
-                        || matches!(origin, Origin::Readme | Origin::LicenseFile)),
+                        || (rules.cargo_minor < 84
+                            && matches!(origin, Origin::Readme | Origin::LicenseFile))),
                 "generated name selected: {p} (rules {rules:?}, files {a:#?})"
             );
             if let (Content::Blob { id, repo_path, .. }, Origin::Listed) = (content, origin) {

@@ -126,10 +126,11 @@ fn manifest_inputs() {
     });
 }
 
-/// fuzz/artifacts/file_selection/crash-614a52a0…: `readme = "Cargo.toml"` (or a readme /
-/// license-file outside the package named `Cargo.toml`) must not put the raw manifest into the
-/// selection as `Cargo.toml`: cargo's archive list already holds the generated `Cargo.toml`
-/// when it force-adds readme and license files, so it skips them.
+/// fuzz/artifacts/file_selection/crash-614a52a0… and crash-8b8c6014…: `readme = "Cargo.toml"`
+/// (or a readme / license-file outside the package named `Cargo.toml`), and since 1.84
+/// `readme = "Cargo.lock"`, must not put the raw file into the selection: cargo's archive list
+/// already holds the generated file when it force-adds readme and license files, so it skips
+/// them.
 #[test]
 fn forced_readme_named_cargo_toml_is_not_selected() {
     use gix::objs::tree::{Entry, EntryKind};
@@ -152,6 +153,7 @@ fn forced_readme_named_cargo_toml_is_not_selected() {
     for (readme, license) in [
         ("Cargo.toml", "Cargo.toml"),
         ("../Cargo.toml", "../Cargo.toml"),
+        ("Cargo.lock", "Cargo.lock"),
     ] {
         let m = format!(
             "[package]\nname = \"fz\"\nversion = \"0.1.0\"\nreadme = \"{readme}\"\nlicense-file = \"{license}\"\n"
@@ -161,7 +163,11 @@ fn forced_readme_named_cargo_toml_is_not_selected() {
             .write_blob(b"[workspace]\nmembers = [\"sub\"]\n")
             .unwrap()
             .detach();
-        let sub = tree(vec![entry("Cargo.toml", EntryKind::Blob, mid)]);
+        let lock = g.write_blob(b"# raw lock\n").unwrap().detach();
+        let sub = tree(vec![
+            entry("Cargo.toml", EntryKind::Blob, mid),
+            entry("Cargo.lock", EntryKind::Blob, lock),
+        ]);
         let root = tree(vec![
             entry("Cargo.toml", EntryKind::Blob, ws),
             entry("sub", EntryKind::Tree, sub),
@@ -188,7 +194,12 @@ fn forced_readme_named_cargo_toml_is_not_selected() {
             opts.rules = Rules { cargo_minor: minor };
             let sel = rebuild::rebuild(&repo, &commit, &loc, &opts).unwrap();
             let keys: Vec<&String> = sel.files.keys().collect();
-            assert_eq!(keys, ["Cargo.toml.orig"], "readme {readme:?}, 1.{minor}");
+            if readme == "Cargo.lock" && minor < 84 {
+                // No generated lock file for a library before 1.84: cargo packs the raw one.
+                assert_eq!(keys, ["Cargo.lock", "Cargo.toml.orig"], "1.{minor}");
+            } else {
+                assert_eq!(keys, ["Cargo.toml.orig"], "readme {readme:?}, 1.{minor}");
+            }
         }
     }
 }

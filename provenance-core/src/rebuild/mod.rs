@@ -128,6 +128,10 @@ impl Rules {
     fn walk_target_file_pruned(self) -> bool {
         self.cargo_minor <= 58
     }
+    /// Spec §4.5: since 1.84 the generated `Cargo.lock` is always in the archive list.
+    fn lockfile_always(self) -> bool {
+        self.cargo_minor >= 84
+    }
 }
 
 /// Options for [`rebuild`].
@@ -1071,12 +1075,15 @@ impl Walker<'_> {
         } else {
             "license-file"
         };
-        // cargo's `check_for_file_and_add` runs after the generated `Cargo.toml` is in the
-        // archive list: a readme/license-file resolving to `Cargo.toml` is never added (found by
-        // fuzz/fuzz_targets/file_selection.rs).
+        // cargo's `check_for_file_and_add` runs after the generated `Cargo.toml` (and, since
+        // 1.84, `Cargo.lock`) are in the archive list: a readme/license-file resolving to one of
+        // them is never added (found by fuzz/fuzz_targets/file_selection.rs).
+        let rules = self.rules;
+        let generated =
+            |k: &str| k == "Cargo.toml" || (k == "Cargo.lock" && rules.lockfile_always());
         let Some(abs) = normalize(&self.pkg, value) else {
             let name = basename(value).to_owned();
-            if name != "Cargo.toml" && !self.out.contains_key(&name) {
+            if !generated(&name) && !self.out.contains_key(&name) {
                 self.findings.push(
                     Finding::new(
                         "outside_repository",
@@ -1108,7 +1115,7 @@ impl Walker<'_> {
                 .to_owned()
         } else {
             let name = basename(value.trim_end_matches('/')).to_owned();
-            let conflict = name == "Cargo.toml"
+            let conflict = generated(&name)
                 || if self.rules.outside_conflict_root_only() {
                     self.out.contains_key(&name)
                 } else {
@@ -1119,7 +1126,7 @@ impl Walker<'_> {
             }
             name
         };
-        if inside && (key == "Cargo.toml" || self.out.contains_key(&key)) {
+        if inside && (generated(&key) || self.out.contains_key(&key)) {
             return Ok(());
         }
         match resolve(self.repo, root, &comps(&abs), self.limits)? {
