@@ -294,37 +294,47 @@ pub struct WorkspacePackage {
 fn check_nesting(text: &str, max: usize) -> Result<(), String> {
     let mut depth = 0usize;
     let mut in_str: Option<char> = None;
-    let mut prev = '\0';
+    let mut escaped = false;
+    let mut in_comment = false;
     let mut dots_in_line = 0usize;
     for c in text.chars() {
+        if in_comment {
+            if c == '\n' {
+                in_comment = false;
+                dots_in_line = 0;
+            }
+            continue;
+        }
         if let Some(q) = in_str {
-            if c == q && prev != '\\' {
+            if escaped {
+                escaped = false;
+            } else if q == '"' && c == '\\' {
+                // Basic strings have escapes; literal ('...') strings do not.
+                escaped = true;
+            } else if c == q {
                 in_str = None;
             }
-            if c == '\n' && q == '"' {
-                // Multi-line strings are rare in manifests; keep scanning conservatively.
-            }
-        } else {
-            match c {
-                '"' | '\'' => in_str = Some(c),
-                '[' | '{' => {
-                    depth += 1;
-                    if depth > max {
-                        return Err(format!("nested deeper than {max} levels"));
-                    }
-                }
-                ']' | '}' => depth = depth.saturating_sub(1),
-                '.' => {
-                    dots_in_line += 1;
-                    if dots_in_line > max {
-                        return Err(format!("a key has more than {max} dotted parts"));
-                    }
-                }
-                '\n' => dots_in_line = 0,
-                _ => {}
-            }
+            continue;
         }
-        prev = c;
+        match c {
+            '"' | '\'' => in_str = Some(c),
+            '#' => in_comment = true,
+            '[' | '{' => {
+                depth += 1;
+                if depth > max {
+                    return Err(format!("nested deeper than {max} levels"));
+                }
+            }
+            ']' | '}' => depth = depth.saturating_sub(1),
+            '.' => {
+                dots_in_line += 1;
+                if dots_in_line > max {
+                    return Err(format!("a key has more than {max} dotted parts"));
+                }
+            }
+            '\n' => dots_in_line = 0,
+            _ => {}
+        }
     }
     Ok(())
 }
@@ -495,6 +505,19 @@ mod tests {
             )
             .is_err()
         );
+    }
+
+    #[test]
+    fn nesting_check_is_not_fooled_by_comments_or_escapes() {
+        let deep = "[".repeat(500);
+        for prefix in [
+            "# a \" quote in a comment\n",
+            "s = \"ends with a backslash \\\\\"\n",
+        ] {
+            let text = format!("{prefix}x = {deep}");
+            assert!(check_nesting(&text, 128).is_err(), "{prefix}");
+        }
+        assert!(check_nesting("a = \"[[[[\" # [[[[\nb = '[[[['\n", 2).is_ok());
     }
 
     #[test]
