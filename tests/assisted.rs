@@ -38,31 +38,11 @@ impl Repo {
         r
     }
     fn git(&self, args: &[&str]) -> String {
-        let out = Command::new("git")
-            .args(args)
-            .current_dir(&self.dir)
-            .env("GIT_CONFIG_NOSYSTEM", "1")
-            .env("GIT_CONFIG_GLOBAL", "/dev/null")
-            .env("GIT_AUTHOR_NAME", "a")
-            .env("GIT_AUTHOR_EMAIL", "a@example.com")
-            .env("GIT_COMMITTER_NAME", "a")
-            .env("GIT_COMMITTER_EMAIL", "a@example.com")
-            .env(
-                "GIT_AUTHOR_DATE",
-                format!("2024-01-0{}T00:00:00Z", 1 + self.n % 9),
-            )
-            .env(
-                "GIT_COMMITTER_DATE",
-                format!("2024-01-0{}T00:00:00Z", 1 + self.n % 9),
-            )
-            .output()
-            .expect("git must be installed");
-        assert!(
-            out.status.success(),
-            "git {args:?}: {}",
-            String::from_utf8_lossy(&out.stderr)
-        );
-        String::from_utf8(out.stdout).unwrap().trim().to_owned()
+        support::git_fixture(
+            &self.dir,
+            args,
+            &format!("2024-01-0{}T00:00:00Z", 1 + self.n % 9),
+        )
     }
     fn commit(&mut self, version: &str, lib: &str, readme: &str) -> String {
         let manifest = format!(

@@ -205,3 +205,27 @@ pub fn pack(prefix: &str, entries: &[(String, TarEntry)]) -> Vec<u8> {
     }
     b.into_inner().unwrap().finish().unwrap()
 }
+
+/// Run `git` in `dir` as a fixture author: no system or global configuration, fixed identity
+/// and the given date (so commit ids are stable). Panics with git's stderr on failure.
+pub fn git_fixture(dir: &Path, args: &[&str], date: &str) -> String {
+    let out = Command::new("git")
+        .args(args)
+        .current_dir(dir)
+        .env("GIT_CONFIG_NOSYSTEM", "1")
+        .env("GIT_CONFIG_GLOBAL", "/dev/null")
+        .env("GIT_AUTHOR_NAME", "a")
+        .env("GIT_AUTHOR_EMAIL", "a@example.com")
+        .env("GIT_COMMITTER_NAME", "a")
+        .env("GIT_COMMITTER_EMAIL", "a@example.com")
+        .env("GIT_AUTHOR_DATE", date)
+        .env("GIT_COMMITTER_DATE", date)
+        .output()
+        .expect("git must be installed");
+    assert!(
+        out.status.success(),
+        "git {args:?}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8(out.stdout).unwrap().trim().to_owned()
+}
