@@ -26,6 +26,19 @@ where
     )
 }
 
+/// `verify --crate-file C --repo R --format json`: (exit code, stdout, stderr).
+fn verify_json(crate_file: &Path, repo: &Path) -> (i32, String, String) {
+    cli([
+        OsStr::new("verify"),
+        OsStr::new("--crate-file"),
+        crate_file.as_os_str(),
+        OsStr::new("--repo"),
+        repo.as_os_str(),
+        OsStr::new("--format"),
+        OsStr::new("json"),
+    ])
+}
+
 /// Replace machine-specific paths so snapshots are stable.
 fn redact(s: &str, repo: &Path) -> String {
     s.replace(&repo.display().to_string(), "[REPO]")
@@ -244,15 +257,7 @@ fn missing_readme_is_explained_by_older_cargo() {
         "fixture-0.1.0",
         &entries,
     );
-    let (code, out, _) = cli([
-        OsStr::new("verify"),
-        OsStr::new("--crate-file"),
-        c.as_os_str(),
-        OsStr::new("--repo"),
-        fx.dir.as_os_str(),
-        OsStr::new("--format"),
-        OsStr::new("json"),
-    ]);
+    let (code, out, _) = verify_json(&c, &fx.dir);
     assert_eq!(code, 0, "{out}");
     assert!(out.contains("older_cargo_rule"));
     // With `dirty: true` the crate was made by cargo >= 1.81, which refuses the package.
@@ -267,15 +272,7 @@ fn missing_readme_is_explained_by_older_cargo() {
         "fixture-0.1.0",
         &entries,
     );
-    let (code, out, _) = cli([
-        OsStr::new("verify"),
-        OsStr::new("--crate-file"),
-        c.as_os_str(),
-        OsStr::new("--repo"),
-        fx.dir.as_os_str(),
-        OsStr::new("--format"),
-        OsStr::new("json"),
-    ]);
+    let (code, out, _) = verify_json(&c, &fx.dir);
     assert_eq!(code, 1);
     let v: serde_json::Value = serde_json::from_str(&out).unwrap();
     assert_eq!(v["verdict"], "package_error", "{out}");
@@ -446,15 +443,7 @@ fn cross_checks_tag_and_dirty() {
         f(".cargo_vcs_info.json", dirty.as_bytes()),
     ];
     let c = write_crate(fx.dir.parent().unwrap(), "cross", "fixture-0.1.0", &entries);
-    let (code, out, _) = cli([
-        OsStr::new("verify"),
-        OsStr::new("--crate-file"),
-        c.as_os_str(),
-        OsStr::new("--repo"),
-        fx.dir.as_os_str(),
-        OsStr::new("--format"),
-        OsStr::new("json"),
-    ]);
+    let (code, out, _) = verify_json(&c, &fx.dir);
     assert_eq!(code, 1);
     let v: serde_json::Value = serde_json::from_str(&out).unwrap();
     let kinds: Vec<&str> = v["findings"]
