@@ -16,7 +16,14 @@ use gix::remote::Direction;
 use gix::remote::fetch::Shallow;
 
 use super::url::{RepoUrl, Transport};
-use super::{Error, Options};
+use super::{Error, Options, net};
+
+/// Why connecting or fetching failed: a gix error (and whether it happened during the
+/// handshake), or our own connection set-up.
+enum Connect {
+    Gix(gix::Error, bool),
+    Ours(String),
+}
 
 /// One advertised ref: full name, direct target, peeled target (annotated tags).
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -176,7 +183,13 @@ fn classify(
     for e in err.iter_errors() {
         if let Some(io) = e.downcast_ref::<std::io::Error>() {
             use std::io::ErrorKind as K;
-            if matches!(
+            if matches!(io.kind(), K::WouldBlock | K::TimedOut) {
+                // A socket read or write timeout (our `git://` connections).
+                network = Some(format!(
+                    "timed out: `{}` sent nothing within the read timeout",
+                    url.host
+                ));
+            } else if matches!(
                 io.kind(),
                 K::ConnectionRefused
                     | K::ConnectionReset
@@ -327,12 +340,21 @@ pub(crate) fn fetch(
         .with_fetch_tags(gix::remote::fetch::Tags::None)
         .with_refspecs(specs.iter().map(String::as_str), Direction::Fetch)
         .map_err(|e| git_err(render(&e)))?;
+    let budget = net::Budget::new(
+        "max_ref_advertisement_bytes",
+        options
+            .max_refs
+            .saturating_mul(net::ADVERTISEMENT_BYTES_PER_REF),
+    );
+    let refusal: net::Refusal = std::sync::Arc::default();
     let (result, stopped) = guarded(repo.path(), options, should_interrupt, |stop| {
-        let conn = match remote.connect(Direction::Fetch) {
-            Ok(c) => c,
-            Err(e) => return Err((e, true)),
+        let transport = match net::transport(url, options, &budget, &refusal) {
+            Ok(t) => t,
+            Err(message) => return Err(Connect::Ours(message)),
         };
-        let conn = conn.with_credentials(|_| Ok(None));
+        let conn = remote
+            .to_connection_with_transport(transport)
+            .with_credentials(|_| Ok(None));
         let prep = match conn.prepare_fetch(
             gix::progress::Discard,
             gix::remote::ref_map::Options {
@@ -341,8 +363,9 @@ pub(crate) fn fetch(
             },
         ) {
             Ok(p) => p,
-            Err(e) => return Err((e, true)),
+            Err(e) => return Err(Connect::Gix(e, true)),
         };
+        budget.pack_phase(options.max_fetch_bytes, options.max_pack_objects);
         let refs = convert_refs(&prep.ref_map().remote_refs);
         if list_only {
             return Ok((refs, None));
@@ -355,12 +378,31 @@ pub(crate) fn fetch(
             .receive(gix::progress::Discard, stop)
         {
             Ok(outcome) => Ok((refs, Some(outcome))),
-            Err(e) => Err((e, false)),
+            Err(e) => Err(Connect::Gix(e, false)),
         }
     });
+    if let Some(reason) = refusal.lock().expect("not poisoned").take() {
+        return Err(Failure::Error(Error::UrlPolicy {
+            url: url.fetch_url.clone(),
+            reason,
+        }));
+    }
+    if let Some(limit) = budget.exceeded() {
+        return Err(Failure::Error(Error::LimitExceeded(limit)));
+    }
     let (refs, outcome) = match result {
         Ok(r) => r,
-        Err((e, handshake)) => return Err(classify(&e, url, handshake, stopped.as_deref())),
+        Err(Connect::Gix(e, handshake)) => {
+            return Err(classify(&e, url, handshake, stopped.as_deref()));
+        }
+        Err(Connect::Ours(message)) => {
+            return Err(Failure::Error(Error::Network {
+                host: url.host.clone(),
+                what: format!("fetching `{}`", url.fetch_url),
+                message,
+                transient: true,
+            }));
+        }
     };
     if refs.len() as u64 > options.max_refs {
         return Err(Failure::Error(Error::LimitExceeded(crate::LimitError {

@@ -11,6 +11,7 @@
 
 pub mod cache;
 pub(crate) mod git;
+pub(crate) mod net;
 pub mod registry;
 pub mod url;
 
@@ -164,8 +165,15 @@ pub struct Options {
     pub fetch_timeout: Duration,
     /// Maximum pack bytes received by one git fetch. Default 2 GiB.
     pub max_fetch_bytes: u64,
-    /// Maximum refs a git server may advertise. Default 100,000.
+    /// Maximum refs a git server may advertise. Default 100,000. The advertisement itself may
+    /// take at most 256 bytes per permitted ref (`max_ref_advertisement_bytes`), so an endless
+    /// advertisement stops long before it costs memory.
     pub max_refs: u64,
+    /// Maximum objects a received pack may declare in its header. Default 3,000,000 (gix keeps
+    /// about 65 bytes per object while indexing, so this bounds that to about 200 MiB; a
+    /// depth-1 fetch of the largest crates' repositories is far below it). Checked before gix
+    /// reads the header.
+    pub max_pack_objects: u64,
     /// Fetch the gitlink commits of submodules named in `.gitmodules`. Default `true`.
     pub submodules: bool,
     /// The User-Agent sent to registries and git servers.
@@ -186,6 +194,7 @@ impl Default for Options {
             fetch_timeout: Duration::from_secs(300),
             max_fetch_bytes: 2 << 30,
             max_refs: 100_000,
+            max_pack_objects: 3_000_000,
             submodules: true,
             user_agent: format!(
                 "crate-provenance/{} (+https://example.invalid/crate-provenance)",
@@ -499,15 +508,34 @@ pub fn repository(
             },
         });
     }
-    if matches!(url.transport, Transport::Https | Transport::Http)
-        && let Some(message) = preflight(&url, options)?
-    {
-        return Ok(Fetched {
-            path: repo_path,
-            not_found: Some(message),
-            info,
-            findings,
-        });
+    let refused = |e: Error| -> Result<Fetched, Error> {
+        match e {
+            Error::UrlPolicy { .. } if from_crate => Ok(Fetched {
+                path: PathBuf::new(),
+                not_found: Some(e.to_string()),
+                info: RepoFetchInfo {
+                    url: url.fetch_url.clone(),
+                    strategy: "refused".into(),
+                    ..RepoFetchInfo::default()
+                },
+                findings: url.findings.clone(),
+            }),
+            e => Err(e),
+        }
+    };
+    if matches!(url.transport, Transport::Https | Transport::Http) {
+        match preflight(&url, options) {
+            Ok(Some(message)) => {
+                return Ok(Fetched {
+                    path: repo_path,
+                    not_found: Some(message),
+                    info,
+                    findings,
+                });
+            }
+            Ok(None) => {}
+            Err(e) => return refused(e),
+        }
     }
     let outcome = fetch_into(
         &repo,
@@ -537,7 +565,7 @@ pub fn repository(
                 transient: false,
             });
         }
-        Err(git::Failure::Error(e)) => return Err(e),
+        Err(git::Failure::Error(e)) => return refused(e),
     };
     let mut rec_findings = Vec::new();
     if let Some(c) = commit
@@ -591,7 +619,19 @@ pub fn repository(
 /// `repository_not_found`, and a redirect to another host or scheme is refused with a clear
 /// message, before gix (which is configured not to follow redirects) connects.
 fn preflight(url: &RepoUrl, options: &Options) -> Result<Option<String>, Error> {
-    let client = registry::http_client(options)?;
+    let refusal: net::Refusal = std::sync::Arc::default();
+    let resolver = net::PolicyResolver::new(options.allow_insecure_transport, refusal.clone());
+    let client = registry::http_client_with(options, Some(std::sync::Arc::new(resolver)))?;
+    let refused = || {
+        refusal
+            .lock()
+            .expect("not poisoned")
+            .take()
+            .map(|reason| Error::UrlPolicy {
+                url: url.fetch_url.clone(),
+                reason,
+            })
+    };
     let target = format!("{}/info/refs?service=git-upload-pack", url.fetch_url);
     match client
         .get(&target)
@@ -639,12 +679,12 @@ fn preflight(url: &RepoUrl, options: &Options) -> Result<Option<String>, Error> 
             url.fetch_url,
             chain(&e)
         ))),
-        Err(e) => Err(Error::Network {
+        Err(e) => Err(refused().unwrap_or_else(|| Error::Network {
             host: url.host.clone(),
             what: format!("fetching `{}`", url.fetch_url),
             message: describe_reqwest(&e, &url.host),
             transient: true,
-        }),
+        })),
     }
 }
 

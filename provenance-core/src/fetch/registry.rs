@@ -5,6 +5,7 @@
 
 use std::io::Read;
 use std::path::PathBuf;
+use std::sync::Arc;
 use std::sync::atomic::AtomicBool;
 use std::time::Duration;
 
@@ -78,6 +79,14 @@ pub struct Registry {
 /// The HTTP client used for registry requests: rustls, timeouts, no proxies, no credentials,
 /// redirects only to the same host and scheme.
 pub(crate) fn http_client(options: &Options) -> Result<reqwest::blocking::Client, Error> {
+    http_client_with(options, None)
+}
+
+/// [`http_client`] with `resolver` as the DNS resolver (the address policy for repository hosts).
+pub(crate) fn http_client_with(
+    options: &Options,
+    resolver: Option<Arc<super::net::PolicyResolver>>,
+) -> Result<reqwest::blocking::Client, Error> {
     let policy = reqwest::redirect::Policy::custom(|attempt| {
         if attempt.previous().len() >= 5 {
             return attempt.error("too many redirects");
@@ -94,7 +103,11 @@ pub(crate) fn http_client(options: &Options) -> Result<reqwest::blocking::Client
         }
         attempt.follow()
     });
-    reqwest::blocking::Client::builder()
+    let mut builder = reqwest::blocking::Client::builder();
+    if let Some(r) = resolver {
+        builder = builder.dns_resolver(r);
+    }
+    builder
         .user_agent(options.user_agent.clone())
         .timeout(options.http_timeout)
         .connect_timeout(options.http_timeout.min(Duration::from_secs(20)))
