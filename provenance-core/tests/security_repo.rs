@@ -480,10 +480,8 @@ fn r05_endless_ref_advertisement_git() {
 
 /// A protocol-v2 smart-HTTP server advertising `refs/heads/main` at `tip` that answers
 /// `fetch` by calling `pack` with the connection after the `packfile` section header.
-fn v2_server(
-    tip: &'static str,
-    pack: impl Fn(&mut std::net::TcpStream) + Send + Sync + 'static,
-) -> u16 {
+fn v2_server(tip: &str, pack: impl Fn(&mut std::net::TcpStream) + Send + Sync + 'static) -> u16 {
+    let tip = tip.to_owned();
     raw_server(move |head, s| {
         let len: usize = head
             .lines()
@@ -548,11 +546,10 @@ fn band1(data: &[u8]) -> Vec<u8> {
     out
 }
 
-/// One pack object entry: a blob holding `content`.
-fn pack_blob(content: &[u8]) -> Vec<u8> {
+/// A pack entry header: type `ty`, declared (inflated) `size`.
+fn entry_header(ty: u8, mut size: u64) -> Vec<u8> {
     let mut out = Vec::new();
-    let mut size = content.len();
-    let mut byte = (3u8 << 4) | (size & 0x0f) as u8;
+    let mut byte = (ty << 4) | (size & 0x0f) as u8;
     size >>= 4;
     while size > 0 {
         out.push(byte | 0x80);
@@ -560,9 +557,19 @@ fn pack_blob(content: &[u8]) -> Vec<u8> {
         size >>= 7;
     }
     out.push(byte);
+    out
+}
+
+fn zlib(data: &[u8]) -> Vec<u8> {
     let mut z = flate2::write::ZlibEncoder::new(Vec::new(), flate2::Compression::fast());
-    z.write_all(content).unwrap();
-    out.extend(z.finish().unwrap());
+    z.write_all(data).unwrap();
+    z.finish().unwrap()
+}
+
+/// One pack object entry: a blob holding `content`.
+fn pack_blob(content: &[u8]) -> Vec<u8> {
+    let mut out = entry_header(3, content.len() as u64);
+    out.extend(zlib(content));
     out
 }
 
@@ -777,6 +784,220 @@ fn fixture_ids(sb: &Sandbox, c: &str) -> (String, String) {
 
 fn commit_tree(sb: &Sandbox, tree: &str) -> String {
     net::git(&sb.repo_path(), &["commit-tree", tree, "-m", "hostile"])
+}
+
+fn varint(mut n: usize) -> Vec<u8> {
+    let mut out = Vec::new();
+    loop {
+        let b = (n & 0x7f) as u8;
+        n >>= 7;
+        if n == 0 {
+            out.push(b);
+            return out;
+        }
+        out.push(b | 0x80);
+    }
+}
+
+/// The git object id of `kind` `data`.
+fn object_id(kind: &str, data: &[u8]) -> gix::ObjectId {
+    let mut h = gix::hash::hasher(gix::hash::Kind::Sha1);
+    h.update(format!("{kind} {}\0", data.len()).as_bytes());
+    h.update(data);
+    h.try_finalize().unwrap()
+}
+
+/// A complete pack (header, entries, SHA-1 trailer).
+fn pack_of(entries: &[Vec<u8>]) -> Vec<u8> {
+    let mut p = b"PACK".to_vec();
+    p.extend_from_slice(&2u32.to_be_bytes());
+    p.extend_from_slice(&u32::try_from(entries.len()).unwrap().to_be_bytes());
+    for e in entries {
+        p.extend_from_slice(e);
+    }
+    let mut h = gix::hash::hasher(gix::hash::Kind::Sha1);
+    h.update(&p);
+    p.extend_from_slice(h.try_finalize().unwrap().as_bytes());
+    p
+}
+
+/// An OFS_DELTA entry `distance` bytes after its base, copying `base_len` bytes and appending
+/// `append`; `claimed_base` is what the delta says the base's size is.
+fn ofs_delta(distance: usize, base_len: usize, claimed_base: usize, append: &[u8]) -> Vec<u8> {
+    let mut delta = varint(claimed_base);
+    delta.extend(varint(base_len + append.len()));
+    delta.extend([
+        0x80 | 0x10 | 0x20,
+        (base_len & 0xff) as u8,
+        (base_len >> 8) as u8,
+    ]);
+    delta.push(u8::try_from(append.len()).unwrap());
+    delta.extend_from_slice(append);
+    let mut out = entry_header(6, delta.len() as u64);
+    let mut off = distance;
+    let mut enc = vec![(off & 0x7f) as u8];
+    off >>= 7;
+    while off > 0 {
+        off -= 1;
+        enc.insert(0, 0x80 | (off & 0x7f) as u8);
+        off >>= 7;
+    }
+    out.extend(enc);
+    out.extend(zlib(&delta));
+    out
+}
+
+/// A commit (and its tree) holding `Cargo.toml` = `blob`: (tip, entries for the pack).
+fn commit_entries(blob: &[u8]) -> (String, Vec<Vec<u8>>) {
+    let blob_id = object_id("blob", blob);
+    let mut tree = b"100644 Cargo.toml\0".to_vec();
+    tree.extend_from_slice(blob_id.as_bytes());
+    let tree_id = object_id("tree", &tree);
+    let commit = format!(
+        "tree {tree_id}\nauthor A <a@example.org> 1700000000 +0000\ncommitter A <a@example.org> 1700000000 +0000\n\nr07\n"
+    );
+    let tip = object_id("commit", commit.as_bytes()).to_string();
+    let mut c = entry_header(1, commit.len() as u64);
+    c.extend(zlib(commit.as_bytes()));
+    let mut t = entry_header(2, tree.len() as u64);
+    t.extend(zlib(&tree));
+    (tip, vec![c, t])
+}
+
+const R07_BASE: &[u8] =
+    b"[package]\nname = \"x\"\n# a base blob of some length for the delta chain...\n";
+
+/// The R7 packs: (tip, pack bytes, whether the pack is valid).
+fn r07_case(case: &str) -> (String, Vec<u8>, bool) {
+    let base = R07_BASE.to_vec();
+    match case {
+        "huge_header" => {
+            // A blob whose header claims 2^48 bytes, followed by a tiny zlib stream.
+            let (tip, mut entries) = commit_entries(b"x");
+            let mut e = entry_header(3, 1 << 48);
+            e.extend(zlib(b"x"));
+            entries.push(e);
+            (tip, pack_of(&entries), false)
+        }
+        "deep_delta_chain" => {
+            // 10,000 OFS_DELTAs, each on the previous one: valid, and must resolve.
+            let mut content = base.clone();
+            let mut entries = vec![pack_blob(&base)];
+            for i in 0..10_000u32 {
+                let add = [b'a' + u8::try_from(i % 26).unwrap()];
+                let prev_len = entries.last().unwrap().len();
+                entries.push(ofs_delta(prev_len, content.len(), content.len(), &add));
+                content.extend_from_slice(&add);
+            }
+            let (tip, ct) = commit_entries(&content);
+            let mut all = ct;
+            all.extend(entries);
+            (tip, pack_of(&all), true)
+        }
+        "base_size_mismatch" => {
+            let (tip, mut entries) = commit_entries(b"y");
+            let b = pack_blob(&base);
+            let d = ofs_delta(b.len(), base.len(), 999, b"z");
+            entries.push(b);
+            entries.push(d);
+            (tip, pack_of(&entries), false)
+        }
+        "bad_trailer" => {
+            let (tip, entries) = commit_entries(&base);
+            let mut all = entries;
+            all.push(pack_blob(&base));
+            let mut p = pack_of(&all);
+            let n = p.len();
+            p[n - 20..].fill(0);
+            (tip, p, false)
+        }
+        "missing_ref_delta_base" => {
+            // A REF_DELTA against an object that is neither in the pack nor in the repository.
+            let (tip, mut entries) = commit_entries(&base);
+            let mut delta = varint(5);
+            delta.extend(varint(6));
+            delta.extend([0x80 | 0x10, 5, 1, b'!']);
+            let mut e = entry_header(7, delta.len() as u64);
+            e.extend_from_slice(object_id("blob", b"hello").as_bytes());
+            e.extend(zlib(&delta));
+            entries.push(e);
+            (tip, pack_of(&entries), false)
+        }
+        other => panic!("unknown case {other}"),
+    }
+}
+
+const R07_CASES: [&str; 5] = [
+    "huge_header",
+    "deep_delta_chain",
+    "base_size_mismatch",
+    "bad_trailer",
+    "missing_ref_delta_base",
+];
+
+/// Malicious packs from a loopback v2 server: a 2^48-byte object header, a 10,000-deep delta
+/// chain, a delta whose base size is wrong, a wrong trailer checksum, a REF_DELTA without its
+/// base. Each runs in a child (2 GiB address space): the broken ones end with a typed error,
+/// the deep chain resolves, nothing panics or aborts, peak RSS < 256 MiB.
+#[test]
+fn r07_malicious_packs() {
+    if is_child() {
+        let case = std::env::var("PROV_R07_CASE").unwrap();
+        let port: u16 = std::env::var("PROV_R07_PORT").unwrap().parse().unwrap();
+        let (tip, _, valid) = r07_case(&case);
+        let sb = Sandbox::new();
+        let start = Instant::now();
+        let r = security_support::no_panic(|| {
+            fetch::repository(
+                &format!("http://127.0.0.1:{port}/foo.git"),
+                false,
+                &Want::commit(tip.clone()),
+                &fopts(&sb),
+                &mut Discard,
+                &AtomicBool::new(false),
+            )
+        });
+        let outcome = match &r {
+            Ok(f) => format!("fetched, not_found={:?}", f.not_found),
+            Err(e) => format!("error {}: {e}", e.kind()),
+        };
+        if valid {
+            let f = r.expect("the deep delta chain is a valid pack");
+            assert!(f.not_found.is_none(), "{f:?}");
+            let repo = gix::open(&f.path).unwrap();
+            let commit = repo.find_commit(gix::ObjectId::from_hex(tip.as_bytes()).unwrap());
+            let tree = commit.unwrap().tree().unwrap();
+            let blob = tree.find_entry("Cargo.toml").unwrap().object().unwrap();
+            assert_eq!(blob.data.len(), R07_BASE.len() + 10_000);
+            assert!(blob.data.ends_with(
+                b"uvwxyzabcdefghijklmnopqrstuvwxyzabcdefghijklmnopqrstuvwxyzabcdefghijklmnop"
+            ));
+        } else {
+            let e = r.expect_err(&case);
+            assert_eq!(e.kind(), ErrorKind::Git, "{case}: {e}");
+            assert!(e.to_string().contains("pack"), "{case}: {e}");
+        }
+        child_report(&format!("{outcome} after {:?}", start.elapsed()));
+        return;
+    }
+    for case in R07_CASES {
+        let (tip, pack, _) = r07_case(case);
+        let port = v2_server(&tip, move |s| {
+            let _ = s.write_all(&band1(&pack));
+            let _ = s.write_all(b"0000");
+        });
+        let out = run_child(
+            "r07_malicious_packs",
+            2 << 30,
+            Duration::from_secs(120),
+            &[
+                ("PROV_R07_CASE", std::ffi::OsStr::new(case)),
+                ("PROV_R07_PORT", std::ffi::OsStr::new(&port.to_string())),
+            ],
+            None,
+        );
+        assert_bounded(&format!("r07 {case}"), &out, 256);
+    }
 }
 
 #[test]

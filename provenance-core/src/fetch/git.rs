@@ -249,6 +249,15 @@ fn classify(
             transient: true,
         });
     }
+    if !during_handshake && (lower.contains("consume the pack") || lower.contains("received pack"))
+    {
+        // The server sent a pack gix refused (bad header, delta, checksum): not a network
+        // failure, and not the server refusing our request either.
+        return Failure::Error(Error::Git {
+            url: url.fetch_url.clone(),
+            message: format!("the server sent an invalid pack: {msg}"),
+        });
+    }
     if during_handshake {
         // The server answered, but not as a git server would.
         Failure::NotFound(msg)
