@@ -1000,6 +1000,121 @@ fn r07_malicious_packs() {
     }
 }
 
+/// A 3 GiB blob of zeros (a 14 MB loose object) in the packaged tree: it is never inflated —
+/// its size comes from the object header, the crate's file is compared by blob id only, and
+/// the difference is reported without a content diff. Two crates: one without the file
+/// (`missing`), one with a 1-byte file of the same name (`modified`). Peak RSS < 256 MiB.
+#[test]
+fn r09_three_gib_zero_blob() {
+    if is_child() {
+        let dir = std::path::PathBuf::from(std::env::var_os("PROV_R09_DIR").unwrap());
+        let commit = std::env::var("PROV_R09_COMMIT").unwrap();
+        let mut outcomes = Vec::new();
+        for with_file in [false, true] {
+            let mut files = std_files(&commit);
+            if with_file {
+                files.push(("big.bin".into(), b"0".to_vec()));
+            }
+            let mut o = provenance_core::Options::default();
+            o.assisted = false;
+            o.older_rules = false;
+            let req = Request::new(CrateSource::Bytes(tar_gz(&security_support::entries(
+                &files,
+            ))))
+            .with_repo(RepoSource::Path(dir.join("srv/foo.git")))
+            .with_options(o);
+            let r = security_support::no_panic(|| provenance_core::verify(&req)).unwrap();
+            assert_eq!(r.verdict, Verdict::Mismatch, "{r:?}");
+            let d = r
+                .differences
+                .iter()
+                .find(|d| d.path == "big.bin")
+                .expect("big.bin is a difference");
+            let kind = security_support::diff_kind(&r, "big.bin").unwrap();
+            let want = if with_file {
+                provenance_core::DifferenceKind::ContentDiffers
+            } else {
+                provenance_core::DifferenceKind::OnlyInRepo
+            };
+            assert_eq!(kind, want);
+            // Never inflated: no digest of the repository side, at most a size line.
+            assert!(d.repo.is_none(), "{d:?}");
+            if let Some(text) = &d.diff {
+                assert!(
+                    text.starts_with("binary files differ") && text.contains("3221225472"),
+                    "{text}"
+                );
+            }
+            outcomes.push(format!("{kind:?}"));
+        }
+        // The same commit fetched over `git://`: the pack carries the blob (~3 MB deflated).
+        // gix would inflate it to hash it; `git_alloc_limit` (256 MiB) refuses that before
+        // allocating, a typed limit error (the verdict needs the blob id, so it cannot be
+        // skipped).
+        if let Ok(url) = std::env::var("PROV_R09_URL") {
+            let sb = Sandbox::new();
+            let mut o = fopts(&sb);
+            o.fetch_timeout = Duration::from_secs(600);
+            let f = security_support::no_panic(|| {
+                fetch::repository(
+                    &url,
+                    false,
+                    &Want::commit(commit.clone()),
+                    &o,
+                    &mut Discard,
+                    &AtomicBool::new(false),
+                )
+            });
+            match &f {
+                Err(fetch::Error::LimitExceeded(l)) => assert_eq!(l.limit, "git_alloc_limit"),
+                other => panic!("expected `git_alloc_limit`, got {other:?}"),
+            }
+            outcomes.push(format!("fetch: {}", f.unwrap_err()));
+        }
+        child_report(&outcomes.join(", "));
+        return;
+    }
+    let sb = Sandbox::new();
+    let c = sb.fixture_repo();
+    let bare = sb.repo_path();
+    let (manifest_id, src_id) = fixture_ids(&sb, &c);
+    let out = std::process::Command::new("sh")
+        .args([
+            "-c",
+            "head -c 3221225472 /dev/zero | git hash-object -w --stdin",
+        ])
+        .current_dir(&bare)
+        .output()
+        .unwrap();
+    assert!(out.status.success());
+    let big = String::from_utf8(out.stdout).unwrap().trim().to_owned();
+    let root = literal_tree(
+        &bare,
+        &[
+            ("100644", b"Cargo.toml", &manifest_id),
+            ("100644", b"big.bin", &big),
+            ("40000", b"src", &src_id),
+        ],
+    );
+    let commit = commit_tree(&sb, &root);
+    net::git(&bare, &["update-ref", "refs/heads/big", &commit]);
+    let logs = tempfile::tempdir().unwrap();
+    let daemon = net::GitDaemon::start(&sb.srv, logs.path());
+    let url = daemon.url("foo.git");
+    let out = run_child(
+        "r09_three_gib_zero_blob",
+        2 << 30,
+        Duration::from_secs(900),
+        &[
+            ("PROV_R09_DIR", sb.root.as_os_str()),
+            ("PROV_R09_COMMIT", std::ffi::OsStr::new(&commit)),
+            ("PROV_R09_URL", std::ffi::OsStr::new(&url)),
+        ],
+        None,
+    );
+    assert_bounded("r09_three_gib_zero_blob", &out, 256);
+}
+
 #[test]
 fn r08_git_bomb() {
     if is_child() {

@@ -165,6 +165,7 @@ fn classify(
     url: &RepoUrl,
     during_handshake: bool,
     stopped: Option<&str>,
+    alloc_limit: u64,
 ) -> Failure {
     let msg = render(err);
     if let Some(why) = stopped {
@@ -248,6 +249,15 @@ fn classify(
             message: network.map_or(msg.clone(), |n| format!("{n} ({msg})")),
             transient: true,
         });
+    }
+    if !during_handshake && lower.contains("too large to fit in memory") {
+        // gix refused to allocate for one object (or the delta tree) beyond
+        // `gitoxide.objects.allocLimit`: the object is at least one byte larger than that.
+        return Failure::Error(Error::LimitExceeded(crate::LimitError {
+            limit: "git_alloc_limit",
+            max: alloc_limit,
+            value: alloc_limit.saturating_add(1),
+        }));
     }
     if !during_handshake && (lower.contains("consume the pack") || lower.contains("received pack"))
     {
@@ -402,7 +412,13 @@ pub(crate) fn fetch(
     let (refs, outcome) = match result {
         Ok(r) => r,
         Err(Connect::Gix(e, handshake)) => {
-            return Err(classify(&e, url, handshake, stopped.as_deref()));
+            return Err(classify(
+                &e,
+                url,
+                handshake,
+                stopped.as_deref(),
+                options.limits.git_alloc_limit,
+            ));
         }
         Err(Connect::Ours(message)) => {
             return Err(Failure::Error(Error::Network {
