@@ -1115,6 +1115,75 @@ fn r09_three_gib_zero_blob() {
     assert_bounded("r09_three_gib_zero_blob", &out, 256);
 }
 
+/// Write a loose object into `repo` (zlib + SHA-1 here, no `git` process per object).
+fn write_loose(repo: &Path, kind: &str, data: &[u8]) -> gix::ObjectId {
+    let id = object_id(kind, data);
+    let hex = id.to_string();
+    let dir = repo.join("objects").join(&hex[..2]);
+    std::fs::create_dir_all(&dir).unwrap();
+    let mut raw = format!("{kind} {}\0", data.len()).into_bytes();
+    raw.extend_from_slice(data);
+    std::fs::write(dir.join(&hex[2..]), zlib(&raw)).unwrap();
+    id
+}
+
+/// Acceptance (issue 8): a tree 100,000 levels deep (`d/d/d/…/f`) next to the package ends with
+/// the typed `max_tree_depth` error (default limits), no stack overflow, peak RSS < 256 MiB.
+#[test]
+fn r08_deep_tree() {
+    if is_child() {
+        let dir = std::path::PathBuf::from(std::env::var_os("PROV_R08_DIR").unwrap());
+        let commit = std::env::var("PROV_R08_COMMIT").unwrap();
+        let mut o = provenance_core::Options::default();
+        o.assisted = false;
+        o.older_rules = false;
+        let req = Request::new(CrateSource::Bytes(tar_gz(&security_support::entries(
+            &std_files(&commit),
+        ))))
+        .with_repo(RepoSource::Path(dir.join("srv/foo.git")))
+        .with_options(o);
+        let r = security_support::no_panic(|| provenance_core::verify(&req));
+        let e = r.expect_err("a 100,000-deep tree cannot be walked within the limits");
+        assert_eq!(e.kind(), ErrorKind::LimitExceeded, "{e:?}");
+        assert!(e.to_string().contains("max_tree_depth"), "{e}");
+        child_report(&e.to_string());
+        return;
+    }
+    let sb = Sandbox::new();
+    let c = sb.fixture_repo();
+    let bare = sb.repo_path();
+    let (manifest_id, src_id) = fixture_ids(&sb, &c);
+    let f = write_loose(&bare, "blob", b"deep\n");
+    let mut tree = b"100644 f\0".to_vec();
+    tree.extend_from_slice(f.as_bytes());
+    let mut t = write_loose(&bare, "tree", &tree);
+    for _ in 0..100_000 {
+        let mut tree = b"40000 d\0".to_vec();
+        tree.extend_from_slice(t.as_bytes());
+        t = write_loose(&bare, "tree", &tree);
+    }
+    let root = literal_tree(
+        &bare,
+        &[
+            ("100644", b"Cargo.toml", &manifest_id),
+            ("40000", b"deep", &t.to_string()),
+            ("40000", b"src", &src_id),
+        ],
+    );
+    let commit = commit_tree(&sb, &root);
+    let out = run_child(
+        "r08_deep_tree",
+        2 << 30,
+        Duration::from_secs(180),
+        &[
+            ("PROV_R08_DIR", sb.root.as_os_str()),
+            ("PROV_R08_COMMIT", std::ffi::OsStr::new(&commit)),
+        ],
+        None,
+    );
+    assert_bounded("r08_deep_tree", &out, 256);
+}
+
 #[test]
 fn r08_git_bomb() {
     if is_child() {
