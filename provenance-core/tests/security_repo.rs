@@ -1184,6 +1184,105 @@ fn r08_deep_tree() {
     assert_bounded("r08_deep_tree", &out, 256);
 }
 
+/// Files from the published `sha1collisiondetection-0.3.4` crate (its test vectors: the
+/// SHAttered PDFs and the SHA-mbles chosen-prefix pair), downloaded from static.crates.io,
+/// checked against the index `cksum`, cached under `target/`.
+fn collision_vectors() -> Option<std::collections::BTreeMap<String, Vec<u8>>> {
+    if std::env::var_os("CRATE_PROVENANCE_NO_NETWORK").is_some() {
+        return None;
+    }
+    let mut fo = fetch::Options::default();
+    fo.cache_dir =
+        Some(Path::new(env!("CARGO_MANIFEST_DIR")).join("../target/realworld-cache/fetch-cache"));
+    let d = fetch::crate_archive(
+        "sha1collisiondetection",
+        "0.3.4",
+        &fo,
+        &mut Discard,
+        &AtomicBool::new(false),
+    )
+    .unwrap();
+    let mut out = std::collections::BTreeMap::new();
+    let mut ar = tar::Archive::new(flate2::read::GzDecoder::new(d.bytes.as_slice()));
+    for e in ar.entries().unwrap() {
+        let mut e = e.unwrap();
+        let path = e.path().unwrap().to_string_lossy().into_owned();
+        if let Some(name) = path.strip_prefix("sha1collisiondetection-0.3.4/test/") {
+            let mut data = Vec::new();
+            e.read_to_end(&mut data).unwrap();
+            out.insert(name.to_owned(), data);
+        }
+    }
+    Some(out)
+}
+
+/// SHAttered / SHA-mbles pairs. Raw, they collide, and the SHA-1 the library uses (gix's
+/// collision-detecting SHA-1, RUSTSEC-2025-0021) refuses them. As git blobs the `blob N\0`
+/// header shifts the colliding blocks, so the blob ids differ (`git hash-object` agrees):
+/// a published crate holding one PDF of the pair where the repository holds the other is a
+/// `mismatch` on that path, never a `match`; the right PDF gives `match`.
+#[test]
+fn r14_sha1_collision_pairs() {
+    let Some(v) = collision_vectors() else {
+        return;
+    };
+    for (a, b) in [
+        ("shattered-1.pdf", "shattered-2.pdf"),
+        ("sha-mbles-1.bin", "sha-mbles-2.bin"),
+    ] {
+        let (a, b) = (&v[a], &v[b]);
+        assert_ne!(a, b);
+        for data in [a, b] {
+            let mut h = gix::hash::hasher(gix::hash::Kind::Sha1);
+            h.update(data);
+            assert!(h.try_finalize().is_err(), "raw collision not detected");
+        }
+        let (ida, idb) = (
+            provenance_core::compare::sha1_blob_id(a).unwrap(),
+            provenance_core::compare::sha1_blob_id(b).unwrap(),
+        );
+        assert_ne!(ida, idb);
+    }
+    let (pdf1, pdf2) = (&v["shattered-1.pdf"], &v["shattered-2.pdf"]);
+    let sb = Sandbox::new();
+    let c = sb.fixture_repo();
+    let bare = sb.repo_path();
+    let (manifest_id, src_id) = fixture_ids(&sb, &c);
+    let id1 = blob(&bare, pdf1);
+    assert_eq!(
+        id1,
+        provenance_core::compare::sha1_blob_id(pdf1).unwrap(),
+        "git hash-object is the oracle"
+    );
+    let doc = literal_tree(&bare, &[("100644", b"shattered.pdf", &id1)]);
+    let root = literal_tree(
+        &bare,
+        &[
+            ("100644", b"Cargo.toml", &manifest_id),
+            ("40000", b"doc", &doc),
+            ("40000", b"src", &src_id),
+        ],
+    );
+    let commit = commit_tree(&sb, &root);
+    for (pdf, expect) in [(pdf1, Verdict::Match), (pdf2, Verdict::Mismatch)] {
+        let mut files = std_files(&commit);
+        files.push(("doc/shattered.pdf".into(), pdf.clone()));
+        let mut o = sb.options();
+        o.assisted = false;
+        let req = Request::new(CrateSource::Bytes(tar_gz(&security_support::entries(
+            &files,
+        ))))
+        .with_repo(RepoSource::Path(bare.clone()))
+        .with_options(o);
+        let r = sb.verify(&req).unwrap();
+        assert_eq!(r.verdict, expect, "{r:?}");
+        if expect == Verdict::Mismatch {
+            assert_eq!(r.differences.len(), 1, "{r:?}");
+            assert_eq!(r.differences[0].path, "doc/shattered.pdf");
+        }
+    }
+}
+
 #[test]
 fn r08_git_bomb() {
     if is_child() {
