@@ -109,6 +109,7 @@ pub struct Repo {
     limits: Limits,
     entries_read: std::cell::Cell<u64>,
     invalid: std::cell::RefCell<Vec<String>>,
+    warnings: std::cell::RefCell<Vec<String>>,
 }
 
 impl std::fmt::Debug for Repo {
@@ -140,6 +141,7 @@ impl Repo {
             limits: limits.clone(),
             entries_read: std::cell::Cell::new(0),
             invalid: std::cell::RefCell::default(),
+            warnings: std::cell::RefCell::default(),
         })
     }
 
@@ -235,9 +237,16 @@ impl Repo {
                 format!("expected a tree, found a {}", obj.kind),
             ));
         }
+        for (fsck_id, name) in fsck_warnings(&obj.data, id.kind().len_in_bytes()) {
+            self.warnings.borrow_mut().push(format!(
+                "`{}` in tree `{id}` ({fsck_id})",
+                crate::archive::escape(&name)
+            ));
+        }
         let tree = obj.into_tree();
         let decoded = tree.decode().map_err(|e| Self::obj_err(id, e))?;
         let mut out = Vec::with_capacity(decoded.entries.len());
+        let mut seen: std::collections::HashSet<&[u8]> = std::collections::HashSet::new();
         for e in &decoded.entries {
             use gix::object::tree::EntryKind as K;
             let kind = match e.mode.kind() {
@@ -248,16 +257,16 @@ impl Repo {
                 K::Commit => NodeKind::Gitlink,
             };
             let raw: &[u8] = e.filename.as_ref();
-            if raw.is_empty()
-                || raw == b"."
-                || raw == b".."
-                || raw.eq_ignore_ascii_case(b".git")
-                || raw.contains(&b'/')
-                || raw.contains(&0)
-            {
-                self.invalid
-                    .borrow_mut()
-                    .push(format!("`{}` in tree `{id}`", crate::archive::escape(raw)));
+            let problem = invalid_name(raw).or_else(|| {
+                // The first of two entries with one name is kept; git's checkout would
+                // disagree with itself across versions, so the duplicate blocks `match`.
+                (!seen.insert(raw)).then_some("DUPLICATE_ENTRIES")
+            });
+            if let Some(fsck_id) = problem {
+                self.invalid.borrow_mut().push(format!(
+                    "`{}` in tree `{id}` ({fsck_id})",
+                    crate::archive::escape(raw)
+                ));
                 continue;
             }
             let (name, utf8) = match std::str::from_utf8(raw) {
@@ -280,10 +289,18 @@ impl Repo {
         Ok(out)
     }
 
-    /// Tree entries dropped because their names are invalid (fsck `HAS_DOT`, `HAS_DOTDOT`,
-    /// `HAS_DOTGIT`, `EMPTY_NAME`, `FULL_PATHNAME`), described, in the order met.
+    /// Tree entries dropped because git refuses them (fsck `HAS_DOT`, `HAS_DOTDOT`,
+    /// `HAS_DOTGIT` incl. the HFS and NTFS spellings, `EMPTY_NAME`, `FULL_PATHNAME`,
+    /// `DUPLICATE_ENTRIES`, and backslashes, which `core.protectNTFS` — on by default — refuses
+    /// to check out), described with the fsck id, in the order met.
     pub fn invalid_entries(&self) -> Vec<String> {
         self.invalid.borrow().clone()
+    }
+
+    /// Tree oddities git accepts with a warning (fsck `ZERO_PADDED_FILEMODE`, `BAD_FILEMODE`,
+    /// `TREE_NOT_SORTED`): the entries are kept, the report notes them.
+    pub fn tree_warnings(&self) -> Vec<String> {
+        self.warnings.borrow().clone()
     }
 
     /// The size of a blob, from its header (no content read).
@@ -368,4 +385,103 @@ impl Repo {
         out.sort();
         Ok(out)
     }
+}
+
+/// The fsck id of a tree entry name git refuses, if any.
+pub(crate) fn invalid_name(raw: &[u8]) -> Option<&'static str> {
+    if raw.is_empty() {
+        return Some("EMPTY_NAME");
+    }
+    if raw == b"." {
+        return Some("HAS_DOT");
+    }
+    if raw == b".." {
+        return Some("HAS_DOTDOT");
+    }
+    if raw.contains(&b'/') || raw.contains(&0) {
+        return Some("FULL_PATHNAME");
+    }
+    if is_hfs_dotgit(raw) || is_ntfs_dotgit(raw) {
+        return Some("HAS_DOTGIT");
+    }
+    if raw.contains(&b'\\') {
+        return Some("HAS_BACKSLASH");
+    }
+    None
+}
+
+/// `.git` once the code points HFS+ ignores are removed, case-insensitively (git's
+/// `is_hfs_dotgit`).
+fn is_hfs_dotgit(raw: &[u8]) -> bool {
+    let Ok(s) = std::str::from_utf8(raw) else {
+        return false;
+    };
+    let kept: String = s
+        .chars()
+        .filter(
+            |c| !matches!(*c as u32, 0x200c..=0x200f | 0x202a..=0x202e | 0x206a..=0x206f | 0xfeff),
+        )
+        .collect();
+    kept.eq_ignore_ascii_case(".git")
+}
+
+/// `.git` or `git~1` followed only by spaces and dots up to the end, a `:` (an NTFS stream) or a
+/// backslash, case-insensitively (git's `is_ntfs_dotgit`).
+fn is_ntfs_dotgit(raw: &[u8]) -> bool {
+    let end = raw
+        .iter()
+        .position(|b| matches!(b, b':' | b'\\' | b'/'))
+        .unwrap_or(raw.len());
+    let head = &raw[..end];
+    [&b".git"[..], b"git~1"].iter().any(|stem| {
+        head.len() >= stem.len()
+            && head[..stem.len()].eq_ignore_ascii_case(stem)
+            && head[stem.len()..].iter().all(|b| matches!(b, b' ' | b'.'))
+    })
+}
+
+/// fsck warnings of a raw tree: zero-padded or unusual modes, entries out of git's order.
+fn fsck_warnings(raw: &[u8], hash_len: usize) -> Vec<(&'static str, Vec<u8>)> {
+    let mut out = Vec::new();
+    let mut rest = raw;
+    let mut prev: Option<(Vec<u8>, bool)> = None;
+    while !rest.is_empty() {
+        let Some(sp) = rest.iter().position(|b| *b == b' ') else {
+            break;
+        };
+        let mode = &rest[..sp];
+        let Some(nul) = rest[sp + 1..].iter().position(|b| *b == 0) else {
+            break;
+        };
+        let name = &rest[sp + 1..sp + 1 + nul];
+        let next = sp + 1 + nul + 1 + hash_len;
+        if next > rest.len() {
+            break;
+        }
+        rest = &rest[next..];
+        let is_tree = mode == b"40000" || mode == b"040000";
+        if mode.first() == Some(&b'0') {
+            out.push(("ZERO_PADDED_FILEMODE", name.to_vec()));
+        } else if !matches!(
+            mode,
+            b"100644" | b"100755" | b"120000" | b"40000" | b"160000"
+        ) {
+            out.push(("BAD_FILEMODE", name.to_vec()));
+        }
+        if let Some((p, p_tree)) = &prev {
+            // git's order: names compared as if trees ended in `/`.
+            let key = |n: &[u8], t: bool| {
+                let mut k = n.to_vec();
+                if t {
+                    k.push(b'/');
+                }
+                k
+            };
+            if key(p, *p_tree) > key(name, is_tree) {
+                out.push(("TREE_NOT_SORTED", name.to_vec()));
+            }
+        }
+        prev = Some((name.to_vec(), is_tree));
+    }
+    out
 }

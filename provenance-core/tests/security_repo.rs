@@ -1358,56 +1358,138 @@ fn r10_hostile_tree_entries() {
     let bare = sb.repo_path();
     let (manifest_id, src_id) = fixture_ids(&sb, &c);
     let x = blob(&bare, b"x\n");
-    let cases: Vec<(&str, Vec<u8>, &str)> = vec![
-        ("HAS_DOTDOT", b"..".to_vec(), "100644"),
-        ("HAS_DOT", b".".to_vec(), "100644"),
-        ("HAS_DOTGIT", b".git".to_vec(), "100644"),
-        ("HAS_DOTGIT upper", b".GIT".to_vec(), "100644"),
-        ("HFS dotgit", ".g\u{200c}it".as_bytes().to_vec(), "100644"),
-        ("NTFS short", b"git~1".to_vec(), "100644"),
-        ("NTFS stream", b".git::$INDEX_ALLOCATION".to_vec(), "100644"),
-        ("FULL_PATHNAME", b"a/b".to_vec(), "100644"),
-        ("backslash", b"a\\b".to_vec(), "100644"),
-        ("windows device", b"CON".to_vec(), "100644"),
-        ("windows device ext", b"aux.rs".to_vec(), "100644"),
-        ("EMPTY_NAME", Vec::new(), "100644"),
-        ("ZERO_PADDED_FILEMODE", b"zp.rs".to_vec(), "0100644"),
-        ("BAD_FILEMODE", b"gw.rs".to_vec(), "100664"),
-        ("gitlink without .gitmodules", b"sub".to_vec(), "160000"),
+    // (case, name, mode, expected finding kind and fsck id; None: an ordinary extra file)
+    type Case<'a> = (&'a str, Vec<u8>, &'a str, Option<(&'a str, &'a str)>);
+    let cases: Vec<Case> = vec![
+        (
+            "HAS_DOTDOT",
+            b"..".to_vec(),
+            "100644",
+            Some(("invalid_tree_entry", "HAS_DOTDOT")),
+        ),
+        (
+            "HAS_DOT",
+            b".".to_vec(),
+            "100644",
+            Some(("invalid_tree_entry", "HAS_DOT")),
+        ),
+        (
+            "HAS_DOTGIT",
+            b".git".to_vec(),
+            "100644",
+            Some(("invalid_tree_entry", "HAS_DOTGIT")),
+        ),
+        (
+            "HAS_DOTGIT upper",
+            b".GIT".to_vec(),
+            "100644",
+            Some(("invalid_tree_entry", "HAS_DOTGIT")),
+        ),
+        (
+            "HFS dotgit",
+            ".g\u{200c}it".as_bytes().to_vec(),
+            "100644",
+            Some(("invalid_tree_entry", "HAS_DOTGIT")),
+        ),
+        (
+            "NTFS short",
+            b"git~1".to_vec(),
+            "100644",
+            Some(("invalid_tree_entry", "HAS_DOTGIT")),
+        ),
+        (
+            "NTFS trailing dot",
+            b".git. .".to_vec(),
+            "100644",
+            Some(("invalid_tree_entry", "HAS_DOTGIT")),
+        ),
+        (
+            "NTFS stream",
+            b".git::$INDEX_ALLOCATION".to_vec(),
+            "100644",
+            Some(("invalid_tree_entry", "HAS_DOTGIT")),
+        ),
+        (
+            "FULL_PATHNAME",
+            b"a/b".to_vec(),
+            "100644",
+            Some(("invalid_tree_entry", "FULL_PATHNAME")),
+        ),
+        (
+            "backslash",
+            b"a\\b".to_vec(),
+            "100644",
+            Some(("invalid_tree_entry", "HAS_BACKSLASH")),
+        ),
+        (
+            "EMPTY_NAME",
+            Vec::new(),
+            "100644",
+            Some(("invalid_tree_entry", "EMPTY_NAME")),
+        ),
+        (
+            "ZERO_PADDED_FILEMODE",
+            b"zp.rs".to_vec(),
+            "0100644",
+            Some(("tree_fsck_warning", "ZERO_PADDED_FILEMODE")),
+        ),
+        (
+            "BAD_FILEMODE",
+            b"gw.rs".to_vec(),
+            "100664",
+            Some(("tree_fsck_warning", "BAD_FILEMODE")),
+        ),
+        ("windows device", b"CON".to_vec(), "100644", None),
+        ("windows device ext", b"aux.rs".to_vec(), "100644", None),
+        ("near miss", b".gitx".to_vec(), "100644", None),
     ];
     let mut outcomes = Vec::new();
-    for (what, name, mode) in &cases {
+    for (what, name, mode, expected) in &cases {
         let root = literal_tree(
             &bare,
             &[
                 ("100644", b"Cargo.toml", &manifest_id),
-                (mode, name, if *mode == "160000" { &c } else { &x }),
+                (mode, name, &x),
                 ("40000", b"src", &src_id),
             ],
         );
         let commit = commit_tree(&sb, &root);
-        let r = sb.verify(&sb.request(crate_with(&commit, &[])));
-        let desc = match &r {
-            Ok(rep) => format!(
-                "{what}: {} {:?}",
-                rep.verdict,
-                rep.differences
-                    .iter()
-                    .map(|d| (&d.path, d.kind))
-                    .collect::<Vec<_>>()
-            ),
-            Err(e) => format!("{what}: error {}", e.kind()),
-        };
-        if let Err(e) = &r {
-            assert!(
-                matches!(e.kind(), ErrorKind::Git | ErrorKind::InvalidInput),
-                "{desc}"
+        let r = sb.verify(&sb.request(crate_with(&commit, &[]))).unwrap();
+        outcomes.push(format!(
+            "{what}: {} {:?}",
+            r.verdict,
+            r.findings.iter().map(|f| &f.kind).collect::<Vec<_>>()
+        ));
+        // Never a `match`: the extra entry is either refused (blocking finding) or expected
+        // content the crate does not have.
+        assert_ne!(r.verdict, Verdict::Match, "{what}");
+        if let Some((kind, fsck_id)) = expected {
+            let f = r
+                .findings
+                .iter()
+                .find(|f| f.kind == *kind)
+                .unwrap_or_else(|| panic!("{what}: no `{kind}` in {:?}", r.findings));
+            assert!(f.message.contains(fsck_id), "{what}: {}", f.message);
+        } else {
+            assert!(!has_finding(&r, "invalid_tree_entry"), "{what}");
+            let path = String::from_utf8(name.clone()).unwrap();
+            assert_eq!(
+                security_support::diff_kind(&r, &path),
+                Some(provenance_core::DifferenceKind::OnlyInRepo),
+                "{what}"
             );
         }
-        outcomes.push(desc);
+        if matches!(expected, Some(("invalid_tree_entry", _))) {
+            // The refused name never becomes a report path.
+            assert!(
+                r.differences
+                    .iter()
+                    .all(|d| d.path.as_bytes() != name.as_slice()),
+                "{what}"
+            );
+        }
     }
-    // Duplicate names, and an unsorted tree.
-    for (what, entries) in [
+    for (what, entries, kind, fsck_id) in [
         (
             "DUPLICATE_ENTRIES",
             vec![
@@ -1416,6 +1498,8 @@ fn r10_hostile_tree_entries() {
                 ("100644", b"dup", &manifest_id),
                 ("40000", b"src", &src_id),
             ],
+            "invalid_tree_entry",
+            "DUPLICATE_ENTRIES",
         ),
         (
             "TREE_NOT_SORTED",
@@ -1424,25 +1508,23 @@ fn r10_hostile_tree_entries() {
                 ("100644", b"Cargo.toml", &manifest_id),
                 ("100644", b"a.rs", &x),
             ],
+            "tree_fsck_warning",
+            "TREE_NOT_SORTED",
         ),
     ] {
         let root = literal_tree(&bare, &entries);
         let commit = commit_tree(&sb, &root);
-        let r = sb.verify(&sb.request(crate_with(&commit, &[])));
-        outcomes.push(match &r {
-            Ok(rep) => format!("{what}: {}", rep.verdict),
-            Err(e) => format!("{what}: error {}", e.kind()),
-        });
-        if let Ok(rep) = &r {
-            assert_ne!(
-                rep.verdict,
-                Verdict::Match,
-                "{what}: the extra entry is expected content"
-            );
-        }
+        let r = sb.verify(&sb.request(crate_with(&commit, &[]))).unwrap();
+        outcomes.push(format!("{what}: {}", r.verdict));
+        assert_ne!(
+            r.verdict,
+            Verdict::Match,
+            "{what}: the extra entry is expected content"
+        );
+        let f = r.findings.iter().find(|f| f.kind == kind).expect(what);
+        assert!(f.message.contains(fsck_id), "{what}: {}", f.message);
     }
     eprintln!("r10 outcomes:\n  {}", outcomes.join("\n  "));
-    // Nothing is checked out: the sandbox (repository included) is unchanged (`sb.verify`).
 }
 
 #[test]

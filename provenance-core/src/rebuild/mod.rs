@@ -1348,6 +1348,17 @@ pub fn rebuild(
             ),
         ));
     }
+    let warnings = repo.tree_warnings();
+    if !warnings.is_empty() {
+        w.findings.push(Finding::new(
+            "tree_fsck_warning",
+            Severity::Low,
+            format!(
+                "the repository has tree entries git accepts only with a warning: {}",
+                warnings.join(", ")
+            ),
+        ));
+    }
     Ok(Selection {
         commit: commit.id,
         path_in_vcs: pkg,
