@@ -481,7 +481,17 @@ fn r05_endless_ref_advertisement_git() {
 /// A protocol-v2 smart-HTTP server advertising `refs/heads/main` at `tip` that answers
 /// `fetch` by calling `pack` with the connection after the `packfile` section header.
 fn v2_server(tip: &str, pack: impl Fn(&mut std::net::TcpStream) + Send + Sync + 'static) -> u16 {
+    v2_server_with_refs(tip, &[], pack)
+}
+
+/// [`v2_server`] with `extra` ls-refs lines (`<id> <name>[ attributes]`) after `main`.
+fn v2_server_with_refs(
+    tip: &str,
+    extra: &[String],
+    pack: impl Fn(&mut std::net::TcpStream) + Send + Sync + 'static,
+) -> u16 {
     let tip = tip.to_owned();
+    let extra: String = extra.iter().map(|l| pkt(&format!("{l}\n"))).collect();
     raw_server(move |head, s| {
         let len: usize = head
             .lines()
@@ -514,6 +524,7 @@ fn v2_server(tip: &str, pack: impl Fn(&mut std::net::TcpStream) + Send + Sync + 
                 "result",
                 pkt(&format!("{tip} HEAD symref-target:refs/heads/main\n"))
                     + &pkt(&format!("{tip} refs/heads/main\n"))
+                    + &extra
                     + "0000",
             )
         } else {
@@ -1707,6 +1718,65 @@ fn r13_too_many_refs() {
     match r {
         Err(fetch::Error::LimitExceeded(l)) => assert_eq!(l.limit, "max_refs"),
         other => panic!("expected max_refs, got {other:?}"),
+    }
+}
+
+/// Hostile ref names in a v2 advertisement (`refs/tags/../../x`, `refs/heads/a..b`,
+/// `refs/tags/CON`, a symref loop, an escape sequence, `.lock` names) next to a valid `main`:
+/// the fetch of the commit succeeds, nothing outside the cache changes, and no advertised
+/// hostile name is stored as a ref.
+#[test]
+fn r13_hostile_ref_names() {
+    let (tip, entries) = commit_entries(b"[package]\n");
+    let pack = pack_of(&entries);
+    let other = "1".repeat(40);
+    let extra: Vec<String> = [
+        "refs/tags/../../x",
+        "refs/tags/../../../../escaped",
+        "refs/heads/a..b",
+        "refs/tags/CON",
+        "refs/tags/v1.0.0\u{1b}[31m",
+        "refs/heads/loop symref-target:refs/heads/loop",
+        "refs/tags/.lock",
+        "refs/tags/x.lock",
+    ]
+    .iter()
+    .map(|n| format!("{other} {n}"))
+    .collect();
+    let port = v2_server_with_refs(&tip, &extra, move |s| {
+        let _ = s.write_all(&band1(&pack));
+        let _ = s.write_all(b"0000");
+    });
+    let sb = Sandbox::new();
+    let before = sb.snapshot();
+    let r = security_support::no_panic(|| {
+        fetch::repository(
+            &format!("http://127.0.0.1:{port}/foo.git"),
+            false,
+            &Want::commit(tip.clone()),
+            &fopts(&sb),
+            &mut Discard,
+            &AtomicBool::new(false),
+        )
+    });
+    eprintln!("r13 hostile names: {r:?}");
+    assert_eq!(sb.snapshot(), before, "nothing outside the cache changed");
+    let f = r.unwrap();
+    assert!(f.not_found.is_none(), "{f:?}");
+    assert_eq!(f.info.reachable_from.as_deref(), Some("refs/heads/main"));
+    let refs = net::git(&f.path, &["for-each-ref", "--format=%(refname)"]);
+    for line in refs.lines() {
+        assert!(
+            !line.contains("..") && !line.contains("CON") && !line.contains("loop"),
+            "stored an advertised hostile ref: {line}"
+        );
+    }
+    for p in [
+        f.path.parent().unwrap().join("x"),
+        f.path.join("x"),
+        f.path.join("escaped"),
+    ] {
+        assert!(!p.exists(), "{}", p.display());
     }
 }
 

@@ -465,11 +465,14 @@ pub(crate) fn fetch(
     Ok(received)
 }
 
+/// The advertised refs with valid names (git's `check-ref-format`); others (`refs/tags/../x`,
+/// `a..b`, control characters, `.lock`) are skipped: never used as tips, tags or stored.
 fn convert_refs(refs: &[gix::protocol::handshake::Ref]) -> Vec<RemoteRef> {
     let mut out: Vec<RemoteRef> = refs
         .iter()
         .filter_map(|r| {
             let (name, target, peeled) = r.unpack();
+            gix::validate::reference::name(name).ok()?;
             Some(RemoteRef {
                 name: name.to_string(),
                 target: target?.to_owned(),

@@ -8,6 +8,15 @@
 //! credentials are sent and nothing prompts; redirects to another host are refused; downloads are
 //! bounded ([`Limits::max_crate_bytes`](crate::Limits)) and verified against the index `cksum`
 //! before anything parses them; fetches are bounded in refs, bytes and wall-clock time.
+//!
+//! Repository hosts are resolved once by our resolver, which refuses names resolving to
+//! loopback, private, link-local or unspecified addresses (SSRF; literal addresses are refused
+//! when the URL is parsed), and connections go to exactly the checked addresses. Every byte a git
+//! server sends passes a counter: the ref advertisement may take `256 × max_refs` bytes
+//! (`max_ref_advertisement_bytes`), the pack [`Options::max_fetch_bytes`], and a pack whose
+//! header declares more than [`Options::max_pack_objects`] objects is refused before gix reads
+//! it. gix's `allocLimit` ([`Limits::git_alloc_limit`](crate::Limits)) refuses single objects
+//! larger than it while indexing. Deviation from git: none of these limits exist in git.
 
 pub mod cache;
 pub(crate) mod git;
