@@ -13,7 +13,9 @@ mod security_support;
 use std::path::Path;
 use std::time::Duration;
 
-use provenance_core::{CrateSource, DifferenceKind, RepoSource, Request, Verdict};
+use provenance_core::{
+    Category, CrateSource, DifferenceKind, RepoSource, Request, Severity, Verdict,
+};
 use security_support::net;
 use security_support::{
     Sandbox, assert_bounded, child_report, diff_kind, entries, has_finding, is_child, manifest,
@@ -162,6 +164,14 @@ fn e03_extra_files_in_crate() {
         );
         let d = r.differences.iter().find(|d| d.path == p).unwrap();
         assert!(d.published.is_some(), "digest recorded for {p}");
+        // Ranked: code and binaries added to a published crate are high severity.
+        let want = match p {
+            "build.rs" => Category::BuildScript,
+            "src/x.rs" => Category::Other,
+            _ => Category::Binary,
+        };
+        assert_eq!(d.category, Some(want), "{p}");
+        assert_eq!(d.severity, Some(Severity::High), "{p}");
     }
 }
 
@@ -266,6 +276,9 @@ fn e06_line_endings_only() {
         d.repo.as_ref().unwrap().sha256
     );
     assert!(d.diff.is_some());
+    // Classified: only line endings differ, informational.
+    assert_eq!(d.category, Some(Category::LineEndings));
+    assert_eq!(d.severity, Some(Severity::Info));
 }
 
 #[test]
