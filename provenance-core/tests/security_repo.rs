@@ -478,6 +478,61 @@ fn r05_endless_ref_advertisement_git() {
     );
 }
 
+/// B5 at the library level: a server that accepts and then says nothing (HTTP preflight,
+/// `git://` handshake) or stalls in the middle of the pack, with the default 30 s timeouts; an
+/// interrupt 300 ms in returns `Interrupted` within a second (the stalled read is left behind to
+/// time out on its own thread).
+#[test]
+fn r05_interrupt_during_a_stalled_fetch() {
+    let silent = || {
+        let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+        let port = listener.local_addr().unwrap().port();
+        std::thread::spawn(move || {
+            let mut held = Vec::new();
+            for s in listener.incoming().flatten() {
+                held.push(s);
+            }
+        });
+        port
+    };
+    let (tip, entries) = commit_entries(b"[package]\n");
+    let pack = pack_of(&entries);
+    let stalled_pack = v2_server(&tip, move |s| {
+        let _ = s.write_all(&band1(&pack[..pack.len() / 2]));
+        std::thread::sleep(Duration::from_secs(60));
+    });
+    for url in [
+        format!("http://127.0.0.1:{}/foo.git", silent()),
+        format!("git://127.0.0.1:{}/foo.git", silent()),
+        format!("http://127.0.0.1:{stalled_pack}/foo.git"),
+    ] {
+        let sb = Sandbox::new();
+        let mut o = fopts(&sb);
+        o.http_timeout = Duration::from_secs(30);
+        o.fetch_timeout = Duration::from_secs(300);
+        let stop = Arc::new(AtomicBool::new(false));
+        let s2 = stop.clone();
+        std::thread::spawn(move || {
+            std::thread::sleep(Duration::from_millis(300));
+            s2.store(true, std::sync::atomic::Ordering::Relaxed);
+        });
+        let start = Instant::now();
+        let r = security_support::no_panic(|| {
+            fetch::repository(
+                &url,
+                false,
+                &Want::commit(tip.clone()),
+                &o,
+                &mut Discard,
+                &stop,
+            )
+        });
+        let took = start.elapsed();
+        assert!(matches!(r, Err(fetch::Error::Interrupted)), "{url}: {r:?}");
+        assert!(took < Duration::from_millis(1300), "{url}: {took:?}");
+    }
+}
+
 /// A protocol-v2 smart-HTTP server advertising `refs/heads/main` at `tip` that answers
 /// `fetch` by calling `pack` with the connection after the `packfile` section header.
 fn v2_server(tip: &str, pack: impl Fn(&mut std::net::TcpStream) + Send + Sync + 'static) -> u16 {

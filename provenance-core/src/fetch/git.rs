@@ -8,6 +8,7 @@
 
 use std::collections::{HashSet, VecDeque};
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
@@ -23,6 +24,7 @@ use super::{Error, Options, net};
 enum Connect {
     Gix(gix::Error, bool),
     Ours(String),
+    Setup(String),
 }
 
 /// One advertised ref: full name, direct target, peeled target (annotated tags).
@@ -276,57 +278,82 @@ fn classify(
     }
 }
 
-/// Run `f` with a stop flag that is set when the caller interrupts, the wall-clock limit passes,
-/// or the incoming pack grows beyond the byte limit. Returns the reason when stopped.
-fn guarded<T>(
+/// Run `f` on its own thread with a stop flag that is set when the caller interrupts, the
+/// wall-clock limit passes, or the incoming pack grows beyond the byte limit. Returns `f`'s
+/// result and the reason when stopped.
+///
+/// gix sees the flag only while it receives a pack; a read blocked in the handshake (a server
+/// that stalls) would not. So once stopped, the fetch gets [`STOP_GRACE`] to wind down and is
+/// then left behind: its thread ends on its own at its next read timeout, and we return at once.
+/// `None` as the result means it was left behind.
+fn guarded<T: Send + 'static>(
     repo_path: &Path,
     options: &Options,
     should_interrupt: &AtomicBool,
-    f: impl FnOnce(&AtomicBool) -> T,
-) -> (T, Option<String>) {
-    let stop = AtomicBool::new(false);
-    let done = AtomicBool::new(false);
-    let reason = std::sync::Mutex::new(None::<String>);
+    f: impl FnOnce(&AtomicBool) -> T + Send + 'static,
+) -> (Option<T>, Option<String>) {
+    let stop = Arc::new(AtomicBool::new(false));
+    let (tx, rx) = std::sync::mpsc::channel();
+    let worker_stop = stop.clone();
+    let spawned = std::thread::Builder::new()
+        .name("provenance-fetch".into())
+        .spawn(move || {
+            let _ = tx.send(f(&worker_stop));
+        });
+    if let Err(e) = spawned {
+        return (None, Some(format!("cannot start the fetch thread: {e}")));
+    }
     let pack_dir = repo_path.join("objects").join("pack");
     let before = dir_size(&pack_dir);
     let start = Instant::now();
-    let out = std::thread::scope(|s| {
-        s.spawn(|| {
-            let mut ticks = 0u32;
-            while !done.load(Ordering::Relaxed) {
-                std::thread::sleep(Duration::from_millis(50));
-                ticks += 1;
-                let why = if should_interrupt.load(Ordering::Relaxed) {
-                    Some("interrupted".to_owned())
-                } else if start.elapsed() > options.fetch_timeout {
-                    Some(format!(
-                        "timed out: the fetch took longer than {} s",
-                        options.fetch_timeout.as_secs()
-                    ))
-                } else if ticks.is_multiple_of(10)
-                    && dir_size(&pack_dir).saturating_sub(before) > options.max_fetch_bytes
-                {
-                    Some(format!(
-                        "limit `max_fetch_bytes` exceeded: more than {} bytes received",
-                        options.max_fetch_bytes
-                    ))
-                } else {
-                    None
-                };
-                if let Some(why) = why {
-                    *reason.lock().expect("not poisoned") = Some(why);
-                    stop.store(true, Ordering::Relaxed);
-                    break;
-                }
+    let mut reason: Option<String> = None;
+    let mut stopped_at: Option<Instant> = None;
+    let mut ticks = 0u32;
+    loop {
+        match rx.recv_timeout(Duration::from_millis(50)) {
+            Ok(out) => return (Some(out), reason),
+            Err(std::sync::mpsc::RecvTimeoutError::Disconnected) => {
+                return (
+                    None,
+                    reason.or_else(|| Some("the fetch thread died".into())),
+                );
             }
-        });
-        let out = f(&stop);
-        done.store(true, Ordering::Relaxed);
-        out
-    });
-    let why = reason.into_inner().expect("not poisoned");
-    (out, why)
+            Err(std::sync::mpsc::RecvTimeoutError::Timeout) => {}
+        }
+        if let Some(at) = stopped_at {
+            if at.elapsed() > STOP_GRACE {
+                return (None, reason);
+            }
+            continue;
+        }
+        ticks += 1;
+        let why = if should_interrupt.load(Ordering::Relaxed) {
+            Some("interrupted".to_owned())
+        } else if start.elapsed() > options.fetch_timeout {
+            Some(format!(
+                "timed out: the fetch took longer than {} s",
+                options.fetch_timeout.as_secs()
+            ))
+        } else if ticks.is_multiple_of(10)
+            && dir_size(&pack_dir).saturating_sub(before) > options.max_fetch_bytes
+        {
+            Some(format!(
+                "limit `max_fetch_bytes` exceeded: more than {} bytes received",
+                options.max_fetch_bytes
+            ))
+        } else {
+            None
+        };
+        if let Some(why) = why {
+            reason = Some(why);
+            stop.store(true, Ordering::Relaxed);
+            stopped_at = Some(Instant::now());
+        }
+    }
 }
+
+/// How long a stopped fetch may take to wind down before it is left behind.
+const STOP_GRACE: Duration = Duration::from_millis(500);
 
 fn dir_size(dir: &Path) -> u64 {
     std::fs::read_dir(dir).map_or(0, |rd| {
@@ -347,18 +374,9 @@ pub(crate) fn fetch(
     options: &Options,
     should_interrupt: &AtomicBool,
 ) -> Result<Received, Failure> {
-    let git_err = |m: String| {
-        Failure::Error(Error::Git {
-            url: url.fetch_url.clone(),
-            message: m,
-        })
-    };
-    let remote = repo
-        .remote_at(url.fetch_url.as_str())
-        .map_err(|e| git_err(render(&e)))?
-        .with_fetch_tags(gix::remote::fetch::Tags::None)
-        .with_refspecs(specs.iter().map(String::as_str), Direction::Fetch)
-        .map_err(|e| git_err(render(&e)))?;
+    // Everything the fetch thread needs is owned: it may outlive this call (see `guarded`).
+    let remote_repo = repo.clone();
+    let (url_owned, options_owned, specs_owned) = (url.clone(), options.clone(), specs.to_vec());
     let budget = net::Budget::new(
         "max_ref_advertisement_bytes",
         options
@@ -366,8 +384,17 @@ pub(crate) fn fetch(
             .saturating_mul(net::ADVERTISEMENT_BYTES_PER_REF),
     );
     let refusal: net::Refusal = std::sync::Arc::default();
-    let (result, stopped) = guarded(repo.path(), options, should_interrupt, |stop| {
-        let transport = match net::transport(url, options, &budget, &refusal) {
+    let (budget_w, refusal_w) = (budget.clone(), refusal.clone());
+    let (result, stopped) = guarded(repo.path(), options, should_interrupt, move |stop| {
+        let (url, options) = (&url_owned, &options_owned);
+        let remote = remote_repo
+            .remote_at(url.fetch_url.as_str())
+            .and_then(|r| {
+                r.with_fetch_tags(gix::remote::fetch::Tags::None)
+                    .with_refspecs(specs_owned.iter().map(String::as_str), Direction::Fetch)
+            })
+            .map_err(|e| Connect::Setup(render(&e)))?;
+        let transport = match net::transport(url, options, &budget_w, &refusal_w) {
             Ok(t) => t,
             Err(message) => return Err(Connect::Ours(message)),
         };
@@ -384,12 +411,9 @@ pub(crate) fn fetch(
             Ok(p) => p,
             Err(e) => return Err(Connect::Gix(e, true)),
         };
-        budget.pack_phase(options.max_fetch_bytes, options.max_pack_objects);
+        budget_w.pack_phase(options.max_fetch_bytes, options.max_pack_objects);
         let refs = convert_refs(&prep.ref_map().remote_refs);
-        if list_only {
-            return Ok((refs, None));
-        }
-        if refs.len() as u64 > options.max_refs {
+        if list_only || refs.len() as u64 > options.max_refs {
             return Ok((refs, None));
         }
         match prep
@@ -400,6 +424,18 @@ pub(crate) fn fetch(
             Err(e) => Err(Connect::Gix(e, false)),
         }
     });
+    let Some(result) = result else {
+        // Left behind after a stop (interrupt, wall-clock limit) or the thread died.
+        return Err(match stopped.as_deref() {
+            Some("interrupted") => Failure::Error(Error::Interrupted),
+            why => Failure::Error(Error::Network {
+                host: url.host.clone(),
+                what: format!("fetching `{}`", url.fetch_url),
+                message: why.unwrap_or("the fetch stopped").to_owned(),
+                transient: true,
+            }),
+        });
+    };
     if let Some(reason) = refusal.lock().expect("not poisoned").take() {
         return Err(Failure::Error(Error::UrlPolicy {
             url: url.fetch_url.clone(),
@@ -419,6 +455,12 @@ pub(crate) fn fetch(
                 stopped.as_deref(),
                 options.limits.git_alloc_limit,
             ));
+        }
+        Err(Connect::Setup(message)) => {
+            return Err(Failure::Error(Error::Git {
+                url: url.fetch_url.clone(),
+                message,
+            }));
         }
         Err(Connect::Ours(message)) => {
             return Err(Failure::Error(Error::Network {

@@ -533,7 +533,11 @@ pub fn repository(
         }
     };
     if matches!(url.transport, Transport::Https | Transport::Http) {
-        match preflight(&url, options) {
+        let (u, o) = (url.clone(), options.clone());
+        let Some(outcome) = interruptible(should_interrupt, move || preflight(&u, &o)) else {
+            return Err(Error::Interrupted);
+        };
+        match outcome {
             Ok(Some(message)) => {
                 return Ok(Fetched {
                     path: repo_path,
@@ -694,6 +698,35 @@ fn preflight(url: &RepoUrl, options: &Options) -> Result<Option<String>, Error> 
             message: describe_reqwest(&e, &url.host),
             transient: true,
         })),
+    }
+}
+
+/// Run `f` on its own thread; `None` as soon as `should_interrupt` is set (checked every 50 ms),
+/// leaving `f` to finish on its own (its requests are bounded by the HTTP timeout).
+fn interruptible<T: Send + 'static>(
+    should_interrupt: &AtomicBool,
+    f: impl FnOnce() -> T + Send + 'static,
+) -> Option<T> {
+    let (tx, rx) = std::sync::mpsc::channel();
+    if std::thread::Builder::new()
+        .name("provenance-preflight".into())
+        .spawn(move || {
+            let _ = tx.send(f());
+        })
+        .is_err()
+    {
+        return None;
+    }
+    loop {
+        match rx.recv_timeout(Duration::from_millis(50)) {
+            Ok(out) => return Some(out),
+            Err(std::sync::mpsc::RecvTimeoutError::Disconnected) => return None,
+            Err(std::sync::mpsc::RecvTimeoutError::Timeout) => {
+                if should_interrupt.load(std::sync::atomic::Ordering::Relaxed) {
+                    return None;
+                }
+            }
+        }
     }
 }
 
