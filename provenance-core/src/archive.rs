@@ -672,6 +672,13 @@ pub fn is_bidi_or_invisible(c: char) -> bool {
 
 /// Parse `.crate` bytes (gzip-compressed tar) into memory.
 pub fn parse(bytes: &[u8], limits: &Limits) -> Result<CrateArchive, Error> {
+    // Test-only fault injection (SECURITY.md B1): lets the binding suites check their panic
+    // boundaries. Never enabled by default.
+    #[cfg(feature = "fault-injection")]
+    assert!(
+        !bytes.starts_with(b"PROVENANCE-FAULT-INJECTION:panic"),
+        "fault injection: parser panic"
+    );
     if bytes.len() as u64 > limits.max_crate_bytes {
         return Err(Error::LimitExceeded(LimitError {
             limit: "max_crate_bytes",
