@@ -289,7 +289,8 @@ void prov_options_free(prov_options *opts);
 
 /**
  * Set the cache directory for downloads and fetched repositories (any bytes on Unix). The
- * path is copied.
+ * path is copied. An empty string is `PROV_RESULT_INVALID_INPUT` (it would mean the current
+ * directory). A directory that is a symlink is refused when it is used.
  *
  * # Safety
  *

@@ -62,7 +62,7 @@ mod tests {
     }
 
     #[test]
-    fn panics_become_codes_and_the_next_call_works() {
+    fn b01_panics_become_codes_and_the_next_call_works() {
         assert_eq!(may_panic(true), PROV_RESULT_PANIC);
         assert_eq!(may_panic(false), PROV_RESULT_OK);
         assert_eq!(len_may_panic(true), 0);

@@ -140,7 +140,7 @@ mod tests {
     }
 
     #[test]
-    fn wrong_type_stale_and_double_free_are_detected() {
+    fn b02_wrong_type_stale_and_double_free_are_detected() {
         let a = into_handle::<A>("x".to_owned());
         // SAFETY: `a` is live and not freed concurrently.
         let ok = unsafe { borrow(a) }.map(String::as_str);

@@ -8,7 +8,9 @@ use provenance_core::{Options, Progress, Stage};
 
 use crate::cancel::prov_cancel;
 use crate::handle::{self, Castable};
-use crate::result::{PROV_RESULT_NULL_PARAMETER, PROV_RESULT_OK, prov_result};
+use crate::result::{
+    PROV_RESULT_INVALID_INPUT, PROV_RESULT_NULL_PARAMETER, PROV_RESULT_OK, prov_result,
+};
 use crate::strings;
 
 /// Options for a verification: cache directory, offline mode, … Create with
@@ -150,7 +152,8 @@ unsafe fn with_mut(
 }
 
 /// Set the cache directory for downloads and fetched repositories (any bytes on Unix). The
-/// path is copied.
+/// path is copied. An empty string is `PROV_RESULT_INVALID_INPUT` (it would mean the current
+/// directory). A directory that is a symlink is refused when it is used.
 ///
 /// # Safety
 ///
@@ -169,6 +172,9 @@ pub unsafe extern "C" fn prov_options_set_cache_dir(
         // SAFETY: forwarded contract.
         unsafe {
             with_mut(opts, |o| {
+                if dir.as_os_str().is_empty() {
+                    return Err(PROV_RESULT_INVALID_INPUT);
+                }
                 o.core.cache_dir = Some(dir);
                 Ok(())
             })

@@ -266,7 +266,7 @@ mod tests {
     use std::collections::HashSet;
 
     #[test]
-    fn every_error_kind_has_its_own_code_name_and_message() {
+    fn b07_every_error_kind_has_its_own_code_name_and_message() {
         let mut seen = HashSet::new();
         for &kind in ErrorKind::ALL {
             let code = from_kind(kind);
@@ -292,7 +292,7 @@ mod tests {
 
     /// The numbers are ABI: this snapshot must only ever grow.
     #[test]
-    fn code_numbers_are_stable() {
+    fn b07_code_numbers_are_stable() {
         let got: Vec<(u32, &str)> = CODES
             .iter()
             .map(|c| (c.code.0, c.name.to_str().unwrap()))

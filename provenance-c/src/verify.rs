@@ -10,7 +10,9 @@ use crate::error::{self, ErrorData, prov_error};
 use crate::handle;
 use crate::options::{CProgress, prov_options};
 use crate::report::{ReportData, prov_report};
-use crate::result::{self, PROV_RESULT_NULL_PARAMETER, PROV_RESULT_OK, info, prov_result};
+use crate::result::{
+    self, PROV_RESULT_NULL_PARAMETER, PROV_RESULT_OK, PROV_RESULT_PANIC, info, prov_result,
+};
 use crate::strings;
 
 /// Escape what could mislead a terminal or log reader (control characters, bidi controls,
@@ -117,9 +119,23 @@ unsafe fn run(
     }
     let not_cancelled = AtomicBool::new(false);
     let flag = options.cancel.as_deref().unwrap_or(&not_cancelled);
-    let result = match options.progress {
-        Some(cb) => verify_opts(&request, &mut CProgress::new(cb), flag),
-        None => verify_opts(&request, &mut Discard, flag),
+    // A panic in core (a bug; SECURITY.md B1) is caught here rather than only at the outer
+    // boundary, so the `_ex` functions can still report it through `err_out`.
+    let result =
+        std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| match options.progress {
+            Some(cb) => verify_opts(&request, &mut CProgress::new(cb), flag),
+            None => verify_opts(&request, &mut Discard, flag),
+        }));
+    let result = match result {
+        Ok(r) => r,
+        Err(panic) => bail!(
+            PROV_RESULT_PANIC,
+            Some(&format!(
+                "{}: {}",
+                message(PROV_RESULT_PANIC),
+                panic_message(panic.as_ref())
+            ))
+        ),
     };
     match result {
         Ok(report) => {
@@ -130,6 +146,15 @@ unsafe fn run(
         }
         Err(e) => bail!(result::from_kind(e.kind()), Some(&e.to_string())),
     }
+}
+
+/// The text of a caught panic payload (`panic!` with a literal or a formatted message).
+fn panic_message(payload: &(dyn std::any::Any + Send)) -> &str {
+    payload
+        .downcast_ref::<&str>()
+        .copied()
+        .or_else(|| payload.downcast_ref::<String>().map(String::as_str))
+        .unwrap_or("(no message)")
 }
 
 fn message(code: prov_result) -> &'static str {

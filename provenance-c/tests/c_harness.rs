@@ -2,6 +2,12 @@
 //! library cargo just built, and runs them normally, under ASan+UBSan, and (ignored by default
 //! because it is slow; `tests/run.sh` runs it) under valgrind.
 //!
+//! The SECURITY.md §4.6 binding cases are tests named after their ids (`b01_…` … `b10_…`;
+//! the C functions they run carry the same prefix). B1 links `tests/c/panic.c` against a second
+//! build of the library with the test-only `fault-injection` feature, in its own target
+//! directory (`<target>/fault-injection`, shared with the Python suite's build) so it never
+//! replaces the normal library. B8 is Python-only (provenance-py/tests).
+//!
 //! Needs a C compiler (`cc`, or `$CC`) and the realworld data set at `../shared/realworld`
 //! relative to the workspace root (or `$PROV_REALWORLD_DIR`); fails loudly without them.
 //! Downloads are cached in `provenance-c/tests/.cache/` (gitignored).
@@ -56,30 +62,42 @@ fn cache_dir() -> PathBuf {
 /// (re)built here, once per run, with the same cargo, profile and target directory.
 fn lib_dir() -> PathBuf {
     static BUILT: OnceLock<PathBuf> = OnceLock::new();
-    BUILT.get_or_init(build_staticlib).clone()
+    BUILT.get_or_init(|| build_staticlib(false)).clone()
 }
 
-fn build_staticlib() -> PathBuf {
+/// The staticlib with the test-only `fault-injection` feature (B1), built in
+/// `<target>/fault-injection`: the feature changes neither file names nor cargo's view of the
+/// normal build, so it must not share the normal target directory.
+fn fault_lib_dir() -> PathBuf {
+    static BUILT: OnceLock<PathBuf> = OnceLock::new();
+    BUILT.get_or_init(|| build_staticlib(true)).clone()
+}
+
+fn build_staticlib(fault_injection: bool) -> PathBuf {
     let exe = std::env::current_exe().unwrap();
     let dir = exe.parent().unwrap().parent().unwrap().to_path_buf();
-    let target_dir = dir.parent().unwrap();
+    let profile = dir.file_name().and_then(|n| n.to_str()).unwrap().to_owned();
+    let mut target_dir = dir.parent().unwrap().to_path_buf();
     let mut cmd = Command::new(env!("CARGO"));
     cmd.current_dir(manifest_dir())
-        .args(["build", "--lib", "-p", "provenance-c"])
-        .arg("--target-dir")
-        .arg(target_dir);
-    match dir.file_name().and_then(|n| n.to_str()) {
-        Some("debug") => {}
-        Some("release") => {
+        .args(["build", "--lib", "-p", "provenance-c"]);
+    if fault_injection {
+        target_dir = target_dir.join("fault-injection");
+        cmd.args(["--features", "fault-injection"]);
+    }
+    cmd.arg("--target-dir").arg(&target_dir);
+    match profile.as_str() {
+        "debug" => {}
+        "release" => {
             cmd.arg("--release");
         }
-        Some(other) => {
+        other => {
             cmd.args(["--profile", other]);
         }
-        None => panic!("unexpected target layout: {}", dir.display()),
     }
     let status = cmd.status().expect("running cargo build");
     assert!(status.success(), "cargo build -p provenance-c failed");
+    let dir = target_dir.join(&profile);
     assert!(
         dir.join("libcrate_provenance.a").is_file(),
         "libcrate_provenance.a not found in {}",
@@ -238,19 +256,32 @@ enum Mode {
     Sanitizers,
 }
 
-/// Compile one C file against the static library; cached per (file, mode) within a run.
+/// Compile one C file against the static library.
 fn compile(src: &Path, mode: Mode) -> PathBuf {
+    compile_with(src, mode, &lib_dir(), &[], "")
+}
+
+/// Compile one C file against the static library in `lib`, with `extra` compiler arguments
+/// (before the standard include directory) and `tag` in the executable's name.
+fn compile_with(
+    src: &Path,
+    mode: Mode,
+    lib: &Path,
+    extra: &[&std::ffi::OsStr],
+    tag: &str,
+) -> PathBuf {
     let stem = src.file_stem().unwrap().to_string_lossy().into_owned();
     let suffix = match mode {
         Mode::Plain => "",
         Mode::Sanitizers => "-asan",
     };
-    let exe = out_dir().join(format!("{stem}{suffix}"));
+    let exe = out_dir().join(format!("{stem}{tag}{suffix}"));
     let cc = std::env::var("CC").unwrap_or_else(|_| "cc".to_owned());
     let mut cmd = Command::new(cc);
     cmd.args([
         "-std=c11", "-g", "-O1", "-Wall", "-Wextra", "-Werror", "-pthread",
     ])
+    .args(extra)
     .arg("-I")
     .arg(manifest_dir().join("include"));
     if mode == Mode::Sanitizers {
@@ -261,7 +292,7 @@ fn compile(src: &Path, mode: Mode) -> PathBuf {
         ]);
     }
     cmd.arg(src)
-        .arg(lib_dir().join("libcrate_provenance.a"))
+        .arg(lib.join("libcrate_provenance.a"))
         .args(NATIVE_STATIC_LIBS)
         .arg("-o")
         .arg(&exe);
@@ -357,14 +388,21 @@ fn smoke(f: &Fixture, mode: Mode, valgrind: bool) {
     assert_eq!(String::from_utf8_lossy(&out.stdout), want_stdout);
 }
 
-fn errors(mode: Mode, valgrind: bool) {
-    let f = fixture("ryu-1.0.23");
-    let scratch = out_dir().join(format!("errors-{mode:?}-{valgrind}"));
+/// One case of `tests/c/errors.c` (`b02`, `b03`, `b07`, `corrupt`).
+fn errors(case: &str, mode: Mode, valgrind: bool) {
+    // B3 reads the differences of a report: the tampered crate has two.
+    let f = if case == "b03" {
+        tampered()
+    } else {
+        fixture("ryu-1.0.23")
+    };
+    let scratch = out_dir().join(format!("errors-{case}-{mode:?}-{valgrind}"));
     std::fs::create_dir_all(&scratch).unwrap();
     let exe = compile(&c_test("errors"), mode);
     run(
         &exe,
         &[
+            case.as_ref(),
             f.crate_file.as_os_str(),
             f.repo.as_os_str(),
             scratch.as_os_str(),
@@ -374,6 +412,7 @@ fn errors(mode: Mode, valgrind: bool) {
     );
 }
 
+/// B4: `tests/c/threads.c`.
 fn threads(mode: Mode, valgrind: bool) {
     let f = fixture("ryu-1.0.23");
     let exe = compile(&c_test("threads"), mode);
@@ -389,12 +428,37 @@ fn threads(mode: Mode, valgrind: bool) {
     );
 }
 
-fn cancel(mode: Mode, valgrind: bool) {
+/// One case of `tests/c/cancel.c` (`b05`, `b09`).
+fn cancel(case: &str, mode: Mode, valgrind: bool) {
     let f = fixture("ryu-1.0.23");
     let exe = compile(&c_test("cancel"), mode);
+    // A verification under valgrind takes seconds; the cross-thread cancel is bounded by one.
+    let max_latency_ms = if valgrind { "30000" } else { "1000" };
     run(
         &exe,
         &[
+            case.as_ref(),
+            f.crate_file.as_os_str(),
+            f.repo.as_os_str(),
+            f.expected_verdict.as_ref(),
+            max_latency_ms.as_ref(),
+        ],
+        valgrind,
+        0,
+    );
+}
+
+/// B1: `tests/c/panic.c` against the fault-injection library.
+fn panic_case(mode: Mode, valgrind: bool) {
+    let f = fixture("ryu-1.0.23");
+    let panic_crate = out_dir().join("b01-panic.crate");
+    // The magic prefix provenance-core's parser panics on (feature `fault-injection`).
+    std::fs::write(&panic_crate, b"PROVENANCE-FAULT-INJECTION:panic\0\0\0\0").unwrap();
+    let exe = compile_with(&c_test("panic"), mode, &fault_lib_dir(), &[], "");
+    let out = run(
+        &exe,
+        &[
+            panic_crate.as_os_str(),
             f.crate_file.as_os_str(),
             f.repo.as_os_str(),
             f.expected_verdict.as_ref(),
@@ -402,6 +466,215 @@ fn cancel(mode: Mode, valgrind: bool) {
         valgrind,
         0,
     );
+    // The panic message went to stderr through the default hook; nothing unwound into C.
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("fault injection: parser panic"),
+        "the library did not panic: is the fault-injection feature built in?"
+    );
+}
+
+/// B10: `tests/c/version.c` against the real header, and against a copy whose version macros
+/// name the next patch release (a program built against another release's header).
+fn version(mode: Mode, valgrind: bool) {
+    let exe = compile(&c_test("version"), mode);
+    let out = run(&exe, &[], valgrind, 0);
+    let want = format!("header {v}, library {v}\n", v = env!("CARGO_PKG_VERSION"));
+    assert!(String::from_utf8_lossy(&out.stdout).starts_with(&want));
+
+    let dir = out_dir().join(format!("b10-header-{mode:?}-{valgrind}"));
+    std::fs::create_dir_all(&dir).unwrap();
+    let header =
+        std::fs::read_to_string(manifest_dir().join("include/crate_provenance.h")).unwrap();
+    let patch: u32 = env!("CARGO_PKG_VERSION_PATCH").parse().unwrap();
+    let other = format!(
+        "{}.{}.{}",
+        env!("CARGO_PKG_VERSION_MAJOR"),
+        env!("CARGO_PKG_VERSION_MINOR"),
+        patch + 1
+    );
+    let patched = header
+        .replace(
+            &format!("#define PROV_VERSION_PATCH {patch}\n"),
+            &format!("#define PROV_VERSION_PATCH {}\n", patch + 1),
+        )
+        .replace(
+            &format!(
+                "#define PROV_VERSION_STRING \"{}\"",
+                env!("CARGO_PKG_VERSION")
+            ),
+            &format!("#define PROV_VERSION_STRING \"{other}\""),
+        );
+    assert_ne!(patched, header);
+    std::fs::write(dir.join("crate_provenance.h"), patched).unwrap();
+    let exe = compile_with(
+        &c_test("version"),
+        mode,
+        &lib_dir(),
+        &[
+            "-I".as_ref(),
+            dir.as_os_str(),
+            "-DPROV_TEST_EXPECT_MISMATCH".as_ref(),
+        ],
+        "-mismatch",
+    );
+    let out = run(&exe, &[], valgrind, 0);
+    let want = format!("header {other}, library {}\n", env!("CARGO_PKG_VERSION"));
+    assert!(String::from_utf8_lossy(&out.stdout).starts_with(&want));
+}
+
+/// A raw deflate piece of `data` ending in a full flush: byte-aligned and self-contained (no
+/// back-references across a full flush), so pieces can be repeated and concatenated. This
+/// builds gigabyte bombs in milliseconds even in a debug build.
+fn deflate_piece(data: &[u8]) -> Vec<u8> {
+    let mut c = flate2::Compress::new(flate2::Compression::best(), false);
+    let mut out = Vec::with_capacity(data.len() + 1024);
+    c.compress_vec(data, &mut out, flate2::FlushCompress::Full)
+        .unwrap();
+    assert_eq!(c.total_in(), data.len() as u64);
+    out
+}
+
+/// A gzip member of `parts` given as (bytes, repeat count).
+fn gzip_of(parts: &[(&[u8], usize)]) -> Vec<u8> {
+    let mut out = vec![0x1f, 0x8b, 8, 0, 0, 0, 0, 0, 0, 0xff];
+    let mut crc = flate2::Crc::new();
+    for &(data, n) in parts {
+        let piece = deflate_piece(data);
+        let mut one = flate2::Crc::new();
+        one.update(data);
+        for _ in 0..n {
+            out.extend_from_slice(&piece);
+            crc.combine(&one);
+        }
+    }
+    let mut last = Vec::with_capacity(64);
+    flate2::Compress::new(flate2::Compression::best(), false)
+        .compress_vec(&[], &mut last, flate2::FlushCompress::Finish)
+        .unwrap();
+    out.extend_from_slice(&last);
+    out.extend_from_slice(&crc.sum().to_le_bytes());
+    out.extend_from_slice(&crc.amount().to_le_bytes());
+    out
+}
+
+fn tar_header(path: &str, size: u64, kind: tar::EntryType) -> Vec<u8> {
+    let mut h = tar::Header::new_ustar();
+    h.set_path(path).unwrap();
+    h.set_size(size);
+    h.set_mode(0o644);
+    h.set_entry_type(kind);
+    h.set_cksum();
+    h.as_bytes().to_vec()
+}
+
+/// The B6 inputs: (expected code name, file). Each gzip bomb is 1 GiB of zeros compressed
+/// (about 1 MiB), as in the Python suite:
+/// * `stream_cap`: 16 FIFO entries of 64 MiB (their data is inflated and discarded, not hashed,
+///   which keeps a debug build fast): stopped at `max_decompressed_bytes` (512 MiB);
+/// * `declared_size`: one regular file declaring 1 GiB: refused before it is read;
+/// * `raw_zeros`: no tar header at all: the first zero blocks end an empty archive;
+/// * `nested_manifest`: a `Cargo.toml` of 20,000 `[`: the nesting pre-check.
+fn bombs() -> Vec<(&'static str, &'static str, PathBuf)> {
+    static BUILT: OnceLock<Vec<(&'static str, &'static str, PathBuf)>> = OnceLock::new();
+    BUILT
+        .get_or_init(|| {
+            let dir = out_dir().join("b06");
+            std::fs::create_dir_all(&dir).unwrap();
+            let zeros = vec![0u8; 1 << 20];
+            let end = [0u8; 1024];
+            let mut stream_cap: Vec<Vec<u8>> = Vec::new();
+            for i in 0..16 {
+                stream_cap.push(tar_header(
+                    &format!("bomb-0.1.0/zeros{i:02}"),
+                    64 << 20,
+                    tar::EntryType::Fifo,
+                ));
+            }
+            let mut parts: Vec<(&[u8], usize)> = Vec::new();
+            for h in &stream_cap {
+                parts.push((h, 1));
+                parts.push((&zeros, 64));
+            }
+            parts.push((&end, 1));
+            let declared = tar_header("bomb-0.1.0/zeros", 1 << 30, tar::EntryType::Regular);
+            let inputs = [
+                ("stream_cap", "limit_exceeded", gzip_of(&parts)),
+                (
+                    "declared_size",
+                    "limit_exceeded",
+                    gzip_of(&[(&declared, 1), (&zeros, 1024), (&end, 1)]),
+                ),
+                ("raw_zeros", "invalid_archive", gzip_of(&[(&zeros, 1024)])),
+                ("nested_manifest", "invalid_metadata", {
+                    let mut b = tar::Builder::new(flate2::write::GzEncoder::new(
+                        Vec::new(),
+                        flate2::Compression::default(),
+                    ));
+                    let mut deep = b"a = ".to_vec();
+                    deep.extend(std::iter::repeat_n(b'[', 20_000));
+                    let ok = b"[package]\nname = \"x\"\nversion = \"0.1.0\"\n";
+                    let vcs = format!(
+                        "{{\"git\":{{\"sha1\":\"{}\"}},\"path_in_vcs\":\"\"}}",
+                        "0".repeat(40)
+                    );
+                    for (name, data) in [
+                        ("Cargo.toml", &deep[..]),
+                        ("Cargo.toml.orig", &ok[..]),
+                        (".cargo_vcs_info.json", vcs.as_bytes()),
+                    ] {
+                        let mut h = tar::Header::new_ustar();
+                        h.set_size(data.len() as u64);
+                        h.set_mode(0o644);
+                        b.append_data(&mut h, format!("x-0.1.0/{name}"), data)
+                            .unwrap();
+                    }
+                    b.into_inner().unwrap().finish().unwrap()
+                }),
+            ];
+            inputs
+                .into_iter()
+                .map(|(id, code, bytes)| {
+                    assert!(bytes.len() < 2 << 20, "{id}: {} bytes", bytes.len());
+                    let path = dir.join(format!("{id}.crate"));
+                    std::fs::write(&path, bytes).unwrap();
+                    (id, code, path)
+                })
+                .collect()
+        })
+        .clone()
+}
+
+/// B6: `tests/c/bombs.c` over `ids`; returns the peak RSS (kB) the program reported.
+fn bombs_case(ids: &[&str], mode: Mode, valgrind: bool) -> u64 {
+    let f = fixture("ryu-1.0.23");
+    let exe = compile(&c_test("bombs"), mode);
+    let specs: Vec<std::ffi::OsString> = bombs()
+        .into_iter()
+        .filter(|(id, _, _)| ids.contains(id))
+        .map(|(_, code, path)| {
+            let mut s = std::ffi::OsString::from(format!("{code}="));
+            s.push(path);
+            s
+        })
+        .collect();
+    assert_eq!(specs.len(), ids.len());
+    let mut args = vec![
+        f.crate_file.as_os_str(),
+        f.repo.as_os_str(),
+        f.expected_verdict.as_ref(),
+    ];
+    args.extend(specs.iter().map(std::ffi::OsString::as_os_str));
+    let out = run(&exe, &args, valgrind, 0);
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    stdout
+        .lines()
+        .find_map(|l| {
+            l.strip_prefix("peak RSS: ")?
+                .strip_suffix(" kB")?
+                .parse()
+                .ok()
+        })
+        .unwrap_or_else(|| panic!("no peak RSS in\n{stdout}"))
 }
 
 fn sbom(mode: Mode, valgrind: bool) {
@@ -481,18 +754,62 @@ fn smoke_match_and_mismatch() {
 }
 
 #[test]
-fn errors_plain() {
-    errors(Mode::Plain, false);
+fn b01_internal_panic_is_a_code_and_message() {
+    panic_case(Mode::Plain, false);
 }
 
 #[test]
-fn threads_plain() {
+fn b02_null_pointers_bad_strings_and_handles() {
+    errors("b02", Mode::Plain, false);
+}
+
+#[test]
+fn b03_returned_strings_ownership() {
+    errors("b03", Mode::Plain, false);
+}
+
+#[test]
+fn b04_threads() {
     threads(Mode::Plain, false);
 }
 
 #[test]
-fn cancel_and_progress_plain() {
-    cancel(Mode::Plain, false);
+fn b05_cancel_token() {
+    cancel("b05", Mode::Plain, false);
+}
+
+const B06_ALL: &[&str] = &[
+    "stream_cap",
+    "declared_size",
+    "raw_zeros",
+    "nested_manifest",
+];
+
+#[test]
+fn b06_bomb_inputs_host_survives() {
+    let peak_kb = bombs_case(B06_ALL, Mode::Plain, false);
+    println!("b06: peak RSS of the C host process {peak_kb} kB");
+    assert!(peak_kb < 256 * 1024, "peak RSS {peak_kb} kB");
+}
+
+#[test]
+fn b07_error_codes_stable_distinct_and_named() {
+    errors("b07", Mode::Plain, false);
+}
+
+#[test]
+fn b09_progress_callback_reenters() {
+    cancel("b09", Mode::Plain, false);
+}
+
+#[test]
+fn b10_header_library_version_mismatch() {
+    version(Mode::Plain, false);
+}
+
+#[test]
+fn corrupt_crates_and_registry() {
+    errors("corrupt", Mode::Plain, false);
 }
 
 #[test]
@@ -520,23 +837,42 @@ fn verify_example_prints_the_cli_json() {
     );
 }
 
+/// Every C test under ASan (with LeakSanitizer: B3) and UBSan.
 #[test]
 fn sanitizers() {
     smoke(&fixture("ryu-1.0.23"), Mode::Sanitizers, false);
     smoke(&tampered(), Mode::Sanitizers, false);
-    errors(Mode::Sanitizers, false);
+    panic_case(Mode::Sanitizers, false);
+    for case in ["b02", "b03", "b07", "corrupt"] {
+        errors(case, Mode::Sanitizers, false);
+    }
     threads(Mode::Sanitizers, false);
-    cancel(Mode::Sanitizers, false);
+    cancel("b05", Mode::Sanitizers, false);
+    cancel("b09", Mode::Sanitizers, false);
+    bombs_case(B06_ALL, Mode::Sanitizers, false);
+    version(Mode::Sanitizers, false);
     sbom(Mode::Sanitizers, false);
 }
 
+/// Every C test under valgrind (`--leak-check=full`: B3), except the 512 MiB inflation of the
+/// `stream_cap` bomb (minutes under valgrind; it runs plainly and under ASan).
 #[test]
-#[ignore = "slow (about 2 minutes); run by provenance-c/tests/run.sh"]
+#[ignore = "slow (about 3 minutes); run by provenance-c/tests/run.sh"]
 fn valgrind() {
     smoke(&fixture("ryu-1.0.23"), Mode::Plain, true);
     smoke(&tampered(), Mode::Plain, true);
-    errors(Mode::Plain, true);
+    panic_case(Mode::Plain, true);
+    for case in ["b02", "b03", "b07", "corrupt"] {
+        errors(case, Mode::Plain, true);
+    }
     threads(Mode::Plain, true);
-    cancel(Mode::Plain, true);
+    cancel("b05", Mode::Plain, true);
+    cancel("b09", Mode::Plain, true);
+    bombs_case(
+        &["declared_size", "raw_zeros", "nested_manifest"],
+        Mode::Plain,
+        true,
+    );
+    version(Mode::Plain, true);
     sbom(Mode::Plain, true);
 }

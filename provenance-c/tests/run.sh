@@ -4,7 +4,9 @@
 #   2. regenerate the header and fail on any difference from the committed one
 #   3. rustfmt + clippy for provenance-c
 #   4. cargo test -p provenance-c: unit tests, header/version tests, C tests (tests/c/*.c and
-#      examples/c/*.c) built against the staticlib and run plainly and under ASan+UBSan
+#      examples/c/*.c) built against the staticlib and run plainly and under ASan+UBSan; the
+#      SECURITY.md B1 test links a second staticlib built with the test-only `fault-injection`
+#      feature in <target>/fault-injection (never in release builds or `make install`)
 #   5. the same C tests under valgrind (--error-exitcode --leak-check=full)
 #   6. `make install PREFIX=<tmp>`, then build examples/c/*.c with
 #      `cc prog.c $(pkg-config --cflags --libs crate-provenance)` (and statically), and check

@@ -1,8 +1,19 @@
 /*
- * cancel: progress callbacks and cancellation tokens.
+ * cancel: progress callbacks and cancellation tokens, one SECURITY.md §4.6 case per CASE:
  *
- *   cancel CRATE_FILE REPO EXPECTED_VERDICT
+ *   b05  a cancellation token triggered before a call, from inside the progress callback, and
+ *        from another thread while verifications run: PROV_RESULT_INTERRUPTED, promptly
+ *   b09  a progress callback that re-enters the library (verifies another crate, reads and
+ *        frees reports) from inside the callback: no deadlock, correct results
+ *
+ *   cancel CASE CRATE_FILE REPO EXPECTED_VERDICT [MAX_LATENCY_MS]
+ *
+ * MAX_LATENCY_MS (default 1000) bounds the time from a cross-thread cancel to the return.
  */
+#define _POSIX_C_SOURCE 200809L
+#include <pthread.h>
+#include <time.h>
+
 #include "check.h"
 
 struct progress_log {
@@ -36,12 +47,122 @@ static void on_progress(void *userdata, const char *stage, uint64_t done, uint64
         CHECK_RC(prov_cancel_trigger(log->cancel_on_first_call), PROV_RESULT_OK);
 }
 
+static double now_ms(void) {
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec * 1e3 + (double)ts.tv_nsec / 1e6;
+}
+
+struct canceller {
+    const prov_cancel *cancel;
+    double triggered_ms;
+};
+
+static void *cancel_later(void *arg) {
+    struct canceller *c = arg;
+    struct timespec wait = {0, 200 * 1000 * 1000};
+    nanosleep(&wait, NULL);
+    c->triggered_ms = now_ms();
+    if (prov_cancel_trigger(c->cancel) != PROV_RESULT_OK) c->triggered_ms = -1;
+    return NULL;
+}
+
+/* A token shared with another thread that triggers it while this one verifies in a loop. */
+static void b05_cancel_from_another_thread(const char *crate_path, const char *repo,
+                                           double max_latency_ms) {
+    prov_cancel *cancel = NULL;
+    prov_options *opts = NULL;
+    CHECK_RC(prov_cancel_new(&cancel), PROV_RESULT_OK);
+    CHECK_RC(prov_options_new(&opts), PROV_RESULT_OK);
+    CHECK_RC(prov_options_set_offline(opts, true), PROV_RESULT_OK);
+    CHECK_RC(prov_options_set_cancel(opts, cancel), PROV_RESULT_OK);
+    struct canceller c = {cancel, 0};
+    pthread_t tid;
+    CHECK(pthread_create(&tid, NULL, cancel_later, &c) == 0);
+    int ok = 0;
+    prov_result rc = PROV_RESULT_OK;
+    double start = now_ms();
+    while (rc == PROV_RESULT_OK && now_ms() - start < 60000) {
+        prov_report *report = NULL;
+        rc = prov_verify_crate_file(opts, crate_path, repo, &report);
+        if (rc == PROV_RESULT_OK) ok++;
+        prov_report_free(report);
+    }
+    double returned = now_ms();
+    CHECK(pthread_join(tid, NULL) == 0);
+    CHECK_RC(rc, PROV_RESULT_INTERRUPTED);
+    CHECK(c.triggered_ms > 0);
+    printf("cancel from another thread: %d verifications, then interrupted %.1f ms after the "
+           "trigger\n", ok, returned - c.triggered_ms);
+    CHECK(returned - c.triggered_ms < max_latency_ms);
+    prov_options_free(opts);
+    prov_cancel_free(cancel);
+}
+
+/* ---------------------------------------------------------------- B9 */
+
+struct reentry {
+    const char *crate_path, *repo, *expected;
+    int calls, nested, nested_ok;
+};
+
+static void reenter(void *userdata, const char *stage, uint64_t done, uint64_t total) {
+    (void)done;
+    (void)total;
+    struct reentry *r = userdata;
+    r->calls++;
+    if (strcmp(stage, "rebuild") != 0 || r->nested >= 2) return;
+    r->nested++;
+    /* A whole verification from inside the callback (its own options, no callback), and
+     * reads of its report. */
+    prov_options *inner = NULL;
+    CHECK_RC(prov_options_new(&inner), PROV_RESULT_OK);
+    CHECK_RC(prov_options_set_offline(inner, true), PROV_RESULT_OK);
+    prov_report *report = NULL;
+    CHECK_RC(prov_verify_crate_file(inner, r->crate_path, r->repo, &report), PROV_RESULT_OK);
+    const char *v = report ? prov_report_verdict(report) : NULL;
+    const char *json = NULL;
+    size_t len = 0;
+    CHECK_RC(prov_report_json(report, &json, &len), PROV_RESULT_OK);
+    if (v && strcmp(v, r->expected) == 0 && json && len > 0) r->nested_ok++;
+    prov_report_free(report);
+    prov_options_free(inner);
+}
+
+static void b09_progress_callback_reenters(const char *crate_path, const char *repo,
+                                           const char *expected) {
+    struct reentry r = {crate_path, repo, expected, 0, 0, 0};
+    prov_options *opts = NULL;
+    CHECK_RC(prov_options_new(&opts), PROV_RESULT_OK);
+    CHECK_RC(prov_options_set_offline(opts, true), PROV_RESULT_OK);
+    CHECK_RC(prov_options_set_progress(opts, reenter, &r), PROV_RESULT_OK);
+    prov_report *report = NULL;
+    CHECK_RC(prov_verify_crate_file(opts, crate_path, repo, &report), PROV_RESULT_OK);
+    CHECK(report && strcmp(prov_report_verdict(report), expected) == 0);
+    prov_report_free(report);
+    /* The nested calls had no callback: only the outer one counted. */
+    printf("re-entered %d times from %d progress calls\n", r.nested, r.calls);
+    CHECK(r.nested >= 1 && r.nested_ok == r.nested);
+    prov_options_free(opts);
+}
+
 int main(int argc, char **argv) {
-    if (argc < 4) {
-        fprintf(stderr, "usage: %s CRATE_FILE REPO EXPECTED_VERDICT\n", argv[0]);
+    if (argc < 5) {
+        fprintf(stderr, "usage: %s b05|b09 CRATE_FILE REPO EXPECTED_VERDICT [MAX_LATENCY_MS]\n",
+                argv[0]);
         return 2;
     }
-    const char *crate_path = argv[1], *repo = argv[2], *expected = argv[3];
+    const char *which = argv[1], *crate_path = argv[2], *repo = argv[3], *expected = argv[4];
+    double max_latency_ms = argc > 5 ? atof(argv[5]) : 1000.0;
+    if (strcmp(which, "b09") == 0) {
+        b09_progress_callback_reenters(crate_path, repo, expected);
+        return check_finish("cancel b09");
+    }
+    if (strcmp(which, "b05") != 0) {
+        fprintf(stderr, "unknown case %s\n", which);
+        return 2;
+    }
+    b05_cancel_from_another_thread(crate_path, repo, max_latency_ms);
 
     /* NULL handling. */
     CHECK_RC(prov_cancel_new(NULL), PROV_RESULT_NULL_PARAMETER);
@@ -104,5 +225,5 @@ int main(int argc, char **argv) {
     prov_cancel_free(cancel2);
     prov_options_free(opts);
 
-    return check_finish("cancel");
+    return check_finish("cancel b05");
 }
