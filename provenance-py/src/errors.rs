@@ -194,7 +194,7 @@ mod tests {
     ];
 
     #[test]
-    fn every_kind_has_exactly_one_entry() {
+    fn b07_every_kind_has_exactly_one_entry() {
         for kind in ErrorKind::ALL {
             let n = TABLE.iter().filter(|(k, _)| k == kind).count();
             assert_eq!(n, 1, "`{kind}` needs exactly one entry in TABLE");
@@ -223,7 +223,7 @@ mod tests {
     }
 
     #[test]
-    fn every_kind_raises_its_class_with_kind_and_message() {
+    fn b07_every_kind_raises_its_class_with_kind_and_message() {
         Python::initialize();
         Python::attach(|py| {
             import_exceptions(py);

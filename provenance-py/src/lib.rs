@@ -9,6 +9,7 @@ mod errors;
 mod types;
 
 use std::path::PathBuf;
+use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::mpsc::{self, Receiver, RecvTimeoutError, Sender};
 use std::time::{Duration, Instant};
@@ -67,110 +68,123 @@ fn wait(rx: &Receiver<Event>, done: &mut u64) -> Wake {
     }
 }
 
+/// How long the calling thread waits, after a signal handler or the progress callback raised, for
+/// the worker to stop before it returns without it (SECURITY.md B5: Ctrl-C returns within 1 s
+/// even while core is blocked in I/O it cannot interrupt, e.g. waiting for a stalled server).
+const GRACE: Duration = Duration::from_millis(500);
+
 /// Run `work` on a worker thread with the GIL released.
 ///
 /// The calling thread waits without the GIL and re-attaches only every [`POLL`] (to run
 /// `check_signals`, so Ctrl-C sets core's interrupt flag) and when a stage begins or ends (to
 /// call `progress(stage, done, total)`). If a signal handler or the callback raises, the flag is
-/// set, the worker stops at its next check, and that exception propagates.
-fn run_detached<T: Send>(
+/// set, the worker stops at its next check, and that exception propagates. A worker that has not
+/// stopped within [`GRACE`] is left to finish on its own (it owns everything it uses, holds no
+/// Python object, and its result is dropped), so the exception is never delayed by a blocking
+/// read in core.
+fn run_detached<T: Send + 'static>(
     py: Python<'_>,
     progress: Option<&Bound<'_, PyAny>>,
-    work: impl FnOnce(&mut dyn Progress, &AtomicBool) -> Result<T, BindingError> + Send,
+    work: impl FnOnce(&mut dyn Progress, &AtomicBool) -> Result<T, BindingError> + Send + 'static,
 ) -> PyResult<T> {
-    let interrupt = AtomicBool::new(false);
+    let interrupt = Arc::new(AtomicBool::new(false));
     let (tx, rx) = mpsc::channel::<Event>();
     let want_events = progress.is_some();
-    std::thread::scope(|scope| {
-        let flag = &interrupt;
-        let worker = std::thread::Builder::new()
-            .name("crate-provenance".into())
-            .spawn_scoped(scope, move || {
-                // `tx` lives until the work ends: the channel disconnecting is the "done" signal.
-                let mut p = ChannelProgress {
-                    tx: want_events.then(|| tx.clone()),
-                };
-                let out = work(&mut p, flag);
-                drop(tx);
-                out
-            })
-            .map_err(|e| {
-                BindingError::new(
-                    ErrorKind::Internal,
-                    format!("cannot start a worker thread: {e}"),
-                )
-            })?;
+    let flag = Arc::clone(&interrupt);
+    let worker = std::thread::Builder::new()
+        .name("crate-provenance".into())
+        .spawn(move || {
+            // `tx` lives until the work ends: the channel disconnecting is the "done" signal.
+            let mut p = ChannelProgress {
+                tx: want_events.then(|| tx.clone()),
+            };
+            let out = work(&mut p, &flag);
+            drop(tx);
+            out
+        })
+        .map_err(|e| {
+            BindingError::new(
+                ErrorKind::Internal,
+                format!("cannot start a worker thread: {e}"),
+            )
+        })?;
 
-        // The first exception raised by a signal handler or the callback; it wins over the result.
-        let mut pending: Option<PyErr> = None;
-        let call = |stage: Stage, n: u64, total: Option<u64>| -> PyResult<()> {
-            match progress {
-                Some(cb) => cb.call1((stage.as_str(), n, total)).map(drop),
-                None => Ok(()),
+    // The first exception raised by a signal handler or the callback; it wins over the result.
+    let mut pending: Option<(PyErr, Instant)> = None;
+    let call = |stage: Stage, n: u64, total: Option<u64>| -> PyResult<()> {
+        match progress {
+            Some(cb) => cb.call1((stage.as_str(), n, total)).map(drop),
+            None => Ok(()),
+        }
+    };
+    let mut current: Option<(Stage, Option<u64>)> = None;
+    let mut done = 0u64;
+    let mut rx = rx;
+    loop {
+        let (back, wake, n) = py.detach(move || {
+            let mut n = 0;
+            let wake = wait(&rx, &mut n);
+            (rx, wake, n)
+        });
+        rx = back;
+        done += n;
+        let mut delivered = Ok(());
+        // After an exception, the callback is not called again.
+        let call = |stage, n, total| {
+            if pending.is_none() {
+                call(stage, n, total)
+            } else {
+                Ok(())
             }
         };
-        let mut current: Option<(Stage, Option<u64>)> = None;
-        let mut done = 0u64;
-        let mut rx = rx;
-        loop {
-            let (back, wake, n) = py.detach(move || {
-                let mut n = 0;
-                let wake = wait(&rx, &mut n);
-                (rx, wake, n)
-            });
-            rx = back;
-            done += n;
-            let mut delivered = Ok(());
-            // After an exception, the callback is not called again.
-            let call = |stage, n, total| {
-                if pending.is_none() {
-                    call(stage, n, total)
-                } else {
-                    Ok(())
+        match wake {
+            Wake::Stage(stage, total) => {
+                if let Some((s, t)) = current.take() {
+                    delivered = call(s, done, t);
                 }
-            };
-            match wake {
-                Wake::Stage(stage, total) => {
-                    if let Some((s, t)) = current.take() {
-                        delivered = call(s, done, t);
-                    }
-                    done = 0;
-                    current = Some((stage, total));
-                    delivered = delivered.and_then(|()| call(stage, 0, total));
-                }
-                Wake::Tick => {}
-                Wake::Done => {
-                    if let Some((s, t)) = current.take() {
-                        delivered = call(s, done, t);
-                    }
+                done = 0;
+                current = Some((stage, total));
+                delivered = delivered.and_then(|()| call(stage, 0, total));
+            }
+            Wake::Tick => {}
+            Wake::Done => {
+                if let Some((s, t)) = current.take() {
+                    delivered = call(s, done, t);
                 }
             }
-            if pending.is_none()
-                && let Err(e) = delivered.and_then(|()| py.check_signals())
-            {
-                interrupt.store(true, Ordering::Relaxed);
-                pending = Some(e);
-            }
-            if matches!(wake, Wake::Done) {
-                break;
-            }
         }
-        let result = worker.join();
-        if let Some(e) = pending {
-            return Err(e);
+        if pending.is_none()
+            && let Err(e) = delivered.and_then(|()| py.check_signals())
+        {
+            interrupt.store(true, Ordering::Relaxed);
+            pending = Some((e, Instant::now()));
         }
-        match result {
-            Ok(r) => r.map_err(PyErr::from),
-            Err(panic) => {
-                let what = panic
-                    .downcast_ref::<&str>()
-                    .map(|s| (*s).to_owned())
-                    .or_else(|| panic.downcast_ref::<String>().cloned())
-                    .unwrap_or_else(|| "unknown panic".to_owned());
-                Err(BindingError::new(ErrorKind::Internal, format!("panic: {what}")).into())
+        if matches!(wake, Wake::Done) {
+            break;
+        }
+        if let Some((e, since)) = pending.take() {
+            if since.elapsed() >= GRACE {
+                // Leave the worker: dropping its handle detaches it.
+                return Err(e);
             }
+            pending = Some((e, since));
         }
-    })
+    }
+    let result = worker.join();
+    if let Some((e, _)) = pending {
+        return Err(e);
+    }
+    match result {
+        Ok(r) => r.map_err(PyErr::from),
+        Err(panic) => {
+            let what = panic
+                .downcast_ref::<&str>()
+                .map(|s| (*s).to_owned())
+                .or_else(|| panic.downcast_ref::<String>().cloned())
+                .unwrap_or_else(|| "unknown panic".to_owned());
+            Err(BindingError::new(ErrorKind::Internal, format!("panic: {what}")).into())
+        }
+    }
 }
 
 /// `repo=`: a `str` is a URL or a path (as on the command line); any other `os.PathLike` is a path.
@@ -191,6 +205,14 @@ impl From<RepoArg> for RepoSource {
 
 fn invalid(message: &str) -> PyErr {
     BindingError::new(ErrorKind::InvalidInput, message).into()
+}
+
+/// `cache_dir=`: an empty path would silently mean the current directory.
+fn cache_dir_arg(cache_dir: Option<PathBuf>) -> PyResult<Option<PathBuf>> {
+    match cache_dir {
+        Some(p) if p.as_os_str().is_empty() => Err(invalid("`cache_dir` is empty")),
+        other => Ok(other),
+    }
 }
 
 /// Verify a crate against its repository.
@@ -241,7 +263,7 @@ fn verify(
         ));
     }
     let mut options = Options::default();
-    options.cache_dir = cache_dir;
+    options.cache_dir = cache_dir_arg(cache_dir)?;
     options.index_url = index_url;
     options.offline = offline;
     options.allow_insecure_transport = allow_insecure_transport;
@@ -249,7 +271,7 @@ fn verify(
     if let Some(r) = repo {
         request = request.with_repo(r.into());
     }
-    let report = run_detached(py, progress, |p, flag| {
+    let report = run_detached(py, progress, move |p, flag| {
         provenance_core::verify_opts(&request, p, flag).map_err(|e| BindingError::from_core(&e))
     })?;
     types::Report::new(py, report)
@@ -273,13 +295,13 @@ fn fetch_options(
     index_url: Option<String>,
     offline: bool,
     allow_insecure_transport: bool,
-) -> provenance_core::fetch::Options {
+) -> PyResult<provenance_core::fetch::Options> {
     let mut options = Options::default();
-    options.cache_dir = cache_dir;
+    options.cache_dir = cache_dir_arg(cache_dir)?;
     options.index_url = index_url;
     options.offline = offline;
     options.allow_insecure_transport = allow_insecure_transport;
-    provenance_core::fetch::Options::from_verify(&options)
+    Ok(provenance_core::fetch::Options::from_verify(&options))
 }
 
 fn core_err(e: impl Into<provenance_core::Error>) -> BindingError {
@@ -304,7 +326,7 @@ fn index_versions(
     offline: bool,
     allow_insecure_transport: bool,
 ) -> PyResult<Vec<(String, bool)>> {
-    let options = fetch_options(cache_dir, index_url, offline, allow_insecure_transport);
+    let options = fetch_options(cache_dir, index_url, offline, allow_insecure_transport)?;
     run_detached(py, None, move |p, flag| {
         let cache = options.cache().map_err(core_err)?;
         let registry =
@@ -338,7 +360,7 @@ fn crate_repository(
     offline: bool,
     allow_insecure_transport: bool,
 ) -> PyResult<Option<String>> {
-    let options = fetch_options(cache_dir, index_url, offline, allow_insecure_transport);
+    let options = fetch_options(cache_dir, index_url, offline, allow_insecure_transport)?;
     run_detached(py, None, move |p, flag| {
         let downloaded = provenance_core::fetch::crate_archive(&name, &version, &options, p, flag)
             .map_err(core_err)?;

@@ -205,7 +205,7 @@ def test_list_files_errors(realworld: dict[str, Entry], tmp_path: Path) -> None:
         cp.list_files(tmp_path / "nope", "0" * 40)
 
 
-def test_exception_hierarchy() -> None:
+def test_b07_exception_hierarchy() -> None:
     assert issubclass(cp.CrateNotFoundError, cp.FetchError)
     assert issubclass(cp.CrateNotFoundError, LookupError)
     assert issubclass(cp.ArchiveError, ValueError)

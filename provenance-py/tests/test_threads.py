@@ -23,7 +23,7 @@ def _workload(entries: List[Entry]) -> List[Tuple[str, str]]:
     return out
 
 
-def test_threads_verify_concurrently(realworld: Dict[str, Entry]) -> None:
+def test_b04_threads_verify_concurrently(realworld: Dict[str, Entry]) -> None:
     entries = list(realworld.values())
     expected = [(e.id, e.expected_verdict) for e in entries] * ROUNDS
     _workload(entries)  # warm the page cache
@@ -47,7 +47,7 @@ def test_threads_verify_concurrently(realworld: Dict[str, Entry]) -> None:
     )
 
 
-def test_progress_callbacks_from_many_threads(realworld: Dict[str, Entry]) -> None:
+def test_b04_progress_callbacks_from_many_threads(realworld: Dict[str, Entry]) -> None:
     """Callbacks re-acquire the GIL on each verifying thread without deadlock."""
     e = realworld["pin-project-1.1.13"]
 

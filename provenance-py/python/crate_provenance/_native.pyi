@@ -264,7 +264,9 @@ def verify(
     :param repo: the repository: a URL or a local repository path (bare or not); a ``str`` is
         interpreted like the CLI's ``--repo``, any other path-like object as a path. Default:
         ``package.repository`` from the crate.
-    :param cache_dir: cache directory for downloads and fetched repositories.
+    :param cache_dir: cache directory for downloads and fetched repositories (relative to the
+        current directory if relative; created ``0700``). Empty is an ``InvalidInputError``; a
+        directory that is a symlink is refused (``LocalIOError``).
     :param index_url: sparse index URL of the registry (default: crates.io).
     :param offline: use only what is cached; never touch the network.
     :param allow_insecure_transport: allow ``http://``, ``git://`` and ``file://`` URLs.
@@ -276,7 +278,9 @@ def verify(
     :returns: the report, for every verdict.
     :raises crate_provenance.exceptions.ProvenanceError: when the inputs are unusable (see
         :mod:`crate_provenance.exceptions`).
-    :raises KeyboardInterrupt: on Ctrl-C; the verification stops at its next check.
+    :raises KeyboardInterrupt: on Ctrl-C, within about half a second; the verification stops
+        at its next check (work blocked in network I/O finishes in the background, its result
+        dropped).
 
     The GIL is released while the verification runs.
     """
