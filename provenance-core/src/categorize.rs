@@ -144,11 +144,7 @@ fn strip_ws(d: &[u8]) -> Vec<u8> {
 }
 
 fn version_bump_only(repo: &[u8], published: &[u8]) -> bool {
-    let parse = |b: &[u8]| {
-        std::str::from_utf8(b)
-            .ok()
-            .and_then(|t| t.parse::<toml::Table>().ok())
-    };
+    let parse = crate::metadata::parse_toml_table;
     let (Some(mut a), Some(mut b)) = (parse(repo), parse(published)) else {
         return false;
     };

@@ -138,11 +138,7 @@ pub fn check_normalized(
     workspace_deps: Option<&Table>,
 ) -> Vec<Finding> {
     let mut findings = Vec::new();
-    let parse = |b: &[u8]| {
-        std::str::from_utf8(b)
-            .ok()
-            .and_then(|s| s.parse::<Table>().ok())
-    };
+    let parse = crate::metadata::parse_toml_table;
     let (Some(n), Some(o)) = (parse(normalized), parse(orig)) else {
         return findings;
     };
@@ -269,11 +265,7 @@ pub fn check_normalized(
 /// Check that a published `Cargo.lock` resolves the same dependency names as the normalized
 /// manifest: every dependency of the package's own entry must be declared.
 pub fn check_lockfile(lock: &[u8], normalized: &[u8], name: &str, version: &str) -> Vec<Finding> {
-    let parse = |b: &[u8]| {
-        std::str::from_utf8(b)
-            .ok()
-            .and_then(|s| s.parse::<Table>().ok())
-    };
+    let parse = crate::metadata::parse_toml_table;
     let (Some(l), Some(n)) = (parse(lock), parse(normalized)) else {
         return vec![
             Finding::new(

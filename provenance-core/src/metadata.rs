@@ -339,6 +339,15 @@ fn check_nesting(text: &str, max: usize) -> Result<(), String> {
     Ok(())
 }
 
+/// Parse attacker-controlled TOML (a manifest, `Cargo.toml.orig`, `Cargo.lock`) into a table,
+/// after the same nesting pre-check as [`parse_manifest`] (deep nesting would recurse in the
+/// parser). `None` if it is not UTF-8, nests deeper than 128 levels, or does not parse.
+pub(crate) fn parse_toml_table(bytes: &[u8]) -> Option<toml::Table> {
+    let text = std::str::from_utf8(bytes).ok()?;
+    check_nesting(text, 128).ok()?;
+    text.parse::<toml::Table>().ok()
+}
+
 /// Parse a manifest's bytes. `file` names it in errors.
 pub fn parse_manifest(bytes: &[u8], file: &str, limits: &Limits) -> Result<Manifest, Error> {
     if bytes.len() as u64 > limits.max_manifest_bytes {

@@ -533,6 +533,33 @@ fn r05_interrupt_during_a_stalled_fetch() {
     }
 }
 
+/// The registry side of B5: an index server that stalls for 25 s before answering; with the
+/// default 30 s timeout an interrupt 300 ms in still returns `Interrupted` within a second.
+#[test]
+fn r05_interrupt_during_a_stalled_registry() {
+    let server = HttpServer::start(|_| Response::Slow {
+        delay: Duration::from_secs(25),
+        inner: Box::new(Response::status(200)),
+    });
+    let sb = Sandbox::new();
+    let mut o = fopts(&sb);
+    o.http_timeout = Duration::from_secs(30);
+    o.index_url = Some(server.url("/index/"));
+    let stop = Arc::new(AtomicBool::new(false));
+    let s2 = stop.clone();
+    std::thread::spawn(move || {
+        std::thread::sleep(Duration::from_millis(300));
+        s2.store(true, std::sync::atomic::Ordering::Relaxed);
+    });
+    let start = Instant::now();
+    let r = security_support::no_panic(|| {
+        fetch::crate_archive("foo", "1.0.0", &o, &mut Discard, &stop)
+    });
+    let took = start.elapsed();
+    assert!(matches!(r, Err(fetch::Error::Interrupted)), "{r:?}");
+    assert!(took < Duration::from_millis(1300), "{took:?}");
+}
+
 /// A protocol-v2 smart-HTTP server advertising `refs/heads/main` at `tip` that answers
 /// `fetch` by calling `pack` with the connection after the `packfile` section header.
 fn v2_server(tip: &str, pack: impl Fn(&mut std::net::TcpStream) + Send + Sync + 'static) -> u16 {
@@ -1904,6 +1931,14 @@ fn r16_cache_tampering() {
     let e = fetch::Cache::open(&link).unwrap_err();
     assert!(matches!(e, fetch::Error::Cache { .. }), "{e:?}");
     assert_eq!(e.kind(), ErrorKind::Io);
+    // Spelled with trailing separators (which make `symlink_metadata` follow the link).
+    for spelled in ["cache-link/", "cache-link//", "cache-link/."] {
+        let e = fetch::Cache::open(&sb.root.join(spelled)).unwrap_err();
+        assert!(matches!(e, fetch::Error::Cache { .. }), "{spelled}: {e:?}");
+    }
+    // An empty cache path would be the current directory.
+    let e = fetch::Cache::open(Path::new("")).unwrap_err();
+    assert_eq!(e.kind(), ErrorKind::InvalidInput, "{e:?}");
     let mut o = sb.options();
     o.cache_dir = Some(link.clone());
     o.allow_insecure_transport = true;

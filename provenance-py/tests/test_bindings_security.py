@@ -496,11 +496,6 @@ def test_b08_symlinked_cache_dir_is_refused(realworld: Dict[str, Entry], tmp_pat
     assert [p.name for p in target.iterdir()] == ["cache"]
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="known gap in provenance-core's Cache::open (fetch/cache.rs): `symlink_metadata` of "
-    "`link/` follows the link, so a symlinked cache root spelled with a trailing slash is used",
-)
 def test_b08_symlinked_cache_dir_with_trailing_slash_is_refused(
     realworld: Dict[str, Entry], tmp_path: Path
 ) -> None:

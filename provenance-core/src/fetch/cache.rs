@@ -84,6 +84,15 @@ pub fn key_name(s: &str) -> String {
 impl Cache {
     /// Open (and create, `0700`) the cache at `root`; a symlinked root is refused.
     pub fn open(root: &Path) -> Result<Cache, Error> {
+        if root.as_os_str().is_empty() {
+            return Err(Error::InvalidInput {
+                message: "the cache directory is empty (it would be the current directory)".into(),
+            });
+        }
+        // `link/` would make `symlink_metadata` follow the link: check the path without
+        // trailing separators (components drop them).
+        let root: PathBuf = root.components().collect();
+        let root = root.as_path();
         match std::fs::symlink_metadata(root) {
             Ok(m) if m.file_type().is_symlink() => {
                 return Err(Error::Cache {

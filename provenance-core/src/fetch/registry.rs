@@ -252,6 +252,9 @@ impl Registry {
         }
     }
 
+    /// One GET. The request runs on its own thread and hands the body over in chunks, so an
+    /// interrupt is seen within 50 ms even while the server stalls (the stalled request is left
+    /// to end at its timeout).
     fn get_once(
         &self,
         url: &str,
@@ -261,77 +264,134 @@ impl Registry {
         progress: &mut dyn Progress,
         should_interrupt: &AtomicBool,
     ) -> Result<Option<Vec<u8>>, Error> {
+        enum Msg {
+            Head(reqwest::StatusCode, Option<u64>),
+            Chunk(Vec<u8>),
+            Done,
+            /// (message, transient)
+            Failed(String, bool),
+        }
         let net = |message: String, transient: bool| Error::Network {
             host: host.to_owned(),
             what: what.to_owned(),
             message,
             transient,
         };
-        let mut resp = self.client.get(url).send().map_err(|e| {
-            net(
-                super::describe_reqwest(&e, host),
-                e.is_timeout() || e.is_connect(),
-            )
-        })?;
-        let status = resp.status();
-        if status == reqwest::StatusCode::NOT_FOUND || status == reqwest::StatusCode::GONE {
-            return Ok(None);
+        let (tx, rx) = std::sync::mpsc::sync_channel::<Msg>(4);
+        let (client, target, host_w) = (self.client.clone(), url.to_owned(), host.to_owned());
+        let spawned = std::thread::Builder::new()
+            .name("provenance-registry".into())
+            .spawn(move || {
+                let mut resp = match client.get(&target).send() {
+                    Ok(r) => r,
+                    Err(e) => {
+                        let _ = tx.send(Msg::Failed(
+                            super::describe_reqwest(&e, &host_w),
+                            e.is_timeout() || e.is_connect(),
+                        ));
+                        return;
+                    }
+                };
+                let declared: Option<u64> = resp
+                    .headers()
+                    .get(reqwest::header::CONTENT_LENGTH)
+                    .and_then(|v| v.to_str().ok())
+                    .and_then(|v| v.trim().parse().ok());
+                if tx.send(Msg::Head(resp.status(), declared)).is_err() {
+                    return;
+                }
+                let mut received = 0usize;
+                loop {
+                    let mut buf = vec![0u8; 64 << 10];
+                    let msg = match resp.read(&mut buf) {
+                        Ok(0) => Msg::Done,
+                        Ok(n) => {
+                            buf.truncate(n);
+                            received += n;
+                            Msg::Chunk(buf)
+                        }
+                        Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
+                        Err(e) => {
+                            let timeout = super::chain(&e).contains("timed out");
+                            Msg::Failed(
+                                format!(
+                                    "{} after {received} bytes: {}",
+                                    if timeout {
+                                        "timed out"
+                                    } else {
+                                        "the transfer broke off"
+                                    },
+                                    super::chain(&e)
+                                ),
+                                true,
+                            )
+                        }
+                    };
+                    let last = matches!(msg, Msg::Done | Msg::Failed(..));
+                    if tx.send(msg).is_err() || last {
+                        return;
+                    }
+                }
+            });
+        if let Err(e) = spawned {
+            return Err(net(format!("cannot start the download thread: {e}"), true));
         }
-        if !status.is_success() {
-            return Err(net(
-                format!("HTTP status {status}"),
-                status.is_server_error() || status == reqwest::StatusCode::TOO_MANY_REQUESTS,
-            ));
-        }
-        let declared: Option<u64> = resp
-            .headers()
-            .get(reqwest::header::CONTENT_LENGTH)
-            .and_then(|v| v.to_str().ok())
-            .and_then(|v| v.trim().parse().ok());
-        if let Some(len) = declared
-            && len > max
-        {
-            return Err(Error::LimitExceeded(crate::LimitError {
-                limit: "max_crate_bytes",
-                max,
-                value: len,
-            }));
-        }
+        let mut declared = None;
         let mut out = Vec::new();
-        let mut buf = vec![0u8; 64 << 10];
         loop {
-            if should_interrupt.load(std::sync::atomic::Ordering::Relaxed) {
-                return Err(Error::Interrupted);
-            }
-            let n = match resp.read(&mut buf) {
-                Ok(0) => break,
-                Ok(n) => n,
-                Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
-                Err(e) => {
-                    let timeout = super::chain(&e).contains("timed out");
-                    return Err(net(
-                        format!(
-                            "{} after {} bytes: {}",
-                            if timeout {
-                                "timed out"
-                            } else {
-                                "the transfer broke off"
-                            },
-                            out.len(),
-                            super::chain(&e)
-                        ),
-                        true,
-                    ));
+            let msg = match rx.recv_timeout(Duration::from_millis(50)) {
+                Ok(m) => m,
+                Err(std::sync::mpsc::RecvTimeoutError::Timeout) => {
+                    if should_interrupt.load(std::sync::atomic::Ordering::Relaxed) {
+                        return Err(Error::Interrupted);
+                    }
+                    continue;
+                }
+                Err(std::sync::mpsc::RecvTimeoutError::Disconnected) => {
+                    return Err(net("the download thread stopped".into(), true));
                 }
             };
-            out.extend_from_slice(&buf[..n]);
-            progress.inc(n as u64);
-            if out.len() as u64 > max {
-                return Err(Error::LimitExceeded(crate::LimitError {
-                    limit: "max_crate_bytes",
-                    max,
-                    value: out.len() as u64,
-                }));
+            match msg {
+                Msg::Failed(message, transient) => return Err(net(message, transient)),
+                Msg::Head(status, len) => {
+                    if status == reqwest::StatusCode::NOT_FOUND
+                        || status == reqwest::StatusCode::GONE
+                    {
+                        return Ok(None);
+                    }
+                    if !status.is_success() {
+                        return Err(net(
+                            format!("HTTP status {status}"),
+                            status.is_server_error()
+                                || status == reqwest::StatusCode::TOO_MANY_REQUESTS,
+                        ));
+                    }
+                    if let Some(len) = len
+                        && len > max
+                    {
+                        return Err(Error::LimitExceeded(crate::LimitError {
+                            limit: "max_crate_bytes",
+                            max,
+                            value: len,
+                        }));
+                    }
+                    declared = len;
+                }
+                Msg::Chunk(bytes) => {
+                    if should_interrupt.load(std::sync::atomic::Ordering::Relaxed) {
+                        return Err(Error::Interrupted);
+                    }
+                    out.extend_from_slice(&bytes);
+                    progress.inc(bytes.len() as u64);
+                    if out.len() as u64 > max {
+                        return Err(Error::LimitExceeded(crate::LimitError {
+                            limit: "max_crate_bytes",
+                            max,
+                            value: out.len() as u64,
+                        }));
+                    }
+                }
+                Msg::Done => break,
             }
         }
         if let Some(len) = declared

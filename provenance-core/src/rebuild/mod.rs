@@ -635,9 +635,7 @@ pub fn workspace_dependencies(
     let Some((_, _, bytes)) = read_manifest(repo, tree, &root, limits)? else {
         return Ok(None);
     };
-    Ok(std::str::from_utf8(&bytes)
-        .ok()
-        .and_then(|t| t.parse::<toml::Table>().ok())
+    Ok(crate::metadata::parse_toml_table(&bytes)
         .and_then(|t| t.get("workspace")?.get("dependencies")?.as_table().cloned()))
 }
 
