@@ -1,13 +1,17 @@
 //! Opaque handles (rustls-ffi's `Castable` pattern) plus a registry of live handles.
 //!
-//! A handle is a `Box<RustType>` turned into a pointer to a zero-sized, opaque C type. Every
-//! handle the library gives out is recorded (address and C type) until it is freed, so a
+//! A handle is a token, not an address: `Box<RustType>` stays with the library, registered
+//! under a token that is never handed out twice (a 64-bit counter), together with the C type.
+//! The C side only ever passes tokens back (the types are opaque and never dereferenced), so a
 //! pointer the library did not hand out, a handle of the wrong type, an already-freed handle
-//! and a double free are all detected before anything is dereferenced (SECURITY.md B2). The
-//! remaining hazard is the caller's: freeing a handle while another thread still uses it.
+//! and a double free are all detected before anything is dereferenced — also after the memory
+//! of a freed handle was reused for a new one (SECURITY.md B2: the token plays the role of a
+//! generation counter). The remaining hazard is the caller's: freeing a handle while another
+//! thread still uses it.
 
 use std::any::TypeId;
 use std::collections::BTreeMap;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Mutex, PoisonError};
 
 /// An opaque C type standing for a Rust type.
@@ -32,24 +36,46 @@ impl From<HandleError> for crate::result::prov_result {
     }
 }
 
+/// A live handle: the address of its `Box` (provenance exposed) and its C type.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+struct Entry {
+    addr: usize,
+    ty: TypeId,
+}
+
 // A BTreeMap (not a HashMap) so that leak checkers see its allocations as reachable from the
 // static: hashbrown keeps only an interior pointer, which valgrind reports as "possibly lost".
-static LIVE: Mutex<BTreeMap<usize, TypeId>> = Mutex::new(BTreeMap::new());
+// The boxes themselves are reachable through `Entry::addr`.
+static LIVE: Mutex<BTreeMap<usize, Entry>> = Mutex::new(BTreeMap::new());
 
-fn live() -> std::sync::MutexGuard<'static, BTreeMap<usize, TypeId>> {
+/// The next token; 16-aligned, far from 0, never reused.
+static NEXT: AtomicUsize = AtomicUsize::new(0x10_0000);
+
+fn live() -> std::sync::MutexGuard<'static, BTreeMap<usize, Entry>> {
     // A panic while holding the lock cannot leave the map half-updated (single insert/remove).
     LIVE.lock().unwrap_or_else(PoisonError::into_inner)
 }
 
-/// Move `value` to the heap and return it as a new, registered handle.
+/// Move `value` to the heap and return a new, registered handle (a token).
 pub(crate) fn into_handle<C: Castable>(value: C::RustType) -> *mut C {
-    let ptr = Box::into_raw(Box::new(value));
-    live().insert(ptr as usize, TypeId::of::<C>());
-    ptr.cast::<C>()
+    let addr = Box::into_raw(Box::new(value)).expose_provenance();
+    let token = NEXT.fetch_add(16, Ordering::Relaxed);
+    live().insert(
+        token,
+        Entry {
+            addr,
+            ty: TypeId::of::<C>(),
+        },
+    );
+    std::ptr::without_provenance_mut(token)
 }
 
-fn is_live<C: Castable>(ptr: *const C) -> bool {
-    live().get(&(ptr as usize)) == Some(&TypeId::of::<C>())
+/// The address of the live `C` behind `ptr`, if it is one.
+fn lookup<C: Castable>(ptr: *const C) -> Option<usize> {
+    live()
+        .get(&ptr.addr())
+        .filter(|e| e.ty == TypeId::of::<C>())
+        .map(|e| e.addr)
 }
 
 /// Borrow the value behind a handle.
@@ -64,14 +90,13 @@ pub(crate) unsafe fn borrow<'a, C: Castable>(
     if ptr.is_null() {
         return Err(HandleError::Null);
     }
-    if !is_live(ptr) {
-        return Err(HandleError::Invalid);
-    }
-    // SAFETY: the registry holds exactly the pointers returned by `into_handle::<C>` that have
-    // not been freed, so `ptr` came from `Box::into_raw` of a `C::RustType` and is still
-    // allocated; the caller guarantees it is not freed while the reference lives. Only shared
-    // references are ever created, so there is no aliasing `&mut`.
-    Ok(unsafe { &*ptr.cast::<C::RustType>() })
+    let addr = lookup(ptr).ok_or(HandleError::Invalid)?;
+    let real = std::ptr::with_exposed_provenance::<C::RustType>(addr);
+    // SAFETY: the registry maps exactly the tokens returned by `into_handle::<C>` that have not
+    // been freed to the address of their `Box<C::RustType>` (provenance exposed there), which is
+    // still allocated; the caller guarantees it is not freed while the reference lives. Only
+    // shared references are ever created, so there is no aliasing `&mut`.
+    Ok(unsafe { &*real })
 }
 
 /// Borrow mutably. Same contract as [`borrow`], plus: no other reference to the value may exist
@@ -86,12 +111,11 @@ pub(crate) unsafe fn borrow_mut<'a, C: Castable>(
     if ptr.is_null() {
         return Err(HandleError::Null);
     }
-    if !is_live(ptr) {
-        return Err(HandleError::Invalid);
-    }
+    let addr = lookup(ptr.cast_const()).ok_or(HandleError::Invalid)?;
+    let real = std::ptr::with_exposed_provenance_mut::<C::RustType>(addr);
     // SAFETY: as in `borrow`; exclusivity is the caller's guarantee (non-const C pointer,
     // documented as "not while other calls use it").
-    Ok(unsafe { &mut *ptr.cast::<C::RustType>() })
+    Ok(unsafe { &mut *real })
 }
 
 /// Free a handle. NULL, unknown pointers and already-freed handles are ignored.
@@ -105,18 +129,16 @@ pub(crate) unsafe fn free<C: Castable>(ptr: *mut C) {
     }
     let removed = {
         let mut map = live();
-        if map.get(&(ptr as usize)) == Some(&TypeId::of::<C>()) {
-            map.remove(&(ptr as usize));
-            true
-        } else {
-            false
+        match map.get(&ptr.addr()) {
+            Some(e) if e.ty == TypeId::of::<C>() => map.remove(&ptr.addr()).map(|e| e.addr),
+            _ => None,
         }
     };
-    if removed {
-        // SAFETY: the pointer was registered for `C`, so it came from `Box::into_raw` of a
+    if let Some(addr) = removed {
+        // SAFETY: the token was registered for `C`, so `addr` came from `Box::into_raw` of a
         // `C::RustType`; we just removed it from the registry under the lock, so no other
         // `free` can reach this point for the same allocation (no double free).
-        drop(unsafe { Box::from_raw(ptr.cast::<C::RustType>()) });
+        drop(unsafe { Box::from_raw(std::ptr::with_exposed_provenance_mut::<C::RustType>(addr)) });
     }
 }
 
@@ -158,5 +180,21 @@ mod tests {
         // SAFETY: NULL is refused.
         let null = unsafe { borrow::<A>(std::ptr::null()) }.map(String::as_str);
         assert_eq!(null, Err(HandleError::Null));
+        // Reuse: new handles (the allocator hands the freed memory out again) never make the
+        // old token valid, and tokens are never repeated.
+        let again: Vec<*mut A> = (0..64).map(|i| into_handle::<A>(format!("{i}"))).collect();
+        assert!(!again.contains(&a));
+        // SAFETY: stale token, refused without dereferencing.
+        let stale_after_reuse = unsafe { borrow(a) }.map(String::as_str);
+        assert_eq!(stale_after_reuse, Err(HandleError::Invalid));
+        for h in again {
+            // SAFETY: live, no borrows in use.
+            unsafe { free(h) };
+        }
+        // A made-up pointer is not a handle either.
+        let made_up = std::ptr::without_provenance::<A>(0xdead_bee0);
+        // SAFETY: refused without dereferencing.
+        let not_a_handle = unsafe { borrow(made_up) }.map(String::as_str);
+        assert_eq!(not_a_handle, Err(HandleError::Invalid));
     }
 }
