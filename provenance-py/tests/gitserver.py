@@ -136,4 +136,12 @@ class HostileGitServer:
         v: Optional[BaseException],
         tb: Optional[TracebackType],
     ) -> None:
+        # Wake the accept loop and wait for it before closing: closing the socket while another
+        # thread is about to call accept() on its descriptor lets that thread accept on whatever
+        # socket reuses the number next (it stole a later test's registry requests).
+        try:
+            self.sock.shutdown(socket.SHUT_RDWR)
+        except OSError:
+            pass
+        self.thread.join(timeout=5)
         self.sock.close()

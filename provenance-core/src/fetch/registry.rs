@@ -569,7 +569,10 @@ impl Registry {
                 message: format!("`config.json` not found in the index at `{}`", self.host()),
             })?;
         let config: Config = serde_json::from_slice(&data).map_err(|e| Error::InvalidIndex {
-            message: format!("`config.json` is invalid: {e}"),
+            message: format!(
+                "`config.json` is invalid: {e} (it begins `{}`)",
+                crate::archive::escape(&data[..data.len().min(48)])
+            ),
         })?;
         let name = &entry.name;
         let prefix = index_path(name);
