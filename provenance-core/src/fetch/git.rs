@@ -8,7 +8,6 @@
 
 use std::collections::{HashSet, VecDeque};
 use std::path::{Path, PathBuf};
-use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
@@ -292,42 +291,13 @@ fn guarded<T: Send + 'static>(
     should_interrupt: &AtomicBool,
     f: impl FnOnce(&AtomicBool) -> T + Send + 'static,
 ) -> (Option<T>, Option<String>) {
-    let stop = Arc::new(AtomicBool::new(false));
-    let (tx, rx) = std::sync::mpsc::channel();
-    let worker_stop = stop.clone();
-    let spawned = std::thread::Builder::new()
-        .name("provenance-fetch".into())
-        .spawn(move || {
-            let _ = tx.send(f(&worker_stop));
-        });
-    if let Err(e) = spawned {
-        return (None, Some(format!("cannot start the fetch thread: {e}")));
-    }
     let pack_dir = repo_path.join("objects").join("pack");
     let before = dir_size(&pack_dir);
     let start = Instant::now();
-    let mut reason: Option<String> = None;
-    let mut stopped_at: Option<Instant> = None;
     let mut ticks = 0u32;
-    loop {
-        match rx.recv_timeout(Duration::from_millis(50)) {
-            Ok(out) => return (Some(out), reason),
-            Err(std::sync::mpsc::RecvTimeoutError::Disconnected) => {
-                return (
-                    None,
-                    reason.or_else(|| Some("the fetch thread died".into())),
-                );
-            }
-            Err(std::sync::mpsc::RecvTimeoutError::Timeout) => {}
-        }
-        if let Some(at) = stopped_at {
-            if at.elapsed() > STOP_GRACE {
-                return (None, reason);
-            }
-            continue;
-        }
+    super::stoppable("provenance-fetch", f, STOP_GRACE, || {
         ticks += 1;
-        let why = if should_interrupt.load(Ordering::Relaxed) {
+        if should_interrupt.load(Ordering::Relaxed) {
             Some("interrupted".to_owned())
         } else if start.elapsed() > options.fetch_timeout {
             Some(format!(
@@ -343,13 +313,8 @@ fn guarded<T: Send + 'static>(
             ))
         } else {
             None
-        };
-        if let Some(why) = why {
-            reason = Some(why);
-            stop.store(true, Ordering::Relaxed);
-            stopped_at = Some(Instant::now());
         }
-    }
+    })
 }
 
 /// How long a stopped fetch may take to wind down before it is left behind.

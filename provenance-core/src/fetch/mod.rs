@@ -534,8 +534,28 @@ pub fn repository(
     };
     if matches!(url.transport, Transport::Https | Transport::Http) {
         let (u, o) = (url.clone(), options.clone());
-        let Some(outcome) = interruptible(should_interrupt, move || preflight(&u, &o)) else {
-            return Err(Error::Interrupted);
+        // No grace: the preflight holds nothing that needs winding down.
+        let interrupted = || {
+            should_interrupt
+                .load(std::sync::atomic::Ordering::Relaxed)
+                .then(|| "interrupted".to_owned())
+        };
+        let (outcome, why) = stoppable(
+            "provenance-preflight",
+            move |_| preflight(&u, &o),
+            Duration::ZERO,
+            interrupted,
+        );
+        let Some(outcome) = outcome else {
+            return Err(match why.as_deref() {
+                Some("interrupted") => Error::Interrupted,
+                why => Error::Network {
+                    host: url.host.clone(),
+                    what: format!("fetching `{}`", url.fetch_url),
+                    message: why.unwrap_or("the preflight stopped").to_owned(),
+                    transient: true,
+                },
+            });
         };
         match outcome {
             Ok(Some(message)) => {
@@ -701,31 +721,54 @@ fn preflight(url: &RepoUrl, options: &Options) -> Result<Option<String>, Error> 
     }
 }
 
-/// Run `f` on its own thread; `None` as soon as `should_interrupt` is set (checked every 50 ms),
-/// leaving `f` to finish on its own (its requests are bounded by the HTTP timeout).
-fn interruptible<T: Send + 'static>(
-    should_interrupt: &AtomicBool,
-    f: impl FnOnce() -> T + Send + 'static,
-) -> Option<T> {
+/// Run `f` on its own thread with a stop flag. Every 50 ms while waiting, `check` may return a
+/// reason to stop: the flag is set, and `f` gets `grace` to finish before it is left behind to
+/// end on its own (its I/O is bounded by timeouts). Returns `f`'s result (`None`: left behind or
+/// the thread could not run) and the reason it was stopped.
+pub(crate) fn stoppable<T: Send + 'static>(
+    name: &str,
+    f: impl FnOnce(&AtomicBool) -> T + Send + 'static,
+    grace: Duration,
+    mut check: impl FnMut() -> Option<String>,
+) -> (Option<T>, Option<String>) {
+    use std::sync::mpsc::RecvTimeoutError;
+    let stop = std::sync::Arc::new(AtomicBool::new(false));
     let (tx, rx) = std::sync::mpsc::channel();
-    if std::thread::Builder::new()
-        .name("provenance-preflight".into())
+    let worker_stop = stop.clone();
+    let spawned = std::thread::Builder::new()
+        .name(name.to_owned())
         .spawn(move || {
-            let _ = tx.send(f());
-        })
-        .is_err()
-    {
-        return None;
+            let _ = tx.send(f(&worker_stop));
+        });
+    if let Err(e) = spawned {
+        return (None, Some(format!("cannot start the `{name}` thread: {e}")));
     }
+    let mut reason: Option<String> = None;
+    let mut stopped_at: Option<std::time::Instant> = None;
     loop {
         match rx.recv_timeout(Duration::from_millis(50)) {
-            Ok(out) => return Some(out),
-            Err(std::sync::mpsc::RecvTimeoutError::Disconnected) => return None,
-            Err(std::sync::mpsc::RecvTimeoutError::Timeout) => {
-                if should_interrupt.load(std::sync::atomic::Ordering::Relaxed) {
-                    return None;
-                }
+            Ok(out) => return (Some(out), reason),
+            Err(RecvTimeoutError::Disconnected) => {
+                return (
+                    None,
+                    reason.or_else(|| Some(format!("the `{name}` thread died"))),
+                );
             }
+            Err(RecvTimeoutError::Timeout) => {}
+        }
+        if let Some(at) = stopped_at {
+            if at.elapsed() > grace {
+                return (None, reason);
+            }
+            continue;
+        }
+        if let Some(why) = check() {
+            reason = Some(why);
+            stop.store(true, std::sync::atomic::Ordering::Relaxed);
+            if grace.is_zero() {
+                return (None, reason);
+            }
+            stopped_at = Some(std::time::Instant::now());
         }
     }
 }
