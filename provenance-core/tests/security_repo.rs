@@ -510,12 +510,7 @@ fn r05_interrupt_during_a_stalled_fetch() {
         let mut o = fopts(&sb);
         o.http_timeout = Duration::from_secs(30);
         o.fetch_timeout = Duration::from_secs(300);
-        let stop = Arc::new(AtomicBool::new(false));
-        let s2 = stop.clone();
-        std::thread::spawn(move || {
-            std::thread::sleep(Duration::from_millis(300));
-            s2.store(true, std::sync::atomic::Ordering::Relaxed);
-        });
+        let stop = interrupt_after(Duration::from_millis(300));
         let start = Instant::now();
         let r = security_support::no_panic(|| {
             fetch::repository(
@@ -545,12 +540,7 @@ fn r05_interrupt_during_a_stalled_registry() {
     let mut o = fopts(&sb);
     o.http_timeout = Duration::from_secs(30);
     o.index_url = Some(server.url("/index/"));
-    let stop = Arc::new(AtomicBool::new(false));
-    let s2 = stop.clone();
-    std::thread::spawn(move || {
-        std::thread::sleep(Duration::from_millis(300));
-        s2.store(true, std::sync::atomic::Ordering::Relaxed);
-    });
+    let stop = interrupt_after(Duration::from_millis(300));
     let start = Instant::now();
     let r = security_support::no_panic(|| {
         fetch::crate_archive("foo", "1.0.0", &o, &mut Discard, &stop)
@@ -879,6 +869,74 @@ fn commit_tree(sb: &Sandbox, tree: &str) -> String {
     net::git(&sb.repo_path(), &["commit-tree", tree, "-m", "hostile"])
 }
 
+/// A commit whose root is the fixture commit `c`'s `Cargo.toml` and `src/` plus `entry`
+/// (mode, name, id).
+fn commit_beside_package(sb: &Sandbox, c: &str, entry: (&str, &[u8], &str)) -> String {
+    let (manifest_id, src_id) = fixture_ids(sb, c);
+    let root = literal_tree(
+        &sb.repo_path(),
+        &[
+            ("100644", b"Cargo.toml", &manifest_id),
+            entry,
+            ("40000", b"src", &src_id),
+        ],
+    );
+    commit_tree(sb, &root)
+}
+
+/// Re-run `test` in a child (2 GiB address space) that verifies against `commit` of the
+/// sandbox's repository (see [`fixture_child_verify`]), with `env` added; assert peak RSS < 256 MiB.
+fn run_fixture_child(
+    test: &str,
+    sb: &Sandbox,
+    commit: &str,
+    env: &[(&str, &std::ffi::OsStr)],
+    timeout: Duration,
+) {
+    let mut all = vec![
+        ("PROV_FIXTURE_DIR", sb.root.as_os_str()),
+        ("PROV_FIXTURE_COMMIT", std::ffi::OsStr::new(commit)),
+    ];
+    all.extend_from_slice(env);
+    let out = run_child(test, 2 << 30, timeout, &all, None);
+    assert_bounded(test, &out, 256);
+}
+
+/// In a child of [`run_fixture_child`]: the commit it verifies against.
+fn fixture_commit() -> String {
+    std::env::var("PROV_FIXTURE_COMMIT").unwrap()
+}
+
+/// In a child of [`run_fixture_child`]: verify the fixture crate for [`fixture_commit`] (plus
+/// `extra` files) against the sandbox's repository (no assisted search, no older rules).
+fn fixture_child_verify(
+    extra: &[(String, Vec<u8>)],
+) -> Result<provenance_core::Report, provenance_core::Error> {
+    let dir = std::path::PathBuf::from(std::env::var_os("PROV_FIXTURE_DIR").unwrap());
+    let mut files = std_files(&fixture_commit());
+    files.extend_from_slice(extra);
+    let mut o = provenance_core::Options::default();
+    o.assisted = false;
+    o.older_rules = false;
+    let req = Request::new(CrateSource::Bytes(tar_gz(&security_support::entries(
+        &files,
+    ))))
+    .with_repo(RepoSource::Path(dir.join("srv/foo.git")))
+    .with_options(o);
+    security_support::no_panic(|| provenance_core::verify(&req))
+}
+
+/// A flag that another thread sets after `after`.
+fn interrupt_after(after: Duration) -> Arc<AtomicBool> {
+    let stop = Arc::new(AtomicBool::new(false));
+    let s2 = stop.clone();
+    std::thread::spawn(move || {
+        std::thread::sleep(after);
+        s2.store(true, std::sync::atomic::Ordering::Relaxed);
+    });
+    stop
+}
+
 fn varint(mut n: usize) -> Vec<u8> {
     let mut out = Vec::new();
     loop {
@@ -1100,23 +1158,15 @@ fn r07_malicious_packs() {
 #[test]
 fn r09_three_gib_zero_blob() {
     if is_child() {
-        let dir = std::path::PathBuf::from(std::env::var_os("PROV_R09_DIR").unwrap());
-        let commit = std::env::var("PROV_R09_COMMIT").unwrap();
+        let commit = fixture_commit();
         let mut outcomes = Vec::new();
         for with_file in [false, true] {
-            let mut files = std_files(&commit);
-            if with_file {
-                files.push(("big.bin".into(), b"0".to_vec()));
-            }
-            let mut o = provenance_core::Options::default();
-            o.assisted = false;
-            o.older_rules = false;
-            let req = Request::new(CrateSource::Bytes(tar_gz(&security_support::entries(
-                &files,
-            ))))
-            .with_repo(RepoSource::Path(dir.join("srv/foo.git")))
-            .with_options(o);
-            let r = security_support::no_panic(|| provenance_core::verify(&req)).unwrap();
+            let extra = if with_file {
+                vec![("big.bin".to_owned(), b"0".to_vec())]
+            } else {
+                Vec::new()
+            };
+            let r = fixture_child_verify(&extra).unwrap();
             assert_eq!(r.verdict, Verdict::Mismatch, "{r:?}");
             let d = r
                 .differences
@@ -1170,7 +1220,6 @@ fn r09_three_gib_zero_blob() {
     let sb = Sandbox::new();
     let c = sb.fixture_repo();
     let bare = sb.repo_path();
-    let (manifest_id, src_id) = fixture_ids(&sb, &c);
     let out = std::process::Command::new("sh")
         .args([
             "-c",
@@ -1181,31 +1230,18 @@ fn r09_three_gib_zero_blob() {
         .unwrap();
     assert!(out.status.success());
     let big = String::from_utf8(out.stdout).unwrap().trim().to_owned();
-    let root = literal_tree(
-        &bare,
-        &[
-            ("100644", b"Cargo.toml", &manifest_id),
-            ("100644", b"big.bin", &big),
-            ("40000", b"src", &src_id),
-        ],
-    );
-    let commit = commit_tree(&sb, &root);
+    let commit = commit_beside_package(&sb, &c, ("100644", b"big.bin", &big));
     net::git(&bare, &["update-ref", "refs/heads/big", &commit]);
     let logs = tempfile::tempdir().unwrap();
     let daemon = net::GitDaemon::start(&sb.srv, logs.path());
     let url = daemon.url("foo.git");
-    let out = run_child(
+    run_fixture_child(
         "r09_three_gib_zero_blob",
-        2 << 30,
+        &sb,
+        &commit,
+        &[("PROV_R09_URL", std::ffi::OsStr::new(&url))],
         Duration::from_secs(900),
-        &[
-            ("PROV_R09_DIR", sb.root.as_os_str()),
-            ("PROV_R09_COMMIT", std::ffi::OsStr::new(&commit)),
-            ("PROV_R09_URL", std::ffi::OsStr::new(&url)),
-        ],
-        None,
     );
-    assert_bounded("r09_three_gib_zero_blob", &out, 256);
 }
 
 /// Write a loose object into `repo` (zlib + SHA-1 here, no `git` process per object).
@@ -1225,18 +1261,8 @@ fn write_loose(repo: &Path, kind: &str, data: &[u8]) -> gix::ObjectId {
 #[test]
 fn r08_deep_tree() {
     if is_child() {
-        let dir = std::path::PathBuf::from(std::env::var_os("PROV_R08_DIR").unwrap());
-        let commit = std::env::var("PROV_R08_COMMIT").unwrap();
-        let mut o = provenance_core::Options::default();
-        o.assisted = false;
-        o.older_rules = false;
-        let req = Request::new(CrateSource::Bytes(tar_gz(&security_support::entries(
-            &std_files(&commit),
-        ))))
-        .with_repo(RepoSource::Path(dir.join("srv/foo.git")))
-        .with_options(o);
-        let r = security_support::no_panic(|| provenance_core::verify(&req));
-        let e = r.expect_err("a 100,000-deep tree cannot be walked within the limits");
+        let e = fixture_child_verify(&[])
+            .expect_err("a 100,000-deep tree cannot be walked within the limits");
         assert_eq!(e.kind(), ErrorKind::LimitExceeded, "{e:?}");
         assert!(e.to_string().contains("max_tree_depth"), "{e}");
         child_report(&e.to_string());
@@ -1245,7 +1271,6 @@ fn r08_deep_tree() {
     let sb = Sandbox::new();
     let c = sb.fixture_repo();
     let bare = sb.repo_path();
-    let (manifest_id, src_id) = fixture_ids(&sb, &c);
     let f = write_loose(&bare, "blob", b"deep\n");
     let mut tree = b"100644 f\0".to_vec();
     tree.extend_from_slice(f.as_bytes());
@@ -1255,26 +1280,8 @@ fn r08_deep_tree() {
         tree.extend_from_slice(t.as_bytes());
         t = write_loose(&bare, "tree", &tree);
     }
-    let root = literal_tree(
-        &bare,
-        &[
-            ("100644", b"Cargo.toml", &manifest_id),
-            ("40000", b"deep", &t.to_string()),
-            ("40000", b"src", &src_id),
-        ],
-    );
-    let commit = commit_tree(&sb, &root);
-    let out = run_child(
-        "r08_deep_tree",
-        2 << 30,
-        Duration::from_secs(180),
-        &[
-            ("PROV_R08_DIR", sb.root.as_os_str()),
-            ("PROV_R08_COMMIT", std::ffi::OsStr::new(&commit)),
-        ],
-        None,
-    );
-    assert_bounded("r08_deep_tree", &out, 256);
+    let commit = commit_beside_package(&sb, &c, ("40000", b"deep", &t.to_string()));
+    run_fixture_child("r08_deep_tree", &sb, &commit, &[], Duration::from_secs(180));
 }
 
 /// Files from the published `sha1collisiondetection-0.3.4` crate (its test vectors: the
@@ -1340,7 +1347,6 @@ fn r14_sha1_collision_pairs() {
     let sb = Sandbox::new();
     let c = sb.fixture_repo();
     let bare = sb.repo_path();
-    let (manifest_id, src_id) = fixture_ids(&sb, &c);
     let id1 = blob(&bare, pdf1);
     assert_eq!(
         id1,
@@ -1348,15 +1354,7 @@ fn r14_sha1_collision_pairs() {
         "git hash-object is the oracle"
     );
     let doc = literal_tree(&bare, &[("100644", b"shattered.pdf", &id1)]);
-    let root = literal_tree(
-        &bare,
-        &[
-            ("100644", b"Cargo.toml", &manifest_id),
-            ("40000", b"doc", &doc),
-            ("40000", b"src", &src_id),
-        ],
-    );
-    let commit = commit_tree(&sb, &root);
+    let commit = commit_beside_package(&sb, &c, ("40000", b"doc", &doc));
     for (pdf, expect) in [(pdf1, Verdict::Match), (pdf2, Verdict::Mismatch)] {
         let mut files = std_files(&commit);
         files.push(("doc/shattered.pdf".into(), pdf.clone()));
@@ -1379,23 +1377,7 @@ fn r14_sha1_collision_pairs() {
 #[test]
 fn r08_git_bomb() {
     if is_child() {
-        let dir = std::path::PathBuf::from(std::env::var_os("PROV_R08_DIR").unwrap());
-        let commit = std::env::var("PROV_R08_COMMIT").unwrap();
-        let mut files = std_files(&commit);
-        files.retain(|(p, _)| p != ".cargo_vcs_info.json");
-        files.push((
-            ".cargo_vcs_info.json".into(),
-            security_support::vcs_info(&commit),
-        ));
-        let mut o = provenance_core::Options::default();
-        o.assisted = false;
-        o.older_rules = false;
-        let req = Request::new(CrateSource::Bytes(tar_gz(&security_support::entries(
-            &files,
-        ))))
-        .with_repo(RepoSource::Path(dir.join("srv/foo.git")))
-        .with_options(o);
-        let r = security_support::no_panic(|| provenance_core::verify(&req));
+        let r = fixture_child_verify(&[]);
         let out = match &r {
             Ok(rep) => format!("verdict {}", rep.verdict),
             Err(e) => format!("error {}: {e}", e.kind()),
@@ -1410,7 +1392,6 @@ fn r08_git_bomb() {
     let sb = Sandbox::new();
     let c = sb.fixture_repo();
     let bare = sb.repo_path();
-    let (manifest_id, src_id) = fixture_ids(&sb, &c);
     // 10 levels of 10 entries pointing at the same subtree: 10^10 paths, 10 distinct trees.
     let f = blob(&bare, b"lol\n");
     let mut t = literal_tree(&bare, &[("100644", b"f", &f)]);
@@ -1422,26 +1403,8 @@ fn r08_git_bomb() {
             .collect();
         t = literal_tree(&bare, &entries);
     }
-    let root = literal_tree(
-        &bare,
-        &[
-            ("100644", b"Cargo.toml", &manifest_id),
-            ("40000", b"bomb", &t),
-            ("40000", b"src", &src_id),
-        ],
-    );
-    let commit = commit_tree(&sb, &root);
-    let out = run_child(
-        "r08_git_bomb",
-        2 << 30,
-        Duration::from_secs(180),
-        &[
-            ("PROV_R08_DIR", sb.root.as_os_str()),
-            ("PROV_R08_COMMIT", std::ffi::OsStr::new(&commit)),
-        ],
-        None,
-    );
-    assert_bounded("r08_git_bomb", &out, 256);
+    let commit = commit_beside_package(&sb, &c, ("40000", b"bomb", &t));
+    run_fixture_child("r08_git_bomb", &sb, &commit, &[], Duration::from_secs(180));
 }
 
 #[test]
@@ -1538,15 +1501,7 @@ fn r10_hostile_tree_entries() {
     ];
     let mut outcomes = Vec::new();
     for (what, name, mode, expected) in &cases {
-        let root = literal_tree(
-            &bare,
-            &[
-                ("100644", b"Cargo.toml", &manifest_id),
-                (mode, name, &x),
-                ("40000", b"src", &src_id),
-            ],
-        );
-        let commit = commit_tree(&sb, &root);
+        let commit = commit_beside_package(&sb, &c, (mode, name, &x));
         let r = sb.verify(&sb.request(crate_with(&commit, &[]))).unwrap();
         outcomes.push(format!(
             "{what}: {} {:?}",
