@@ -1335,27 +1335,30 @@ pub fn rebuild(
     if let Some(msg) = w.package_error {
         return Err(pkg_err(msg));
     }
-    let invalid = repo.invalid_entries();
-    if !invalid.is_empty() {
-        w.findings.push(Finding::new(
+    for (entries, kind, severity, what) in [
+        (
+            repo.invalid_entries(),
             "invalid_tree_entry",
             Severity::High,
-            format!(
-                "the repository has tree entries git refuses to check out: {}",
-                invalid.join(", ")
-            ),
-        ));
-    }
-    let warnings = repo.tree_warnings();
-    if !warnings.is_empty() {
-        w.findings.push(Finding::new(
+            "git refuses to check out",
+        ),
+        (
+            repo.tree_warnings(),
             "tree_fsck_warning",
             Severity::Low,
-            format!(
-                "the repository has tree entries git accepts only with a warning: {}",
-                warnings.join(", ")
-            ),
-        ));
+            "git accepts only with a warning",
+        ),
+    ] {
+        if !entries.is_empty() {
+            w.findings.push(Finding::new(
+                kind,
+                severity,
+                format!(
+                    "the repository has tree entries {what}: {}",
+                    entries.join(", ")
+                ),
+            ));
+        }
     }
     Ok(Selection {
         commit: commit.id,
