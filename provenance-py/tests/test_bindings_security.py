@@ -19,7 +19,7 @@ import time
 import zlib
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
-from typing import Dict, Iterable, List, Optional, Tuple
+from typing import Any, Dict, Iterable, List, Optional, Tuple
 
 import pytest
 
@@ -165,14 +165,7 @@ def test_b05_ctrl_c_during_stalled_download_returns_within_1s(
         timer.start()
         try:
             with pytest.raises(KeyboardInterrupt):
-                cp.verify(
-                    "fnv",
-                    "1.0.7",
-                    repo=fnv.repo,
-                    index_url=reg.index_url,
-                    allow_insecure_transport=True,
-                    cache_dir=tmp_path,
-                )
+                _download_into(tmp_path, fnv, reg)
             raised = time.monotonic()
         finally:
             timer.cancel()
@@ -182,14 +175,7 @@ def test_b05_ctrl_c_during_stalled_download_returns_within_1s(
         assert raised - fired[0] < 1.0
 
         reg.download_delay = 0.0
-        r = cp.verify(
-            "fnv",
-            "1.0.7",
-            repo=fnv.repo,
-            index_url=reg.index_url,
-            allow_insecure_transport=True,
-            cache_dir=tmp_path,
-        )
+        r = _download_into(tmp_path, fnv, reg)
         assert r.verdict == "match"
 
 
@@ -463,7 +449,10 @@ def test_b08_empty_cache_dir_is_invalid_input(
     assert list(tmp_path.iterdir()) == []
 
 
-def _download_into(cache_dir: "str | Path", fnv: Entry, reg: Registry) -> cp.Report:
+def _download_into(
+    cache_dir: "str | Path", fnv: Entry, reg: Registry, **kw: Any
+) -> cp.Report:
+    """`fnv@1.0.7` from the loopback registry `reg`, verified against its repository."""
     return cp.verify(
         "fnv",
         "1.0.7",
@@ -471,6 +460,7 @@ def _download_into(cache_dir: "str | Path", fnv: Entry, reg: Registry) -> cp.Rep
         index_url=reg.index_url,
         allow_insecure_transport=True,
         cache_dir=cache_dir,
+        **kw,
     )
 
 
@@ -568,15 +558,7 @@ def test_b09_callback_exception_propagates_after_clean_up(
     with Registry() as reg:
         reg.publish("fnv", "1.0.7", fnv.crate_file.read_bytes())
         with pytest.raises(Stop):
-            cp.verify(
-                "fnv",
-                "1.0.7",
-                repo=fnv.repo,
-                index_url=reg.index_url,
-                allow_insecure_transport=True,
-                cache_dir=tmp_path,
-                progress=progress,
-            )
+            _download_into(tmp_path, fnv, reg, progress=progress)
         leftovers = [p for p in tmp_path.rglob("*") if p.name.startswith(".tmp-")]
         assert leftovers == []
         start = time.monotonic()
