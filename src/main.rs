@@ -66,6 +66,28 @@ enum Command {
         #[arg(long)]
         no_assisted: bool,
     },
+    /// Inspect one crate alone, without its repository: crate-intrinsic findings (archive
+    /// anomalies, `.cargo_vcs_info.json`, normalized manifest and lock file checks, suspicious
+    /// code points), the cargo era it shows, and an inventory (build script, proc-macro,
+    /// native and binary files, sizes).
+    ///
+    /// Exit status: 0 = no `high` finding, 1 = a `high` finding, 2 = error.
+    Inspect {
+        /// A local `FILE.crate`, or `NAME@VERSION` to download from the registry.
+        target: String,
+        /// Output format.
+        #[arg(long, value_enum, default_value_t = Format::Human)]
+        format: Format,
+        /// Sparse index URL of the registry.
+        #[arg(long, value_name = "URL")]
+        index_url: Option<String>,
+        /// Cache directory for downloads.
+        #[arg(long, value_name = "DIR")]
+        cache_dir: Option<PathBuf>,
+        /// Use only what is cached; no network access.
+        #[arg(long)]
+        offline: bool,
+    },
     /// List the files `cargo package` would put into the archive for a package at a commit
     /// (like `cargo package --list`, read from the git tree).
     ListFiles {
@@ -163,6 +185,52 @@ fn main() -> ExitCode {
                     };
                     emit(&text);
                     ExitCode::from(report.verdict.exit_code())
+                }
+                Err(e) => error_exit(format, e.kind(), &render::error_chain(&e)),
+            }
+        }
+        Command::Inspect {
+            target,
+            format,
+            index_url,
+            cache_dir,
+            offline,
+        } => {
+            let path = std::path::Path::new(&target);
+            let krate = if path.exists()
+                || std::path::Path::new(&target)
+                    .extension()
+                    .is_some_and(|e| e == "crate")
+            {
+                CrateSource::File(path.to_path_buf())
+            } else {
+                match target.split_once('@') {
+                    Some((name, version)) if !name.is_empty() && !version.is_empty() => {
+                        CrateSource::Registry {
+                            name: name.to_owned(),
+                            version: version.to_owned(),
+                        }
+                    }
+                    _ => {
+                        return usage_error(
+                            format,
+                            &format!("expected `FILE.crate` or `NAME@VERSION`, got `{target}`"),
+                        );
+                    }
+                }
+            };
+            let mut options = Options::default();
+            options.index_url = index_url;
+            options.cache_dir = cache_dir;
+            options.offline = offline;
+            match provenance_core::inspect(&krate, &options) {
+                Ok(inspection) => {
+                    let text = match format {
+                        Format::Json => inspection.to_json() + "\n",
+                        Format::Human => render::inspection(&inspection),
+                    };
+                    emit(&text);
+                    ExitCode::from(u8::from(inspection.has_high()))
                 }
                 Err(e) => error_exit(format, e.kind(), &render::error_chain(&e)),
             }

@@ -166,3 +166,87 @@ fn severity_name(s: provenance_core::Severity) -> &'static str {
         provenance_core::Severity::High => "high",
     }
 }
+
+/// Human output of `inspect`: a summary line, the era, the inventory, then every finding.
+pub fn inspection(i: &provenance_core::Inspection) -> String {
+    let mut out = String::new();
+    let high = i
+        .findings
+        .iter()
+        .filter(|f| f.severity == provenance_core::Severity::High)
+        .count();
+    let _ = writeln!(
+        out,
+        "{} {}: {} files, {} bytes; {} findings ({} high); made by cargo {}–{}",
+        esc(&i.krate.name),
+        esc(&i.krate.version),
+        i.inventory.files,
+        i.inventory.total_bytes,
+        i.findings.len(),
+        high,
+        i.era.min,
+        i.era.max
+    );
+    let d = &i.declared;
+    let _ = writeln!(
+        out,
+        "repository: {}; commit: {}{}",
+        d.repository
+            .as_deref()
+            .map_or_else(|| "(none)".to_owned(), esc),
+        d.commit.as_deref().unwrap_or("(no .cargo_vcs_info.json)"),
+        d.path_in_vcs
+            .as_deref()
+            .map_or_else(String::new, |p| format!(" (path `{}`)", esc(p)))
+    );
+    let inv = &i.inventory;
+    let _ = writeln!(
+        out,
+        "build script: {}; proc-macro: {}; links: {}",
+        inv.build_script
+            .as_deref()
+            .map_or_else(|| "none".to_owned(), esc),
+        if inv.proc_macro { "yes" } else { "no" },
+        inv.links.as_deref().map_or_else(|| "none".to_owned(), esc)
+    );
+    for (label, list) in [
+        ("binary", &inv.binary_files),
+        ("executable", &inv.executable_files),
+        ("large", &inv.large_files),
+        ("generated", &inv.generated_files),
+    ] {
+        for f in list {
+            let _ = writeln!(
+                out,
+                "  {label:<10} {} ({} bytes, {})",
+                esc(&f.path),
+                f.size,
+                f.reason
+            );
+        }
+    }
+    for v in &inv.vendored_directories {
+        let _ = writeln!(
+            out,
+            "  vendored   {}/ ({} files, {} bytes)",
+            esc(&v.path),
+            v.files,
+            v.bytes
+        );
+    }
+    for f in &i.findings {
+        let path = f
+            .path
+            .as_deref()
+            .map_or_else(String::new, |p| format!(" `{}`", esc(p)));
+        let _ = writeln!(
+            out,
+            "{} {}{}: {}",
+            f.severity.as_str(),
+            f.kind,
+            path,
+            esc(&f.message)
+        );
+    }
+    out
+}

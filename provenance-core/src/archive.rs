@@ -393,19 +393,23 @@ impl Anomaly {
                 },
             )
             .with_path(path.clone()),
+            // Identical copies cannot make readers disagree; cargo before 1.7 (2015) wrote a
+            // modified tracked file twice (PR #2269), so they are only noted.
             Anomaly::Duplicate { path, differs } => Finding::new(
                 "duplicate_path",
-                Severity::High,
+                if *differs { Severity::High } else { Severity::Low },
                 if *differs {
                     "the path appears more than once with different contents; unpackers disagree on which wins"
                 } else {
-                    "the path appears more than once"
+                    "the path appears more than once with identical contents (cargo before 1.7 wrote modified files twice)"
                 },
             )
             .with_path(path.clone()),
+            // A portability hazard (one file hides the other on case-insensitive file
+            // systems), not a parser disagreement: git and cargo on Linux keep both.
             Anomaly::CaseCollision { paths } => Finding::new(
                 "case_collision",
-                Severity::High,
+                Severity::Medium,
                 format!(
                     "paths collide on case-insensitive file systems: {}",
                     paths

@@ -36,7 +36,9 @@ pub mod categorize;
 pub mod compare;
 mod error;
 pub mod fetch;
+pub mod intrinsic;
 mod limits;
+pub mod lockfile_check;
 pub mod manifest_check;
 pub mod metadata;
 pub mod rebuild;
@@ -45,6 +47,7 @@ pub mod report;
 mod verify;
 
 pub use error::{ErrorKind, LimitError, error_message};
+pub use intrinsic::{CargoEra, Inspection, Inventory};
 pub use limits::Limits;
 pub use report::{
     Assisted, Category, CrateId, Difference, DifferenceKind, FileCounts, FileDigest, Finding,
@@ -52,7 +55,7 @@ pub use report::{
 };
 pub use verify::{
     CrateSource, Discard, Error, ListedFile, Options, Progress, RepoSource, Request, Stage,
-    classify, list_files, verify, verify_opts,
+    classify, inspect, inspect_opts, list_files, verify, verify_opts,
 };
 
 pub(crate) fn rebuild_join(a: &str, b: &str) -> String {

@@ -1,11 +1,27 @@
-//! Semantic checks of the files cargo generates: is the normalized `Cargo.toml` what cargo
-//! would produce from `Cargo.toml.orig` (plus workspace inheritance), and does a published
-//! `Cargo.lock` resolve the same dependency names as the manifest?
+//! Semantic check of the normalized `Cargo.toml` against `Cargo.toml.orig`: is it something a
+//! cargo of the crate's era generates from `.orig` (plus workspace inheritance)?
 //!
 //! Cargo builds a downloaded crate from its *normalized* `Cargo.toml`, never from
 //! `Cargo.toml.orig`; a hand-edited normalized manifest (an added dependency, a build script, a
-//! proc-macro flag) launders code even when `.orig` matches the repository
-//! (shared/SECURITY.md M7). Mirrors `prepare_for_publish` in cargo's `src/cargo/util/toml/mod.rs`.
+//! proc-macro flag, a library path pointing at another file) launders code even when `.orig`
+//! matches the repository (shared/SECURITY.md M7). Mirrors `prepare_for_publish` in cargo's
+//! `src/cargo/util/toml/mod.rs` across its history:
+//!
+//! | cargo | what normalization does that `.orig` does not show |
+//! |---|---|
+//! | 1.19+ | `[workspace]`, `[patch]`, `[replace]` removed; `path`/`git` keys removed from dependencies |
+//! | 1.40+ | dev-dependencies without a `version` removed (PR #7333) |
+//! | 1.64+ | `workspace = true` fields and dependencies resolved from the workspace root |
+//! | 1.78+ | feature entries pointing at removed dev-dependencies removed (`x = ["dev/f"]` → `x = []`, PR #13518) |
+//! | 1.79+ | target paths written with `/` |
+//! | 1.80+ | every target listed explicitly (`autobins = false`, …, auto-discovered ones added, unpackaged ones dropped), `build = false` or the detected `build.rs` written (PR #13713) |
+//!
+//! Before 1.80 explicit `[[bin]]`, `[[example]]`, `[[test]]` and `[[bench]]` entries were copied
+//! verbatim even when their files were not packaged (log 0.4.22, textwrap 0.15.2, syn 0.15.18):
+//! a target whose file is missing is never suspicious by itself — it can only fail to build.
+//! What no cargo produces, and what is flagged: a dependency, requirement, rename, feature,
+//! `build`, `links`, `proc-macro` or target path in the normalized manifest that `.orig` (and the
+//! workspace, when known) does not explain.
 
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -15,41 +31,48 @@ type Table = toml::Table;
 
 const DEP_TABLES: &[&str] = &["dependencies", "build-dependencies", "dev-dependencies"];
 
-fn dep_tables(t: &Table) -> Vec<(String, &Table)> {
-    let mut out = Vec::new();
-    for k in DEP_TABLES {
-        if let Some(d) = t.get(*k).and_then(toml::Value::as_table) {
-            out.push(((*k).to_owned(), d));
-        }
-        // `dev_dependencies` / `build_dependencies` spellings
-        if let Some(d) = t.get(&k.replace('-', "_")).and_then(toml::Value::as_table) {
-            out.push(((*k).to_owned(), d));
+/// Every dependency table of a manifest: `(table label, table)`, including the `_` spellings and
+/// every `[target.'cfg(..)'.*]` table.
+pub(crate) fn dep_tables(t: &Table) -> Vec<(String, &Table)> {
+    fn push<'a>(out: &mut Vec<(String, &'a Table)>, prefix: &str, t: &'a Table) {
+        for k in DEP_TABLES {
+            for spelling in [(*k).to_owned(), k.replace('-', "_")] {
+                if let Some(d) = t.get(&spelling).and_then(toml::Value::as_table) {
+                    out.push((format!("{prefix}{k}"), d));
+                }
+                if !k.contains('-') {
+                    break;
+                }
+            }
         }
     }
+    let mut out = Vec::new();
+    push(&mut out, "", t);
     if let Some(targets) = t.get("target").and_then(toml::Value::as_table) {
         for (cfg, v) in targets {
             if let Some(tt) = v.as_table() {
-                for k in DEP_TABLES {
-                    if let Some(d) = tt.get(*k).and_then(toml::Value::as_table) {
-                        out.push((format!("target.{cfg}.{k}"), d));
-                    }
-                }
+                push(&mut out, &format!("target.{cfg}."), tt);
             }
         }
     }
     out
 }
 
-/// `(table, dependency key)` → (version requirement if literal, inherited from workspace,
-/// has a path/git source only).
+/// One declared dependency.
 #[derive(Debug, Clone, PartialEq, Eq)]
-struct Dep {
-    version: Option<String>,
-    inherited: bool,
-    registry_less: bool,
+pub(crate) struct Dep {
+    /// The version requirement, if written literally.
+    pub version: Option<String>,
+    /// `workspace = true`.
+    pub inherited: bool,
+    /// Only a `path` or `git` source, no version: cargo drops it from dev-dependencies.
+    pub registry_less: bool,
+    /// `package = "…"` (a renamed dependency), if written.
+    pub package: Option<String>,
 }
 
-fn deps(t: &Table) -> BTreeMap<(String, String), Dep> {
+/// `(table, dependency key)` → [`Dep`].
+pub(crate) fn deps(t: &Table) -> BTreeMap<(String, String), Dep> {
     let mut out = BTreeMap::new();
     for (table, d) in dep_tables(t) {
         for (name, spec) in d {
@@ -58,6 +81,7 @@ fn deps(t: &Table) -> BTreeMap<(String, String), Dep> {
                     version: Some(v.clone()),
                     inherited: false,
                     registry_less: false,
+                    package: None,
                 },
                 toml::Value::Table(s) => Dep {
                     version: s
@@ -66,7 +90,12 @@ fn deps(t: &Table) -> BTreeMap<(String, String), Dep> {
                         .map(str::to_owned),
                     inherited: s.get("workspace").and_then(toml::Value::as_bool) == Some(true),
                     registry_less: s.get("version").is_none()
+                        && s.get("workspace").is_none()
                         && (s.contains_key("path") || s.contains_key("git")),
+                    package: s
+                        .get("package")
+                        .and_then(toml::Value::as_str)
+                        .map(str::to_owned),
                 },
                 _ => continue,
             };
@@ -76,7 +105,7 @@ fn deps(t: &Table) -> BTreeMap<(String, String), Dep> {
     out
 }
 
-fn pkg(t: &Table) -> Option<&Table> {
+pub(crate) fn pkg(t: &Table) -> Option<&Table> {
     t.get("package")
         .or_else(|| t.get("project"))
         .and_then(toml::Value::as_table)
@@ -93,40 +122,99 @@ fn lib_flag(t: &Table) -> bool {
         })
 }
 
-fn target_paths(t: &Table) -> Vec<(String, String)> {
+/// `./src\lib.rs` → `src/lib.rs`.
+fn norm_path(p: &str) -> String {
+    let p = p.replace('\\', "/");
+    let mut s = p.as_str();
+    while let Some(rest) = s.strip_prefix("./") {
+        s = rest;
+    }
+    s.to_owned()
+}
+
+/// One target (`[lib]`, `[[bin]]`, …) as a manifest declares it.
+#[derive(Debug, Clone)]
+struct Target {
+    kind: &'static str,
+    name: Option<String>,
+    path: Option<String>,
+}
+
+fn targets(t: &Table) -> Vec<Target> {
     let mut out = Vec::new();
-    if let Some(p) = t
-        .get("lib")
-        .and_then(toml::Value::as_table)
-        .and_then(|l| l.get("path"))
-        .and_then(toml::Value::as_str)
-    {
-        out.push(("lib".to_owned(), p.to_owned()));
+    if let Some(l) = t.get("lib").and_then(toml::Value::as_table) {
+        out.push(Target {
+            kind: "lib",
+            name: l
+                .get("name")
+                .and_then(toml::Value::as_str)
+                .map(str::to_owned),
+            path: l.get("path").and_then(toml::Value::as_str).map(norm_path),
+        });
     }
     for kind in ["bin", "example", "test", "bench"] {
         if let Some(arr) = t.get(kind).and_then(toml::Value::as_array) {
-            for v in arr {
-                if let Some(p) = v
-                    .as_table()
-                    .and_then(|x| x.get("path"))
-                    .and_then(toml::Value::as_str)
-                {
-                    out.push((kind.to_owned(), p.to_owned()));
-                }
+            for v in arr.iter().filter_map(toml::Value::as_table) {
+                out.push(Target {
+                    kind,
+                    name: v
+                        .get("name")
+                        .and_then(toml::Value::as_str)
+                        .map(str::to_owned),
+                    path: v.get("path").and_then(toml::Value::as_str).map(norm_path),
+                });
             }
         }
-    }
-    if let Some(b) = pkg(t)
-        .and_then(|p| p.get("build"))
-        .and_then(toml::Value::as_str)
-    {
-        out.push(("build".to_owned(), b.to_owned()));
     }
     out
 }
 
-fn norm_path(p: &str) -> String {
-    p.trim_start_matches("./").replace('\\', "/")
+/// The paths cargo's target auto-discovery (and the default target paths) can give a target of
+/// `kind` named `name` (`None`: any name). Cargo ≥ 1.80 writes these explicitly.
+fn discoverable(kind: &str, name: Option<&str>, path: &str, package: &str) -> bool {
+    let dir = match kind {
+        "lib" => return path == "src/lib.rs",
+        "bin" => {
+            if path == "src/main.rs" {
+                return true;
+            }
+            "src/bin"
+        }
+        "example" => "examples",
+        "test" => "tests",
+        "bench" => "benches",
+        _ => return false,
+    };
+    let Some(rest) = path.strip_prefix(dir).and_then(|r| r.strip_prefix('/')) else {
+        return false;
+    };
+    let stem = if let Some(s) = rest.strip_suffix("/main.rs") {
+        s
+    } else if let Some(s) = rest.strip_suffix(".rs") {
+        s
+    } else {
+        return false;
+    };
+    if stem.is_empty() || stem.contains('/') {
+        return false;
+    }
+    // A discovered target's name is its file stem (or directory), with the package name for
+    // `src/main.rs`; cargo does not rename them.
+    name.is_none_or(|n| n == stem || (kind == "bin" && n == package))
+}
+
+/// Does `entry` (a feature list item) refer to dependency `dep`?
+fn feature_refers_to(entry: &str, dep: &str) -> bool {
+    let entry = entry.strip_prefix("dep:").unwrap_or(entry);
+    let base = entry.split('/').next().unwrap_or(entry);
+    base.trim_end_matches('?') == dep
+}
+
+/// What [`check_normalized`] knows besides the two manifests.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Context<'a> {
+    /// `[workspace.dependencies]` of the workspace root at the commit, when a repository was read.
+    pub workspace_deps: Option<&'a Table>,
 }
 
 /// Check the normalized manifest against `.orig`. `published` is the set of files in the crate.
@@ -137,87 +225,27 @@ pub fn check_normalized(
     published: &BTreeSet<&str>,
     workspace_deps: Option<&Table>,
 ) -> Vec<Finding> {
+    check_normalized_with(normalized, orig, published, Context { workspace_deps })
+}
+
+/// [`check_normalized`] with a [`Context`].
+pub fn check_normalized_with(
+    normalized: &[u8],
+    orig: &[u8],
+    published: &BTreeSet<&str>,
+    cx: Context<'_>,
+) -> Vec<Finding> {
     let mut findings = Vec::new();
     let parse = crate::metadata::parse_toml_table;
     let (Some(n), Some(o)) = (parse(normalized), parse(orig)) else {
         return findings;
     };
+    if let Some(f) = leftovers(&n) {
+        findings.push(f);
+    }
     let mut diverging: Vec<String> = Vec::new();
-
-    // Leftovers cargo always removes.
-    let mut leftovers: Vec<&str> = ["patch", "replace", "workspace"]
-        .into_iter()
-        .filter(|k| n.contains_key(*k))
-        .collect();
-    if pkg(&n).is_some_and(|p| {
-        p.values()
-            .any(|v| v.as_table().is_some_and(|t| t.contains_key("workspace")))
-    }) {
-        leftovers.push("package.*.workspace");
-    }
-    if !leftovers.is_empty() {
-        findings.push(Finding::new(
-            "non_normalized_manifest",
-            Severity::Medium,
-            format!(
-                "the normalized `Cargo.toml` still has {}, which cargo removes when packaging",
-                leftovers
-                    .iter()
-                    .map(|k| format!("`{k}`"))
-                    .collect::<Vec<_>>()
-                    .join(", ")
-            ),
-        ));
-    }
-
-    // Dependencies: every normalized dependency must come from `.orig` with the same requirement.
-    let nd = deps(&n);
-    let od = deps(&o);
-    for ((table, name), dep) in &nd {
-        match od.get(&(table.clone(), name.clone())) {
-            None => diverging.push(format!("{table}.{name} (not in `Cargo.toml.orig`)")),
-            Some(orig_dep) => {
-                let want = if orig_dep.inherited {
-                    workspace_deps.and_then(|w| match w.get(name) {
-                        Some(toml::Value::String(v)) => Some(v.clone()),
-                        Some(toml::Value::Table(t)) => t
-                            .get("version")
-                            .and_then(toml::Value::as_str)
-                            .map(str::to_owned),
-                        _ => None,
-                    })
-                } else {
-                    orig_dep.version.clone()
-                };
-                if let (Some(w), Some(have)) = (&want, &dep.version)
-                    && w != have
-                {
-                    diverging.push(format!(
-                        "{table}.{name} (version `{have}`, `.orig` says `{w}`)"
-                    ));
-                }
-            }
-        }
-    }
-    // Normal and build dependencies cannot disappear (dev-dependencies without a version can).
-    for ((table, name), dep) in &od {
-        if !table.ends_with("dev-dependencies")
-            && !dep.registry_less
-            && !nd.contains_key(&(table.clone(), name.clone()))
-        {
-            diverging.push(format!("{table}.{name} (dropped)"));
-        }
-    }
-    // Features must be copied verbatim.
-    if n.get("features") != o.get("features")
-        && !(n
-            .get("features")
-            .is_none_or(|f| f.as_table().is_some_and(toml::Table::is_empty))
-            && o.get("features").is_none())
-    {
-        diverging.push("features".to_owned());
-    }
-    // links, proc-macro.
+    let dropped = check_dependencies(&n, &o, cx, &mut diverging);
+    check_features(&n, &o, &dropped, &mut diverging);
     let links = |t: &Table| pkg(t).and_then(|p| p.get("links")).cloned();
     if links(&n) != links(&o) {
         diverging.push("package.links".to_owned());
@@ -225,36 +253,14 @@ pub fn check_normalized(
     if lib_flag(&n) != lib_flag(&o) {
         diverging.push("lib.proc-macro".to_owned());
     }
-    // Build script: an explicit normalized `build` must come from `.orig` (or be cargo's
-    // explicit form of the auto-detected `build.rs`, since 1.80).
-    let build = |t: &Table| pkg(t).and_then(|p| p.get("build")).cloned();
-    match (build(&n), build(&o)) {
-        (Some(nb), Some(ob)) if nb != ob => {
-            let same_path = nb
-                .as_str()
-                .zip(ob.as_str())
-                .is_some_and(|(a, b)| norm_path(a) == norm_path(b));
-            if !same_path {
-                diverging.push("package.build".to_owned());
-            }
-        }
-        (Some(toml::Value::String(nb)), None) if norm_path(&nb) != "build.rs" => {
-            diverging.push("package.build".to_owned());
-        }
-        _ => {}
-    }
-    // Every target the normalized manifest names must be a file in the crate.
-    for (kind, path) in target_paths(&n) {
-        if !published.contains(norm_path(&path).as_str()) {
-            diverging.push(format!("{kind} target `{path}` is not in the crate"));
-        }
-    }
+    check_build(&n, &o, published, &mut diverging);
+    check_targets(&n, &o, published, &mut diverging);
     if !diverging.is_empty() {
         findings.push(Finding::new(
             "normalized_manifest_diverges",
             Severity::High,
             format!(
-                "the normalized `Cargo.toml` (what cargo builds from) is not what cargo generates from `Cargo.toml.orig`: {}",
+                "the normalized `Cargo.toml` (what cargo builds from) is not what any cargo generates from `Cargo.toml.orig`: {}",
                 diverging.join(", ")
             ),
         ).with_path("Cargo.toml"));
@@ -262,80 +268,214 @@ pub fn check_normalized(
     findings
 }
 
-/// Check that a published `Cargo.lock` resolves the same dependency names as the normalized
-/// manifest: every dependency of the package's own entry must be declared.
-pub fn check_lockfile(lock: &[u8], normalized: &[u8], name: &str, version: &str) -> Vec<Finding> {
-    let parse = crate::metadata::parse_toml_table;
-    let (Some(l), Some(n)) = (parse(lock), parse(normalized)) else {
-        return vec![
-            Finding::new(
-                "lockfile_unparsable",
-                Severity::Low,
-                "the published `Cargo.lock` cannot be parsed",
-            )
-            .with_path("Cargo.lock"),
-        ];
-    };
-    let declared: BTreeSet<String> = deps(&n)
-        .into_keys()
-        .map(|(_, k)| {
-            // A renamed dependency locks under its package name.
-            n.get("dependencies")
-                .and_then(|d| d.get(&k))
-                .and_then(|v| v.get("package"))
-                .and_then(toml::Value::as_str)
-                .map_or(k.clone(), str::to_owned)
-        })
-        .chain(dep_tables(&n).into_iter().flat_map(|(_, t)| {
-            t.values()
-                .filter_map(|v| {
-                    v.get("package")
+/// Keys cargo always removes.
+fn leftovers(n: &Table) -> Option<Finding> {
+    let mut leftovers: Vec<&str> = ["patch", "replace", "workspace"]
+        .into_iter()
+        .filter(|k| n.contains_key(*k))
+        .collect();
+    if pkg(n).is_some_and(|p| {
+        p.values()
+            .any(|v| v.as_table().is_some_and(|t| t.contains_key("workspace")))
+    }) {
+        leftovers.push("package.*.workspace");
+    }
+    if leftovers.is_empty() {
+        return None;
+    }
+    Some(Finding::new(
+        "non_normalized_manifest",
+        Severity::Medium,
+        format!(
+            "the normalized `Cargo.toml` still has {}, which cargo removes when packaging",
+            leftovers
+                .iter()
+                .map(|k| format!("`{k}`"))
+                .collect::<Vec<_>>()
+                .join(", ")
+        ),
+    ))
+}
+
+/// Every normalized dependency must come from `.orig` with the same requirement and package;
+/// normal and build dependencies cannot disappear (dev-dependencies without a version can).
+/// Returns the dependency keys cargo dropped.
+fn check_dependencies(
+    n: &Table,
+    o: &Table,
+    cx: Context<'_>,
+    diverging: &mut Vec<String>,
+) -> BTreeSet<String> {
+    let nd = deps(n);
+    let od = deps(o);
+    let ws = |name: &str| cx.workspace_deps.and_then(|w| w.get(name));
+    for ((table, name), dep) in &nd {
+        let Some(orig_dep) = od.get(&(table.clone(), name.clone())) else {
+            diverging.push(format!("{table}.{name} (not in `Cargo.toml.orig`)"));
+            continue;
+        };
+        let (want_version, want_package) = if orig_dep.inherited {
+            match ws(name) {
+                Some(toml::Value::String(v)) => (Some(v.clone()), None),
+                Some(toml::Value::Table(t)) => (
+                    t.get("version")
+                        .and_then(toml::Value::as_str)
+                        .map(str::to_owned),
+                    t.get("package")
                         .and_then(toml::Value::as_str)
                         .map(str::to_owned)
-                })
-                .collect::<Vec<_>>()
-        }))
-        .collect();
-    let Some(packages) = l.get("package").and_then(toml::Value::as_array) else {
-        return Vec::new();
-    };
-    let Some(own) = packages.iter().filter_map(toml::Value::as_table).find(|p| {
-        p.get("name").and_then(toml::Value::as_str) == Some(name)
-            && p.get("version").and_then(toml::Value::as_str) == Some(version)
-            && p.get("source").is_none()
-    }) else {
-        return vec![
-            Finding::new(
-                "lockfile_inconsistent",
-                Severity::Medium,
-                format!("the published `Cargo.lock` has no entry for `{name} {version}` itself"),
-            )
-            .with_path("Cargo.lock"),
-        ];
-    };
-    let locked: BTreeSet<String> = own
-        .get("dependencies")
-        .and_then(toml::Value::as_array)
-        .map(|a| {
+                        .or_else(|| orig_dep.package.clone()),
+                ),
+                // Workspace unknown (no repository): the resolved values cannot be checked.
+                _ => (None, dep.package.clone()),
+            }
+        } else {
+            (orig_dep.version.clone(), orig_dep.package.clone())
+        };
+        if let (Some(w), Some(have)) = (&want_version, &dep.version)
+            && w.trim() != have.trim()
+        {
+            diverging.push(format!(
+                "{table}.{name} (version `{have}`, `.orig` says `{w}`)"
+            ));
+        }
+        if dep.package != want_package {
+            diverging.push(format!(
+                "{table}.{name} (package `{}`, `.orig` says `{}`)",
+                dep.package.as_deref().unwrap_or(name),
+                want_package.as_deref().unwrap_or(name)
+            ));
+        }
+    }
+    let mut dropped = BTreeSet::new();
+    for ((table, name), dep) in &od {
+        if nd.contains_key(&(table.clone(), name.clone())) {
+            continue;
+        }
+        if table.ends_with("dev-dependencies") {
+            // Cargo ≥ 1.40 drops version-less dev-dependencies; a dev-dependency never reaches
+            // a dependent's build, so any dropped one is harmless.
+            dropped.insert(name.clone());
+        } else if !dep.registry_less {
+            diverging.push(format!("{table}.{name} (dropped)"));
+        } else {
+            dropped.insert(name.clone());
+        }
+    }
+    // A key dropped from one table but still declared in another is not gone.
+    for (_, name) in nd.keys() {
+        dropped.remove(name);
+    }
+    dropped
+}
+
+/// Features are copied verbatim, except that cargo ≥ 1.78 removes entries that point at
+/// dependencies it dropped (objc2 0.6.4: `x = ["dev-dep/feat"]` → `x = []`). A feature missing
+/// from the normalized manifest enables less, never more, so it is not flagged.
+fn check_features(n: &Table, o: &Table, dropped: &BTreeSet<String>, diverging: &mut Vec<String>) {
+    let empty = Table::new();
+    let nf = n
+        .get("features")
+        .and_then(toml::Value::as_table)
+        .unwrap_or(&empty);
+    let of = o
+        .get("features")
+        .and_then(toml::Value::as_table)
+        .unwrap_or(&empty);
+    if n.get("features").is_some_and(|f| !f.is_table()) {
+        diverging.push("features".to_owned());
+        return;
+    }
+    let strings = |v: &toml::Value| -> Option<Vec<String>> {
+        v.as_array().map(|a| {
             a.iter()
-                .filter_map(toml::Value::as_str)
-                .map(|s| s.split(' ').next().unwrap_or(s).to_owned())
+                .map(|x| x.as_str().map_or_else(|| x.to_string(), str::to_owned))
                 .collect()
         })
-        .unwrap_or_default();
-    let extra: Vec<&String> = locked.iter().filter(|d| !declared.contains(*d)).collect();
-    if extra.is_empty() {
-        Vec::new()
-    } else {
-        vec![Finding::new(
-            "lockfile_inconsistent",
-            Severity::High,
-            format!(
-                "the published `Cargo.lock` locks dependencies the manifest does not declare: {}",
-                extra.iter().map(|d| format!("`{d}`")).collect::<Vec<_>>().join(", ")
-            ),
-        )
-        .with_path("Cargo.lock")]
+    };
+    for (feature, value) in nf {
+        let Some(have) = strings(value) else {
+            diverging.push(format!("features.{feature}"));
+            continue;
+        };
+        let Some(want) = of.get(feature).and_then(strings) else {
+            diverging.push(format!("features.{feature} (not in `Cargo.toml.orig`)"));
+            continue;
+        };
+        let stripped: Vec<String> = want
+            .iter()
+            .filter(|e| !dropped.iter().any(|d| feature_refers_to(e, d)))
+            .cloned()
+            .collect();
+        if have != want && have != stripped {
+            diverging.push(format!("features.{feature}"));
+        }
+    }
+}
+
+/// An explicit normalized `build` must come from `.orig`, or be cargo ≥ 1.80's explicit form
+/// of the detected `build.rs` (or `build = false` when none is packaged).
+fn check_build(n: &Table, o: &Table, published: &BTreeSet<&str>, diverging: &mut Vec<String>) {
+    let build = |t: &Table| pkg(t).and_then(|p| p.get("build")).cloned();
+    match (build(n), build(o)) {
+        (Some(nb), Some(ob)) if nb != ob => {
+            let same_path = nb
+                .as_str()
+                .zip(ob.as_str())
+                .is_some_and(|(a, b)| norm_path(a) == norm_path(b));
+            // `build = false` written for an unpackaged script only removes it.
+            if !same_path && nb.as_bool() != Some(false) {
+                diverging.push("package.build".to_owned());
+            }
+        }
+        (Some(toml::Value::String(nb)), None) => {
+            if norm_path(&nb) != "build.rs" || !published.contains("build.rs") {
+                diverging.push("package.build".to_owned());
+            }
+        }
+        (Some(toml::Value::Boolean(true)), None) => diverging.push("package.build".to_owned()),
+        _ => {}
+    }
+}
+
+/// Targets: every normalized target must be one `.orig` declares (same path, or a path cargo's
+/// discovery gives it when `.orig` names none), or one cargo ≥ 1.80 discovered in the packaged
+/// files. Targets whose files are not packaged are fine (cargo < 1.80 kept them verbatim).
+fn check_targets(n: &Table, o: &Table, published: &BTreeSet<&str>, diverging: &mut Vec<String>) {
+    let package = pkg(o)
+        .and_then(|p| p.get("name"))
+        .and_then(toml::Value::as_str)
+        .unwrap_or_default()
+        .to_owned();
+    let orig_targets = targets(o);
+    for t in targets(n) {
+        let Some(path) = &t.path else {
+            // No path: cargo derives it exactly as it would from `.orig`.
+            continue;
+        };
+        let declared = orig_targets.iter().find(|x| {
+            x.kind == t.kind
+                && (t.kind == "lib"
+                    || (x.name.is_some() && x.name == t.name)
+                    || (x.path.is_some() && x.path.as_ref() == Some(path)))
+        });
+        let explained = match declared {
+            Some(d) => match &d.path {
+                Some(p) => p == path,
+                None => discoverable(t.kind, d.name.as_deref(), path, &package),
+            },
+            None => {
+                published.contains(path.as_str())
+                    && discoverable(t.kind, t.name.as_deref(), path, &package)
+            }
+        };
+        if !explained {
+            let label = match &t.name {
+                Some(name) if t.kind != "lib" => format!("{} `{name}`", t.kind),
+                _ => t.kind.to_owned(),
+            };
+            diverging.push(format!("{label} target path `{path}`"));
+        }
     }
 }
 
@@ -352,15 +492,19 @@ mod tests {
             .collect()
     }
 
+    fn check(norm: &str, orig: &str) -> Vec<Finding> {
+        check_normalized(norm.as_bytes(), orig.as_bytes(), &published(), None)
+    }
+
     #[test]
     fn faithful_normalization_passes() {
-        assert!(check_normalized(NORM.as_bytes(), ORIG.as_bytes(), &published(), None).is_empty());
+        assert!(check(NORM, ORIG).is_empty());
     }
 
     #[test]
     fn added_dependency_is_caught() {
         let evil = format!("{NORM}\n[dependencies.evil]\nversion = \"1\"\n");
-        let f = check_normalized(evil.as_bytes(), ORIG.as_bytes(), &published(), None);
+        let f = check(&evil, ORIG);
         assert_eq!(f.len(), 1);
         assert_eq!(f[0].kind, "normalized_manifest_diverges");
         assert!(
@@ -375,7 +519,7 @@ mod tests {
         let evil = NORM
             .replace("build = false", "build = \"x.rs\"\nlinks = \"z\"")
             .replace("[lib]\n", "[lib]\nproc-macro = true\n");
-        let f = check_normalized(evil.as_bytes(), ORIG.as_bytes(), &published(), None);
+        let f = check(&evil, ORIG);
         let m = &f[0].message;
         assert!(
             m.contains("package.build")
@@ -386,12 +530,65 @@ mod tests {
     }
 
     #[test]
-    fn lockfile_with_undeclared_dependency() {
-        let lock = "version = 4\n\n[[package]]\nname = \"x\"\nversion = \"1.0.0\"\ndependencies = [\n \"serde\",\n \"local\",\n \"evil\",\n]\n";
-        let f = check_lockfile(lock.as_bytes(), NORM.as_bytes(), "x", "1.0.0");
-        assert_eq!(f.len(), 1);
-        assert!(f[0].message.contains("`evil`"));
-        let ok = lock.replace(" \"evil\",\n", "");
-        assert!(check_lockfile(ok.as_bytes(), NORM.as_bytes(), "x", "1.0.0").is_empty());
+    fn explicit_targets_without_files_are_cargo_before_1_80() {
+        // log 0.4.22 / textwrap 0.15.2 / syn 0.15.18: `[[test]]`, `[[bench]]`, `[[example]]`,
+        // `[[bin]]` entries copied verbatim though their files were excluded.
+        let orig = format!(
+            "{ORIG}\n[[test]]\nname = \"filters\"\npath = \"tests/filters.rs\"\n\n[[bench]]\nname = \"b\"\nharness = false\n\n[[bin]]\nname = \"tool\"\npath = \"src/tool.rs\"\n"
+        );
+        let norm = format!(
+            "{NORM}\n[[test]]\nname = \"filters\"\npath = \"tests/filters.rs\"\n\n[[bench]]\nname = \"b\"\nharness = false\n\n[[bin]]\nname = \"tool\"\npath = \"src/tool.rs\"\n"
+        );
+        assert!(check(&norm, &orig).is_empty(), "{:?}", check(&norm, &orig));
+    }
+
+    #[test]
+    fn changed_or_added_target_paths_are_caught() {
+        let evil = NORM.replace("path = \"src/lib.rs\"", "path = \"src/evil.rs\"");
+        let f = check(&evil, ORIG);
+        assert!(f[0].message.contains("lib target path"), "{f:?}");
+        // An added bin outside the discovery layout.
+        let evil = format!("{NORM}\n[[bin]]\nname = \"x\"\npath = \"src/lib.rs\"\n");
+        assert!(!check(&evil, ORIG).is_empty());
+        // cargo ≥ 1.80 lists a discovered `src/main.rs` explicitly: fine when packaged.
+        let norm = format!("{NORM}\n[[bin]]\nname = \"x\"\npath = \"src/main.rs\"\n");
+        let mut p = published();
+        p.insert("src/main.rs");
+        assert!(check_normalized(norm.as_bytes(), ORIG.as_bytes(), &p, None).is_empty());
+        assert!(
+            !check(&norm, ORIG).is_empty(),
+            "not packaged: no cargo lists it"
+        );
+    }
+
+    #[test]
+    fn features_of_dropped_dev_dependencies_are_stripped() {
+        // objc2 0.6.4 / wasm-bindgen: a feature naming a version-less dev-dependency.
+        let orig =
+            format!("{ORIG}\n[features]\nunstable = [\"testonly/nightly\", \"serde/std\"]\n");
+        let norm = format!("{NORM}\n[features]\nunstable = [\"serde/std\"]\n");
+        assert!(check(&norm, &orig).is_empty());
+        let verbatim =
+            format!("{NORM}\n[features]\nunstable = [\"testonly/nightly\", \"serde/std\"]\n");
+        assert!(check(&verbatim, &orig).is_empty(), "cargo < 1.78 kept it");
+        let evil = format!("{NORM}\n[features]\nunstable = [\"serde/std\", \"serde/evil\"]\n");
+        assert!(!check(&evil, &orig).is_empty());
+        let added = format!("{NORM}\n[features]\ndefault = [\"serde/std\"]\n");
+        assert!(!check(&added, ORIG).is_empty());
+    }
+
+    #[test]
+    fn renamed_and_target_dependencies() {
+        let orig = format!(
+            "{ORIG}\n[target.'cfg(any())'.dependencies]\nserde_core = {{ version = \"=1.0.220\", package = \"serde_core\" }}\n"
+        );
+        let norm = format!(
+            "{NORM}\n[target.\"cfg(any())\".dependencies.serde_core]\nversion = \"=1.0.220\"\npackage = \"serde_core\"\n"
+        );
+        assert!(check(&norm, &orig).is_empty());
+        let evil = norm.replace("package = \"serde_core\"", "package = \"serde_cor3\"");
+        assert!(!check(&evil, &orig).is_empty());
+        let evil = norm.replace("=1.0.220", "=1.0.221");
+        assert!(!check(&evil, &orig).is_empty());
     }
 }

@@ -214,8 +214,11 @@ impl Finding {
 
     /// Whether this finding marks a place where archive readers could disagree or content is
     /// ambiguous; such findings never allow a `match` verdict (shared/SECURITY.md §5 promise 7).
+    ///
+    /// A blocking kind noted at `low` or `info` severity (identical duplicate entries written by
+    /// cargo before 1.7) does not block.
     pub fn blocks_match(&self) -> bool {
-        BLOCKING_FINDINGS.contains(&self.kind.as_str())
+        self.severity > Severity::Low && BLOCKING_FINDINGS.contains(&self.kind.as_str())
     }
 }
 
@@ -229,7 +232,6 @@ impl Finding {
 /// With such a finding the verdict is `mismatch` even when no file-level difference remains.
 pub const BLOCKING_FINDINGS: &[&str] = &[
     "duplicate_path",
-    "case_collision",
     "trailing_data",
     "unsupported_entry_type",
     "symlink_escapes_repository",

@@ -272,30 +272,6 @@ struct Era {
     max: u32,
 }
 
-fn era(archive: &CrateArchive, vcs: Option<&VcsInfo>) -> Era {
-    let mut e = Era { min: 0, max: 95 };
-    if archive.files.contains_key("Cargo.toml.orig") {
-        e.min = e.min.max(19);
-    } else {
-        e.max = e.max.min(18);
-    }
-    if let Some(v) = vcs {
-        e.min = e.min.max(30);
-        if v.path_in_vcs.is_none() {
-            e.max = e.max.min(56);
-        } else {
-            e.min = e.min.max(57);
-        }
-        if v.dirty {
-            e.min = e.min.max(81);
-        }
-    }
-    if e.min > e.max {
-        e.min = e.max;
-    }
-    e
-}
-
 /// Verify a crate against its repository.
 pub fn verify_opts(
     request: &Request,
@@ -304,35 +280,13 @@ pub fn verify_opts(
 ) -> Result<Report, Error> {
     let limits = &request.options.limits;
     let mut fetched = crate::fetch::Context::default();
-    progress.stage(Stage::ReadCrate, None);
-    let bytes = match &request.krate {
-        CrateSource::File(p) => read_limited(p, limits)?,
-        CrateSource::Bytes(b) => b.clone(),
-        CrateSource::Registry { name, version } => {
-            fetched.download(name, version, &request.options, progress, should_interrupt)?
-        }
-    };
-    progress.inc(bytes.len() as u64);
-    let archive = archive::parse(&bytes, limits)?;
-    check(should_interrupt)?;
-    if let CrateSource::Registry { name, version } = &request.krate {
-        // The registry must have served the crate that was asked for (M6).
-        let (found_name, found_version, _) = identity(&archive, limits)?;
-        for (field, found, expected) in [
-            ("name", &found_name, name),
-            ("version", &found_version, version),
-        ] {
-            if found != expected {
-                return Err(metadata::Error::IdentityMismatch {
-                    field,
-                    found: found.clone(),
-                    expected: expected.clone(),
-                }
-                .into());
-            }
-        }
-    }
-    let sha256 = crate::compare::hex(&sha2::Sha256::digest(&bytes));
+    let (archive, sha256) = read_crate(
+        &request.krate,
+        &request.options,
+        &mut fetched,
+        progress,
+        should_interrupt,
+    )?;
     let repo_source = request.repo.clone();
     let opened = match &repo_source {
         Some(RepoSource::Path(p)) => {
@@ -354,6 +308,77 @@ pub fn verify_opts(
     )
 }
 
+/// Read (or download) and parse the `.crate`; a registry download must be the crate asked for.
+/// Returns the archive and the hex SHA-256 of its bytes.
+fn read_crate(
+    krate: &CrateSource,
+    options: &Options,
+    fetched: &mut crate::fetch::Context,
+    progress: &mut dyn Progress,
+    should_interrupt: &AtomicBool,
+) -> Result<(CrateArchive, String), Error> {
+    let limits = &options.limits;
+    progress.stage(Stage::ReadCrate, None);
+    let bytes = match krate {
+        CrateSource::File(p) => read_limited(p, limits)?,
+        CrateSource::Bytes(b) => b.clone(),
+        CrateSource::Registry { name, version } => {
+            fetched.download(name, version, options, progress, should_interrupt)?
+        }
+    };
+    progress.inc(bytes.len() as u64);
+    let archive = archive::parse(&bytes, limits)?;
+    check(should_interrupt)?;
+    if let CrateSource::Registry { name, version } = krate {
+        // The registry must have served the crate that was asked for (M6).
+        let (found_name, found_version, _) = identity(&archive, limits)?;
+        for (field, found, expected) in [
+            ("name", &found_name, name),
+            ("version", &found_version, version),
+        ] {
+            if found != expected {
+                return Err(metadata::Error::IdentityMismatch {
+                    field,
+                    found: found.clone(),
+                    expected: expected.clone(),
+                }
+                .into());
+            }
+        }
+    }
+    let sha256 = crate::compare::hex(&sha2::Sha256::digest(&bytes));
+    Ok((archive, sha256))
+}
+
+/// Inspect a crate alone, without its repository: the crate-intrinsic findings (archive
+/// anomalies, `.cargo_vcs_info.json` sanity, normalized manifest and lock file, suspicious code
+/// points), the cargo era the crate shows, and an inventory. See [`crate::intrinsic`].
+///
+/// ```no_run
+/// use provenance_core::{inspect, CrateSource, Options};
+///
+/// let inspection = inspect(&CrateSource::File("serde-1.0.210.crate".into()), &Options::default())?;
+/// for f in &inspection.findings {
+///     println!("{} {}: {}", f.severity.as_str(), f.kind, f.message);
+/// }
+/// # Ok::<(), provenance_core::Error>(())
+/// ```
+pub fn inspect(krate: &CrateSource, options: &Options) -> Result<crate::Inspection, Error> {
+    inspect_opts(krate, options, &mut Discard, &AtomicBool::new(false))
+}
+
+/// [`inspect`] with progress reporting and an interrupt flag.
+pub fn inspect_opts(
+    krate: &CrateSource,
+    options: &Options,
+    progress: &mut dyn Progress,
+    should_interrupt: &AtomicBool,
+) -> Result<crate::Inspection, Error> {
+    let mut fetched = crate::fetch::Context::default();
+    let (archive, sha256) = read_crate(krate, options, &mut fetched, progress, should_interrupt)?;
+    crate::intrinsic::inspect_archive(&archive, sha256, &options.limits)
+}
+
 fn read_limited(path: &std::path::Path, limits: &Limits) -> Result<Vec<u8>, Error> {
     use std::io::Read;
     let io = |source| {
@@ -371,7 +396,7 @@ fn read_limited(path: &std::path::Path, limits: &Limits) -> Result<Vec<u8>, Erro
 }
 
 /// Identity from the normalized manifest, checked against the archive prefix.
-fn identity(
+pub(crate) fn identity(
     archive: &CrateArchive,
     limits: &Limits,
 ) -> Result<(String, String, Option<String>), Error> {
@@ -986,32 +1011,20 @@ fn verify_parsed(
     let limits = &options.limits;
     let (name, version, declared_repo) = identity(archive, limits)?;
     let mut findings: Vec<Finding> = Vec::new();
-    let vcs = match archive.files.get(".cargo_vcs_info.json") {
-        None => None,
-        Some(f) if !f.retained() => {
-            findings.push(Finding::new(
-                "malformed_vcs_info",
-                Severity::High,
-                format!(
-                    "limit `max_vcs_info_bytes` exceeded: {} > {}",
-                    f.size, limits.max_vcs_info_bytes
-                ),
-            ));
-            None
-        }
-        Some(f) => match metadata::parse_vcs_info(&f.data, limits) {
-            Ok(v) => Some(v),
-            Err(e) => {
-                findings.push(Finding::new(
-                    "malformed_vcs_info",
-                    Severity::High,
-                    e.to_string(),
-                ));
-                None
-            }
-        },
+    // Crate-intrinsic checks run first and appear in every report, whatever the verdict.
+    let (vcs, vcs_findings) = crate::intrinsic::read_vcs_info(archive, limits);
+    let cargo_era = crate::intrinsic::CargoEra::of(archive, vcs.as_ref());
+    findings.extend(crate::intrinsic::check(
+        archive,
+        &name,
+        &version,
+        &cargo_era,
+        vcs_findings,
+    ));
+    let era = Era {
+        min: cargo_era.min.min(cargo_era.max),
+        max: cargo_era.max,
     };
-    let era = era(archive, vcs.as_ref());
     let mut report = Report {
         schema_version: SCHEMA_VERSION,
         krate: CrateId {
@@ -1045,15 +1058,6 @@ fn verify_parsed(
         fetch: fetched.report(),
     };
     fetched.take_findings(&mut findings);
-    if let Some(v) = &vcs
-        && v.dirty
-    {
-        findings.push(Finding::new(
-            "publisher_declared_dirty",
-            Severity::Medium,
-            "`.cargo_vcs_info.json` says the work tree was dirty when the crate was published",
-        ));
-    }
     let finish = |mut report: Report, mut findings: Vec<Finding>| {
         report.summary = crate::categorize::summary(&report.differences);
         // A finding that blocks `match` (a laundered normalized manifest, parser disagreements)
@@ -1067,15 +1071,12 @@ fn verify_parsed(
             // No usable vcs info: the assisted attempt used a version tag.
             report.source.how = SourceHow::Tag;
         }
-        // Archive anomalies are always reported, whatever the verdict.
-        for a in &archive.anomalies {
-            let f = a.to_finding();
-            if !findings.contains(&f) {
-                findings.push(f);
-            }
-        }
         findings.sort();
         findings.dedup();
+        // One `suspicious_codepoints` finding per path (the comparison and the intrinsic check
+        // both look).
+        let mut flagged = std::collections::BTreeSet::new();
+        findings.retain(|f| f.kind != "suspicious_codepoints" || flagged.insert(f.path.clone()));
         report.findings = findings;
         report
     };
@@ -1208,7 +1209,7 @@ fn verify_parsed(
         should_interrupt,
     )?;
     report.verdict = ev.verdict;
-    // The generated files, checked semantically (with `[workspace.dependencies]` at the commit).
+    // The generated files, checked again with `[workspace.dependencies]` at the commit.
     if let Some(p) = &ev.path
         && let Ok(loc) = rebuild::locate_package(
             &repo,
@@ -1220,18 +1221,17 @@ fn verify_parsed(
             None,
             limits,
         )
-    {
-        let ws = rebuild::workspace_dependencies(&repo, commit.tree, &loc, limits)
+        && let Some(ws) = rebuild::workspace_dependencies(&repo, commit.tree, &loc, limits)
             .ok()
-            .flatten();
-        findings.extend(generated_file_findings(
+            .flatten()
+    {
+        findings.retain(|f| !crate::intrinsic::GENERATED_FILE_KINDS.contains(&f.kind.as_str()));
+        findings.extend(crate::intrinsic::generated_file_findings(
             archive,
             &name,
             &version,
-            ws.as_ref(),
+            Some(&ws),
         ));
-    } else {
-        findings.extend(generated_file_findings(archive, &name, &version, None));
     }
     if let (Some(recorded), Some(used)) = (&vcs.path_in_vcs, &ev.path)
         && recorded != used
@@ -1297,35 +1297,6 @@ fn cross_checks(
             )
         };
         out.push(Finding::new("dirty_files", Severity::Info, message));
-    }
-    out
-}
-
-/// Semantic checks of the generated `Cargo.toml` and `Cargo.lock` (see [`crate::manifest_check`]).
-fn generated_file_findings(
-    archive: &CrateArchive,
-    name: &str,
-    version: &str,
-    workspace_deps: Option<&toml::Table>,
-) -> Vec<Finding> {
-    let mut out = Vec::new();
-    let published: std::collections::BTreeSet<&str> =
-        archive.files.keys().map(String::as_str).collect();
-    if let (Some(n), Some(o)) = (
-        archive.files.get("Cargo.toml"),
-        archive.files.get("Cargo.toml.orig"),
-    ) {
-        out.extend(crate::manifest_check::check_normalized(
-            &n.data,
-            &o.data,
-            &published,
-            workspace_deps,
-        ));
-        if let Some(l) = archive.files.get("Cargo.lock") {
-            out.extend(crate::manifest_check::check_lockfile(
-                &l.data, &n.data, name, version,
-            ));
-        }
     }
     out
 }
