@@ -691,7 +691,7 @@ cases! {
     cargo_toml_directory => case("");
     cargo_toml_directory_include => case("");
     // A portability hazard, not a parser disagreement: a medium finding beside `match`.
-    case_only_names => case(""),
+    case_only_names => case("");
     workspace_explicit_path => case("pkgs/wsx");
     target_symlink_dir => case("");
     license_outside_conflict => case("licc");
