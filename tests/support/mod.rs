@@ -229,3 +229,29 @@ pub fn git_fixture(dir: &Path, args: &[&str], date: &str) -> String {
     );
     String::from_utf8(out.stdout).unwrap().trim().to_owned()
 }
+
+/// Download (once) a real crate version from static.crates.io and check it against the sha256
+/// the index records for it (`cksum`, written into the test).
+pub fn registry_crate(name: &str, version: &str, sha256: &str) -> PathBuf {
+    let crates = cache_dir().join("registry-crates");
+    std::fs::create_dir_all(&crates).unwrap();
+    let file = crates.join(format!("{name}-{version}.crate"));
+    if !file.is_file() || sha256_file(&file) != sha256 {
+        let url = format!("https://static.crates.io/crates/{name}/{name}-{version}.crate");
+        let tmp = crates.join(format!("{name}-{version}.crate.part{}", std::process::id()));
+        let st = Command::new("curl")
+            .args(["-sSfL", "--retry", "3", "-o"])
+            .arg(&tmp)
+            .arg(&url)
+            .status()
+            .expect("curl must be installed");
+        assert!(st.success(), "download of {url} failed");
+        assert_eq!(
+            sha256_file(&tmp),
+            sha256,
+            "{name} {version}: sha256 differs from the index cksum"
+        );
+        std::fs::rename(&tmp, &file).unwrap();
+    }
+    file
+}
