@@ -423,13 +423,17 @@ fn check_build(n: &Table, o: &Table, published: &BTreeSet<&str>, diverging: &mut
                 .as_str()
                 .zip(ob.as_str())
                 .is_some_and(|(a, b)| norm_path(a) == norm_path(b));
-            // `build = false` written for an unpackaged script only removes it.
-            if !same_path && nb.as_bool() != Some(false) {
+            // `build = false` written for an unpackaged script only removes it; a path to a file
+            // the crate does not hold cannot run anything.
+            let packaged = nb
+                .as_str()
+                .is_some_and(|p| published.contains(norm_path(p).as_str()));
+            if !same_path && (packaged || nb.as_bool() == Some(true)) {
                 diverging.push("package.build".to_owned());
             }
         }
         (Some(toml::Value::String(nb)), None) => {
-            if norm_path(&nb) != "build.rs" || !published.contains("build.rs") {
+            if norm_path(&nb) != "build.rs" && published.contains(norm_path(&nb).as_str()) {
                 diverging.push("package.build".to_owned());
             }
         }
@@ -438,9 +442,10 @@ fn check_build(n: &Table, o: &Table, published: &BTreeSet<&str>, diverging: &mut
     }
 }
 
-/// Targets: every normalized target must be one `.orig` declares (same path, or a path cargo's
-/// discovery gives it when `.orig` names none), or one cargo ≥ 1.80 discovered in the packaged
-/// files. Targets whose files are not packaged are fine (cargo < 1.80 kept them verbatim).
+/// Targets: every normalized target that points at a packaged file must be one `.orig` declares
+/// (same path, or a path cargo's discovery gives it when `.orig` names none), or one cargo ≥ 1.80
+/// discovered in the packaged files. Targets whose files are not packaged are never flagged:
+/// cargo < 1.80 kept them verbatim, and a missing file adds no code.
 fn check_targets(n: &Table, o: &Table, published: &BTreeSet<&str>, diverging: &mut Vec<String>) {
     let package = pkg(o)
         .and_then(|p| p.get("name"))
@@ -469,7 +474,10 @@ fn check_targets(n: &Table, o: &Table, published: &BTreeSet<&str>, diverging: &m
                     && discoverable(t.kind, t.name.as_deref(), path, &package)
             }
         };
-        if !explained {
+        // A path to a file the crate does not hold can only fail to build, never add code:
+        // cargo 1.78-era normalization rewrote `../examples/x.rs` to `examples/x.rs` (rust-s3
+        // 0.35.0-alpha.1), and unpackaged targets were kept before 1.80.
+        if !explained && published.contains(path.as_str()) {
             let label = match &t.name {
                 Some(name) if t.kind != "lib" => format!("{} `{name}`", t.kind),
                 _ => t.kind.to_owned(),
@@ -519,7 +527,9 @@ mod tests {
         let evil = NORM
             .replace("build = false", "build = \"x.rs\"\nlinks = \"z\"")
             .replace("[lib]\n", "[lib]\nproc-macro = true\n");
-        let f = check(&evil, ORIG);
+        let mut p = published();
+        p.insert("x.rs");
+        let f = check_normalized(evil.as_bytes(), ORIG.as_bytes(), &p, None);
         let m = &f[0].message;
         assert!(
             m.contains("package.build")
@@ -545,8 +555,12 @@ mod tests {
     #[test]
     fn changed_or_added_target_paths_are_caught() {
         let evil = NORM.replace("path = \"src/lib.rs\"", "path = \"src/evil.rs\"");
-        let f = check(&evil, ORIG);
+        let mut with_evil = published();
+        with_evil.insert("src/evil.rs");
+        let f = check_normalized(evil.as_bytes(), ORIG.as_bytes(), &with_evil, None);
         assert!(f[0].message.contains("lib target path"), "{f:?}");
+        // Pointing at a file the crate does not hold adds no code.
+        assert!(check(&evil, ORIG).is_empty());
         // An added bin outside the discovery layout.
         let evil = format!("{NORM}\n[[bin]]\nname = \"x\"\npath = \"src/lib.rs\"\n");
         assert!(!check(&evil, ORIG).is_empty());
@@ -555,10 +569,6 @@ mod tests {
         let mut p = published();
         p.insert("src/main.rs");
         assert!(check_normalized(norm.as_bytes(), ORIG.as_bytes(), &p, None).is_empty());
-        assert!(
-            !check(&norm, ORIG).is_empty(),
-            "not packaged: no cargo lists it"
-        );
     }
 
     #[test]
@@ -590,5 +600,87 @@ mod tests {
         assert!(!check(&evil, &orig).is_empty());
         let evil = norm.replace("=1.0.220", "=1.0.221");
         assert!(!check(&evil, &orig).is_empty());
+    }
+
+    #[test]
+    fn cargo_1_80_lists_discovered_targets_explicitly() {
+        // What cargo >= 1.80 writes for a package with `src/main.rs`, `src/bin/tool/main.rs`,
+        // `examples/demo.rs`, `tests/it.rs`, `benches/b.rs` and no build script.
+        let orig = "[package]\nname = \"x\"\nversion = \"1.0.0\"\n";
+        let norm = "[package]\nname = \"x\"\nversion = \"1.0.0\"\nbuild = false\nautolib = false\nautobins = false\nautoexamples = false\nautotests = false\nautobenches = false\n\n[lib]\nname = \"x\"\npath = \"src/lib.rs\"\n\n[[bin]]\nname = \"x\"\npath = \"src/main.rs\"\n\n[[bin]]\nname = \"tool\"\npath = \"src/bin/tool/main.rs\"\n\n[[example]]\nname = \"demo\"\npath = \"examples/demo.rs\"\n\n[[test]]\nname = \"it\"\npath = \"tests/it.rs\"\n\n[[bench]]\nname = \"b\"\npath = \"benches/b.rs\"\n";
+        let published: BTreeSet<&str> = [
+            "src/lib.rs",
+            "src/main.rs",
+            "src/bin/tool/main.rs",
+            "examples/demo.rs",
+            "tests/it.rs",
+            "benches/b.rs",
+        ]
+        .into_iter()
+        .collect();
+        let f = check_normalized(norm.as_bytes(), orig.as_bytes(), &published, None);
+        assert!(f.is_empty(), "{f:?}");
+        // An added target at a packaged path outside the discovery layout: no cargo writes it.
+        let odd = norm.replace("path = \"tests/it.rs\"", "path = \"src/lib.rs\"");
+        assert!(!check_normalized(odd.as_bytes(), orig.as_bytes(), &published, None).is_empty());
+        // `build = "build.rs"` written for a detected, packaged build script.
+        let with_build = norm.replace("build = false", "build = \"build.rs\"");
+        let mut more = published.clone();
+        more.insert("build.rs");
+        assert!(check_normalized(with_build.as_bytes(), orig.as_bytes(), &more, None).is_empty());
+        // Another packaged file named as the build script is laundering.
+        let other = norm.replace("build = false", "build = \"src/main.rs\"");
+        assert!(!check_normalized(other.as_bytes(), orig.as_bytes(), &published, None).is_empty());
+    }
+
+    #[test]
+    fn cargo_1_40_drops_version_less_dev_dependencies_only() {
+        // `testonly` (path only) is dropped; a normal path dependency without a version cannot
+        // be published, and a dropped normal dependency with one is laundering.
+        assert!(check(NORM, ORIG).is_empty());
+        let evil = NORM.replace("[dependencies.local]\nversion = \"0.1\"\n", "");
+        let f = check(&evil, ORIG);
+        assert!(
+            f[0].message.contains("dependencies.local (dropped)"),
+            "{f:?}"
+        );
+    }
+
+    #[test]
+    fn workspace_inheritance_is_resolved() {
+        let orig = "[package]\nname = \"x\"\nversion.workspace = true\n\n[dependencies]\nserde = { workspace = true, features = [\"derive\"] }\n";
+        let norm = "[package]\nname = \"x\"\nversion = \"1.0.0\"\n\n[dependencies.serde]\nversion = \"1.0.200\"\nfeatures = [\"derive\"]\n";
+        // Without the workspace (no repository), the resolved requirement cannot be checked.
+        assert!(check(norm, orig).is_empty());
+        let ws: Table = "serde = { version = \"1.0.200\", default-features = false }"
+            .parse()
+            .unwrap();
+        let p = published();
+        assert!(check_normalized(norm.as_bytes(), orig.as_bytes(), &p, Some(&ws)).is_empty());
+        let other: Table = "serde = \"1.0.100\"".parse().unwrap();
+        let f = check_normalized(norm.as_bytes(), orig.as_bytes(), &p, Some(&other));
+        assert!(
+            f[0].message.contains("dependencies.serde (version"),
+            "{f:?}"
+        );
+    }
+
+    #[test]
+    fn cargo_1_19_removes_workspace_patch_and_sources() {
+        let orig = "[package]\nname = \"x\"\nversion = \"1.0.0\"\n\n[dependencies]\nfoo = { git = \"https://example.invalid/foo\", version = \"0.2\" }\n\n[patch.crates-io]\nfoo = { path = \"../foo\" }\n\n[workspace]\n";
+        let norm = "[package]\nname = \"x\"\nversion = \"1.0.0\"\n\n[dependencies.foo]\nversion = \"0.2\"\n";
+        assert!(check(norm, orig).is_empty());
+        let left = format!("{norm}\n[patch.crates-io]\nfoo = {{ path = \"../foo\" }}\n");
+        let f = check(&left, orig);
+        assert_eq!(f.len(), 1);
+        assert_eq!(f[0].kind, "non_normalized_manifest");
+        assert_eq!(f[0].severity, Severity::Medium);
+    }
+
+    #[test]
+    fn underscore_spellings_and_project_table() {
+        let orig = "[project]\nname = \"x\"\nversion = \"1.0.0\"\n\n[dev_dependencies]\nquickcheck = \"0.4\"\n\n[build_dependencies]\ncc = \"1\"\n";
+        let norm = "[package]\nname = \"x\"\nversion = \"1.0.0\"\n\n[dev-dependencies.quickcheck]\nversion = \"0.4\"\n\n[build-dependencies.cc]\nversion = \"1\"\n";
+        assert!(check(norm, orig).is_empty(), "{:?}", check(norm, orig));
     }
 }
