@@ -66,10 +66,11 @@ enum Command {
         #[arg(long)]
         no_assisted: bool,
     },
-    /// Inspect one crate alone, without its repository: crate-intrinsic findings (archive
-    /// anomalies, `.cargo_vcs_info.json`, normalized manifest and lock file checks, suspicious
-    /// code points), the cargo era it shows, and an inventory (build script, proc-macro,
-    /// native and binary files, sizes).
+    /// Inspect one crate alone, without its repository: findings, cargo era, inventory.
+    ///
+    /// Crate-intrinsic findings (archive anomalies, `.cargo_vcs_info.json`, normalized manifest
+    /// and lock file checks, suspicious code points), the cargo era the crate shows, and an
+    /// inventory (build script, proc-macro, native and binary files, sizes).
     ///
     /// Exit status: 0 = no `high` finding, 1 = a `high` finding, 2 = error.
     Inspect {
