@@ -743,7 +743,11 @@ def cmd_table(a: argparse.Namespace) -> int:
     for r in ok:
         e = r["report"].get("era")
         if e is not None:
-            eras[e if isinstance(e, str) else json.dumps(e, sort_keys=True)] += 1
+            if isinstance(e, dict) and "min" in e and "max" in e:
+                # `inspect` reports {"min": "1.19", "max": "1.56", "evidence": [...]}.
+                eras[f"cargo {e['min']} to {e['max']}"] += 1
+            else:
+                eras[e if isinstance(e, str) else json.dumps(e, sort_keys=True)] += 1
     if eras:
         section("By era (as reported)")
         out.append(render(["era", "versions"], [[e, n] for e, n in sorted(eras.items())], md))

@@ -58,6 +58,14 @@ const HONEST: &[(&str, &str, &str, &str)] = &[
         "1b70935747edd64d89de3efa29d73789b806c15798f8e7dca4d8ac356b50ce70",
         "feature entries of dropped dev-dependencies",
     ),
+    // Found by the registry sweep (docs/sweep.md): `[[example]] path = "../examples/x.rs"` in
+    // `.orig` written as `examples/x.rs`, a file the crate does not hold.
+    (
+        "rust-s3",
+        "0.35.0-alpha.1",
+        "810b4cf98ec967dec422afb368c4e23f7712e93e89bd1088595129e307db5f09",
+        "target paths rewritten to files not packaged",
+    ),
 ];
 
 fn intrinsic_high(findings: &[provenance_core::Finding]) -> Vec<String> {
