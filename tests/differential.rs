@@ -33,10 +33,6 @@ enum Expect {
     /// walk has no `.git` special case). They are in no commit: each is `only_in_published`, the
     /// finding `git_internals_packaged` explains them, and the verdict is `mismatch`.
     GitInternals,
-    /// Cargo packages it and we select the same files with equal bytes, but a finding that
-    /// SECURITY.md §5 promise 7 makes blocking (`BLOCKING_FINDINGS`) forbids `match`: the
-    /// verdict must not be `match`, there must be no difference, and the finding must be there.
-    Blocked { finding: &'static str },
     /// The checkout holds untracked, not ignored files that cargo packages (`dirty: true`). We
     /// must select cargo's files minus exactly those, and answer `mismatch` with one
     /// `only_in_published` difference per file and `source.dirty`.
@@ -525,21 +521,6 @@ fn run_case(name: &str, case: Case) {
                 "expected a high finding `{finding}`:\n{}",
                 show(&report)
             );
-        }
-        Expect::Blocked { finding } => {
-            assert_ne!(report["verdict"], "match", "{}", show(&report));
-            assert_eq!(
-                report["differences"].as_array().map(Vec::len),
-                Some(0),
-                "{}",
-                show(&report)
-            );
-            let found = report["findings"]
-                .as_array()
-                .expect("findings[]")
-                .iter()
-                .any(|f| f["kind"] == finding);
-            assert!(found, "expected finding `{finding}`:\n{}", show(&report));
         }
         Expect::Dirty { untracked } => {
             assert_eq!(report["verdict"], "mismatch", "{}", show(&report));

@@ -268,7 +268,7 @@ fn laundering_lockfile_with_undeclared_package() {
         "hexyl-0.17.0",
         "Cargo.lock",
         |t| {
-            t.push_str("\n[[package]]\nname = \"evil\"\nversion = \"1.0.0\"\nsource = \"registry+https://github.com/rust-lang/crates.io-index\"\n")
+            t.push_str("\n[[package]]\nname = \"evil\"\nversion = \"1.0.0\"\nsource = \"registry+https://github.com/rust-lang/crates.io-index\"\n");
         },
         "lockfile_inconsistent",
         "`evil 1.0.0`",
