@@ -28,7 +28,7 @@ struct Cli {
 enum Format {
     /// A summary line, then every difference with its diff.
     Human,
-    /// The JSON report of shared/VERDICTS.md (`schema_version` 1).
+    /// The JSON report of docs/VERDICTS.md (`schema_version` 1).
     Json,
 }
 

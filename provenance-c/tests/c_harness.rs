@@ -8,8 +8,8 @@
 //! directory (`<target>/fault-injection`, shared with the Python suite's build) so it never
 //! replaces the normal library. B8 is Python-only (provenance-py/tests).
 //!
-//! Needs a C compiler (`cc`, or `$CC`) and the realworld data set at `../shared/realworld`
-//! relative to the workspace root (or `$PROV_REALWORLD_DIR`); fails loudly without them.
+//! Needs a C compiler (`cc`, or `$CC`) and the realworld data set at `tests/data/realworld` in
+//! the workspace (or `$PROV_REALWORLD_DIR`); fails loudly without them.
 //! Downloads are cached in `provenance-c/tests/.cache/` (gitignored).
 
 use std::fmt::Write as _;
@@ -38,13 +38,13 @@ fn manifest_dir() -> PathBuf {
 
 fn realworld_dir() -> PathBuf {
     let dir = std::env::var_os("PROV_REALWORLD_DIR").map_or_else(
-        || manifest_dir().join("../../shared/realworld"),
+        || manifest_dir().join("../tests/data/realworld"),
         PathBuf::from,
     );
     assert!(
         dir.join("README.md").is_file(),
-        "realworld data set not found at {} (expected ../shared/realworld relative to the \
-         workspace root, or set PROV_REALWORLD_DIR)",
+        "realworld data set not found at {} (expected tests/data/realworld in the \
+         workspace, or set PROV_REALWORLD_DIR)",
         dir.display()
     );
     dir
