@@ -24,7 +24,8 @@
 //! * `partialFingerprints."crateVersion/v1"` is `NAME@VERSION`, so dashboards follow a crate
 //!   version when lines move.
 //!
-//! Keys are sorted and nothing depends on the clock: the same results give the same bytes.
+//! Results are sorted by crate name and version, keys are sorted, and nothing depends on the
+//! clock or on the order verifications finished in: the same results give the same bytes.
 
 use std::collections::{BTreeSet, HashMap};
 use std::path::{Component, Path, PathBuf};
@@ -322,6 +323,11 @@ fn finding_text(kind: &str) -> &'static str {
         }
         "lockfile_inconsistent" => "The published `Cargo.lock` contradicts the manifest.",
         "malformed_vcs_info" => "`.cargo_vcs_info.json` cannot be read.",
+        "repository_not_found" => {
+            "The repository named by the crate could not be fetched or opened, so the crate's source could not be compared."
+        }
+        "path_not_found" => "No `Cargo.toml` of this package at the recorded path and commit.",
+        "package_error" => "The repository's package cannot be packaged by cargo's rules.",
         "object_type_mismatch" => "The recorded commit id names an object that is not a commit.",
         "suspicious_codepoints" => {
             "A differing text contains bidirectional or invisible Unicode control characters."
@@ -406,8 +412,11 @@ pub fn render(entries: &[&Entry], policy: &Policy, locations: &Locations) -> Str
         rule_ids.push(id);
     }
 
+    // Results in crate order, whatever order the verifications finished in.
+    let mut sorted: Vec<&&Entry> = entries.iter().collect();
+    sorted.sort_by_key(|e| (e.name.to_ascii_lowercase(), e.version.clone()));
     let mut results = Vec::new();
-    for e in entries {
+    for e in sorted {
         let k = e.key();
         let (label, report) = match &e.outcome {
             Outcome::Report(r) => (r.verdict.as_str(), Some(r)),
