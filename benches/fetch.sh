@@ -10,7 +10,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 root=$(pwd)
-rw=${CRATE_PROVENANCE_REALWORLD:-$root/../shared/realworld}
+rw=${CRATE_PROVENANCE_REALWORLD:-$root/tests/data/realworld}
 cache=$root/target/realworld-cache
 cargo build --release --quiet
 bin=$root/target/release/crate-provenance

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Measure, in one run on this machine, for every ../shared/realworld crate:
+# Measure, in one run on this machine, for every tests/data/realworld crate:
 #   ours       offline verify (crate bytes + local repository -> report), criterion median
 #   floor      gunzip + untar into memory + hashing every file as a git blob, criterion median
 #   reference  the 2024 study's method: `git worktree add --detach` at the commit, then
@@ -18,7 +18,7 @@ cargo build --release --quiet
 [ -n "${SKIP_BENCH:-}" ] || cargo bench --bench verify -- --noplot >"$root/target/bench-verify.log" 2>&1 || { tail -20 "$root/target/bench-verify.log" >&2; exit 1; }
 bin=$root/target/release/crate-provenance
 cache=$root/target/realworld-cache
-rw=${CRATE_PROVENANCE_REALWORLD:-$root/../shared/realworld}
+rw=${CRATE_PROVENANCE_REALWORLD:-$root/tests/data/realworld}
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
 

@@ -1,4 +1,4 @@
-//! Offline verification of the ../shared/realworld crates (crate file + local repository →
+//! Offline verification of the tests/data/realworld crates (crate file + local repository →
 //! report), and the floor: gunzip + untar into memory + hashing every file as a git blob.
 //!
 //! `scan_throughput`: a batch of 100 verifications (the realworld crates, repeated) with warm

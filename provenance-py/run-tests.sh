@@ -3,7 +3,7 @@
 # (maturin is the build backend; with the `dask` extra), pytest, stubtest, mypy --strict on the
 # example and on crate_provenance.distributed.
 #
-# Needs: python3 (3.9+, with venv), cargo, ../shared/realworld beside the repository (or
+# Needs: python3 (3.9+, with venv), cargo, the realworld data in tests/data/realworld (or
 # CRATE_PROVENANCE_REALWORLD), network to static.crates.io (cached in
 # CRATE_PROVENANCE_TEST_CACHE, default provenance-py/tests/.cache).
 #

@@ -2,8 +2,9 @@
 # Run every test of the project: Rust (unit, realworld, differential, tamper, CLI, schema),
 # then the Python and C binding suites. This is the command the README gives and the one CI runs.
 #
-# Needs: cargo, git, curl, python3 (with venv), gcc; ../shared/realworld beside the repository
-# (or CRATE_PROVENANCE_REALWORLD pointing at it). Network: static.crates.io / index.crates.io only.
+# Needs: cargo, git, curl, python3 (with venv), gcc. The test data is in the repository
+# (tests/data/realworld; CRATE_PROVENANCE_REALWORLD may point elsewhere). Network:
+# static.crates.io / index.crates.io only.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 root=$(pwd)

@@ -4,8 +4,14 @@
 //! verdict, 2 = error).
 #![forbid(unsafe_code)]
 
+mod attest;
+#[allow(dead_code)] // Here only `generate` uses it (its clap definition).
+mod cargo_cli;
+mod generate;
 mod render;
 mod report_html;
+mod sarif;
+mod sbom_annotate;
 mod scan;
 
 use std::io::{IsTerminal, Write};
@@ -28,7 +34,7 @@ struct Cli {
 enum Format {
     /// A summary line, then every difference with its diff.
     Human,
-    /// The JSON report of shared/VERDICTS.md (`schema_version` 1).
+    /// The JSON report of docs/VERDICTS.md (`schema_version` 1).
     Json,
 }
 
@@ -65,6 +71,14 @@ enum Command {
         /// Do not try version tags for `no_vcs_info` / `revision_not_found`.
         #[arg(long)]
         no_assisted: bool,
+        /// Write an SLSA verification summary attestation (in-toto Statement v1) of the result
+        /// to this file (`PASSED` only for `match`).
+        #[arg(long, value_name = "FILE")]
+        attest: Option<PathBuf>,
+        /// Sign the attestation with this Ed25519 private key (PKCS#8 PEM): the file is then a
+        /// DSSE envelope.
+        #[arg(long, value_name = "FILE", requires = "attest")]
+        signing_key: Option<PathBuf>,
     },
     /// Inspect one crate alone, without its repository: findings, cargo era, inventory.
     ///
@@ -119,6 +133,10 @@ enum Command {
     /// JSON on stdin, one results line on stdout).
     #[command(name = "__verify-worker", hide = true)]
     VerifyWorker,
+    /// Verify a signed verification summary attestation (`attest verify --key PUB FILE`).
+    Attest(attest::AttestArgs),
+    /// Generate shell completions or man pages.
+    Generate(generate::GenerateArgs),
 }
 
 fn main() -> ExitCode {
@@ -141,6 +159,8 @@ fn main() -> ExitCode {
             offline,
             allow_insecure_transport,
             no_assisted,
+            attest,
+            signing_key,
         } => {
             let krate = match (spec, crate_file) {
                 (None, Some(path)) => CrateSource::File(path),
@@ -174,12 +194,21 @@ fn main() -> ExitCode {
             options.offline = offline;
             options.allow_insecure_transport = allow_insecure_transport;
             options.assisted = !no_assisted;
+            let signer = match signing_key.as_deref().map(attest::Signer::load).transpose() {
+                Ok(s) => s,
+                Err(e) => return usage_error(format, &e),
+            };
             let mut request = Request::new(krate).with_options(options);
             if let Some(r) = repo {
                 request = request.with_repo(RepoSource::parse(&r));
             }
             match provenance_core::verify(&request) {
                 Ok(report) => {
+                    if let Some(path) = &attest
+                        && let Err(e) = attest::write_verify(path, &report, signer.as_ref())
+                    {
+                        return error_exit(format, provenance_core::ErrorKind::Io, &e);
+                    }
                     let text = match format {
                         Format::Json => report.to_json() + "\n",
                         Format::Human => render::human(&report, std::io::stdout().is_terminal()),
@@ -271,6 +300,8 @@ fn main() -> ExitCode {
         Command::Scan(args) => scan::run(&args),
         Command::Report(args) => scan::report(&args),
         Command::VerifyWorker => scan::isolate::worker_main(),
+        Command::Attest(args) => attest::run(&args),
+        Command::Generate(args) => generate::run(&args),
     }
 }
 

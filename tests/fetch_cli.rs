@@ -47,7 +47,7 @@ fn realworld_over_git_daemon_with_real_registry() {
     if std::env::var_os("CRATE_PROVENANCE_NO_NETWORK").is_some() {
         return;
     }
-    let realworld = Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared/realworld");
+    let realworld = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/data/realworld");
     let tmp = tempfile::tempdir().unwrap();
     let cache = tmp.path().join("cache");
     for (case, expected) in [

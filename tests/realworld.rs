@@ -1,4 +1,4 @@
-//! Every entry of ../shared/realworld: the published `.crate` (downloaded, sha256-checked)
+//! Every entry of tests/data/realworld: the published `.crate` (downloaded, sha256-checked)
 //! against its upstream repository, asserting the verdict real `cargo package` gives
 //! (`expected_verdict`) and, where differences exist, their paths and kinds.
 

@@ -15,6 +15,10 @@
  *   --cache-dir DIR   cache for downloads and fetched repositories
  *   --offline         never touch the network (use only the cache)
  *   --report-dir DIR  also write each JSON report to DIR/NAME-VERSION.json
+ *   --annotate OUT    write the SBOM (CycloneDX JSON) back to OUT with each verified
+ *                     component's verdict, commit and report digest as properties
+ *                     (prov_sbom_annotate: the document `crate-provenance scan --sbom IN
+ *                     --annotate OUT` writes; everything else in it is kept)
  *
  * Output: one line per distinct component, tab-separated:
  *   NAME@VERSION <TAB> VERDICT [<TAB> N differences]
@@ -32,6 +36,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 struct component {
     char *name;
@@ -301,9 +306,10 @@ static int is_dir(const char *path) {
 /* snprintf that reports truncation: returns 0 if the whole path fit. */
 #define PATHF(buf, ...) (snprintf((buf), sizeof(buf), __VA_ARGS__) >= (int)sizeof(buf))
 
-/* Returns 0 = match, 1 = other verdict, 2 = error. */
+/* Returns 0 = match, 1 = other verdict, 2 = error. With `keep`, the report (if any) is handed to
+ * the caller through it instead of being freed. */
 static int check_one(const prov_options *opts, const struct component *c, const char *crate_dir,
-                     const char *repo_dir, const char *report_dir) {
+                     const char *repo_dir, const char *report_dir, prov_report **keep) {
     print_escaped(stdout, c->name);
     putchar('@');
     print_escaped(stdout, c->version);
@@ -368,15 +374,53 @@ static int check_one(const prov_options *opts, const struct component *c, const 
         }
     }
     prov_error_free(err);
-    prov_report_free(report);
+    if (keep && rc == PROV_RESULT_OK)
+        *keep = report;
+    else
+        prov_report_free(report);
     fflush(stdout);
+    return status;
+}
+
+/* Write `sbom` annotated with `reports` to `path` (prov_sbom_annotate). Returns 0 or 2. */
+static int annotate(const char *sbom, size_t sbom_len, prov_report *const *reports, size_t n,
+                    const char *path) {
+    char date[32];
+    time_t now = time(NULL);
+    const struct tm *tm = gmtime(&now);
+    if (!tm || !strftime(date, sizeof date, "%Y-%m-%dT%H:%M:%SZ", tm)) {
+        fprintf(stderr, "sbom_check: no clock\n");
+        return 2;
+    }
+    prov_sbom *out = NULL;
+    prov_result rc = prov_sbom_annotate((const uint8_t *)sbom, sbom_len,
+                                        (const prov_report *const *)reports, n, date, &out);
+    if (rc != PROV_RESULT_OK) {
+        char msg[256];
+        prov_result_message(rc, msg, sizeof msg);
+        fprintf(stderr, "sbom_check: cannot annotate the SBOM: %s\n", msg);
+        return 2;
+    }
+    const char *doc = NULL;
+    size_t len = 0;
+    int status = 0;
+    FILE *f = fopen(path, "wb");
+    if (!f || prov_sbom_bytes(out, &doc, &len) != PROV_RESULT_OK || fwrite(doc, 1, len, f) != len) {
+        fprintf(stderr, "sbom_check: cannot write %s\n", path);
+        status = 2;
+    }
+    if (f && fclose(f) != 0) status = 2;
+    if (status == 0)
+        fprintf(stderr, "sbom_check: annotated %zu component(s) in %s\n",
+                prov_sbom_annotated_count(out), path);
+    prov_sbom_free(out);
     return status;
 }
 
 static int usage(const char *argv0) {
     fprintf(stderr,
             "usage: %s [--crate-dir DIR [--repo-dir DIR]] [--cache-dir DIR] [--offline]\n"
-            "          [--report-dir DIR] SBOM\n"
+            "          [--report-dir DIR] [--annotate OUT] SBOM\n"
             "SBOM: CycloneDX JSON (pkg:cargo purls) or a NAME@VERSION list; '-' = stdin\n",
             argv0);
     return 2;
@@ -384,6 +428,7 @@ static int usage(const char *argv0) {
 
 int main(int argc, char **argv) {
     const char *crate_dir = NULL, *repo_dir = NULL, *cache_dir = NULL, *report_dir = NULL;
+    const char *annotate_path = NULL;
     const char *sbom = NULL;
     int offline = 0;
     for (int i = 1; i < argc; i++) {
@@ -392,6 +437,7 @@ int main(int argc, char **argv) {
                            : strcmp(a, "--repo-dir") == 0   ? &repo_dir
                            : strcmp(a, "--cache-dir") == 0  ? &cache_dir
                            : strcmp(a, "--report-dir") == 0 ? &report_dir
+                           : strcmp(a, "--annotate") == 0   ? &annotate_path
                                                             : NULL;
         if (dst) {
             if (++i == argc) return usage(argv[0]);
@@ -427,9 +473,13 @@ int main(int argc, char **argv) {
     size_t skipped = 0;
     const char *start = text;
     while (isspace((unsigned char)*start)) start++;
-    int parsed = *start == '{' ? parse_cyclonedx(start, &l, &skipped) : parse_list(text, &l, &skipped);
-    free(text);
-    if (parsed != 0) return 2;
+    int is_json = *start == '{';
+    int parsed = is_json ? parse_cyclonedx(start, &l, &skipped) : parse_list(text, &l, &skipped);
+    if (parsed != 0 || (annotate_path && !is_json)) {
+        if (parsed == 0) fprintf(stderr, "sbom_check: --annotate needs a CycloneDX JSON SBOM\n");
+        free(text);
+        return 2;
+    }
     if (skipped) fprintf(stderr, "sbom_check: skipped %zu non-cargo component(s)\n", skipped);
     if (l.len == 0) fprintf(stderr, "sbom_check: no cargo components found\n");
 
@@ -442,13 +492,25 @@ int main(int argc, char **argv) {
     }
 
     int worst = 0;
+    prov_report **reports = annotate_path ? xrealloc(NULL, l.len * sizeof *reports) : NULL;
+    size_t n_reports = 0;
     for (size_t i = 0; i < l.len; i++) {
-        int s = check_one(opts, &l.items[i], crate_dir, repo_dir, report_dir);
+        prov_report *kept = NULL;
+        int s = check_one(opts, &l.items[i], crate_dir, repo_dir, report_dir,
+                          reports ? &kept : NULL);
+        if (kept) reports[n_reports++] = kept;
         if (s > worst) worst = s;
         free(l.items[i].name);
         free(l.items[i].version);
     }
     free(l.items);
     prov_options_free(opts);
+    if (annotate_path) {
+        int s = annotate(text, len, reports, n_reports, annotate_path);
+        if (s > worst) worst = s;
+        for (size_t i = 0; i < n_reports; i++) prov_report_free(reports[i]);
+        free(reports);
+    }
+    free(text);
     return worst;
 }

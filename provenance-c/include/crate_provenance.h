@@ -52,6 +52,12 @@ typedef struct prov_options prov_options;
 typedef struct prov_report prov_report;
 
 /**
+ * A CycloneDX JSON or SPDX JSON document annotated with verdicts. Returned by
+ * `prov_sbom_annotate`, freed with `prov_sbom_free`; immutable.
+ */
+typedef struct prov_sbom prov_sbom;
+
+/**
  * The status returned by every fallible `prov_` function: `PROV_RESULT_OK` (0) or one of the
  * `PROV_RESULT_*` codes. The numbers are fixed and never reused. A verification that finds a
  * mismatch still returns `PROV_RESULT_OK`; the verdict is in the report.
@@ -452,6 +458,63 @@ size_t prov_result_message(prov_result code, char *buf, size_t buf_len);
  * or NULL for an unknown code.
  */
 const char *prov_result_name(prov_result code);
+
+/**
+ * Annotate an SBOM with reports: every `pkg:cargo/NAME@VERSION` component of a CycloneDX JSON
+ * document gets the properties `crate-provenance:verdict`, `crate-provenance:commit` and
+ * `crate-provenance:report-sha256` (the SHA-256 of the report's compact JSON); every such
+ * package of an SPDX 2.3 JSON document gets an annotation (`annotationType` `OTHER`) with the
+ * same three facts, dated `date` (`YYYY-MM-DDThh:mm:ssZ`). Components without a report among
+ * `reports` (matched by the report's crate name and version) and everything else in the
+ * document are left as they are; member order is kept.
+ *
+ * `reports` points to `reports_len` report handles (it may be NULL when `reports_len` is 0).
+ * On success `*out` receives a new `prov_sbom`. `PROV_RESULT_INVALID_INPUT` when the document
+ * is not JSON or neither CycloneDX nor SPDX; `PROV_RESULT_INVALID_HANDLE` for a bad report.
+ *
+ * # Safety
+ *
+ * `sbom` must point to `sbom_len` readable bytes; `reports` to `reports_len` report pointers;
+ * `date` must be a NUL-terminated string; `out` must be valid for writes. The reports must not
+ * be freed during the call.
+ */
+prov_result prov_sbom_annotate(const uint8_t *sbom,
+                               size_t sbom_len,
+                               const prov_report *const *reports,
+                               size_t reports_len,
+                               const char *date,
+                               prov_sbom **out);
+
+/**
+ * The annotated document: on success `*out` points to it (UTF-8 JSON ending in a newline,
+ * NUL-terminated, borrowed: valid until `prov_sbom_free`) and `*out_len` is its length in
+ * bytes without the NUL.
+ *
+ * # Safety
+ *
+ * `out` and `out_len` must be valid for writes; `sbom` must not be freed during the call.
+ */
+prov_result prov_sbom_bytes(const prov_sbom *sbom, const char **out, size_t *out_len);
+
+/**
+ * How many components (CycloneDX) or packages (SPDX) were annotated (0 for NULL or an invalid
+ * handle).
+ *
+ * # Safety
+ *
+ * `sbom` must not be freed during the call.
+ */
+size_t prov_sbom_annotated_count(const prov_sbom *sbom);
+
+/**
+ * Free an annotated SBOM and the document borrowed from it. NULL is accepted and ignored; so is
+ * one already freed, but call it exactly once.
+ *
+ * # Safety
+ *
+ * No other call may be using `sbom`, and the document borrowed from it must no longer be used.
+ */
+void prov_sbom_free(prov_sbom *sbom);
 
 /**
  * Verify a local `.crate` file against a git repository.

@@ -4,8 +4,8 @@
 //! is generated from this crate by cbindgen (see `cbindgen.toml`) and committed; the
 //! conventions (rustls-ffi style) are described in `README.md`, "API Conventions":
 //!
-//! * every symbol starts with `prov_`; handles (`prov_options`, `prov_report`, `prov_error`,
-//!   `prov_cancel`) are opaque and owned by the library;
+//! * every symbol starts with `prov_`; handles (`prov_options`, `prov_report`, `prov_sbom`,
+//!   `prov_error`, `prov_cancel`) are opaque and owned by the library;
 //! * fallible functions return a [`prov_result`] with fixed numbers and write their outputs
 //!   through out-parameters only on success;
 //! * `_free` accepts NULL; handles are tracked, so a double free or a wrong/stale handle is
@@ -22,6 +22,7 @@ mod handle;
 mod options;
 mod report;
 mod result;
+mod sbom;
 mod strings;
 mod verify;
 
@@ -46,6 +47,9 @@ pub use result::{
     PROV_RESULT_NULL_PARAMETER, PROV_RESULT_OK, PROV_RESULT_PANIC, PROV_RESULT_PERMISSION_DENIED,
     PROV_RESULT_UNSUPPORTED, PROV_RESULT_URL_POLICY, PROV_RESULT_VERSION_MISMATCH, prov_result,
     prov_result_message, prov_result_name,
+};
+pub use sbom::{
+    prov_sbom, prov_sbom_annotate, prov_sbom_annotated_count, prov_sbom_bytes, prov_sbom_free,
 };
 pub use verify::{
     prov_verify_crate, prov_verify_crate_ex, prov_verify_crate_file, prov_verify_crate_file_ex,

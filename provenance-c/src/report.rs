@@ -27,6 +27,10 @@ pub(crate) struct ReportData {
     /// NUL-terminated paths, one per difference.
     paths: Vec<Box<[u8]>>,
     kinds: Vec<&'static CStr>,
+    /// Crate name and version, and what `prov_sbom_annotate` records for this report.
+    pub(crate) name: String,
+    pub(crate) version: String,
+    pub(crate) annotation: provenance_core::sbom::Annotation,
 }
 
 impl Castable for prov_report {
@@ -48,6 +52,9 @@ impl ReportData {
                 .iter()
                 .map(|d| strings::intern(d.kind.as_str()))
                 .collect(),
+            name: report.krate.name.clone(),
+            version: report.krate.version.clone(),
+            annotation: crate::sbom::annotation(report),
         }
     }
 }

@@ -8,8 +8,8 @@
 //! directory (`<target>/fault-injection`, shared with the Python suite's build) so it never
 //! replaces the normal library. B8 is Python-only (provenance-py/tests).
 //!
-//! Needs a C compiler (`cc`, or `$CC`) and the realworld data set at `../shared/realworld`
-//! relative to the workspace root (or `$PROV_REALWORLD_DIR`); fails loudly without them.
+//! Needs a C compiler (`cc`, or `$CC`) and the realworld data set at `tests/data/realworld` in
+//! the workspace (or `$PROV_REALWORLD_DIR`); fails loudly without them.
 //! Downloads are cached in `provenance-c/tests/.cache/` (gitignored).
 
 use std::fmt::Write as _;
@@ -38,13 +38,13 @@ fn manifest_dir() -> PathBuf {
 
 fn realworld_dir() -> PathBuf {
     let dir = std::env::var_os("PROV_REALWORLD_DIR").map_or_else(
-        || manifest_dir().join("../../shared/realworld"),
+        || manifest_dir().join("../tests/data/realworld"),
         PathBuf::from,
     );
     assert!(
         dir.join("README.md").is_file(),
-        "realworld data set not found at {} (expected ../shared/realworld relative to the \
-         workspace root, or set PROV_REALWORLD_DIR)",
+        "realworld data set not found at {} (expected tests/data/realworld in the \
+         workspace, or set PROV_REALWORLD_DIR)",
         dir.display()
     );
     dir
@@ -745,6 +745,60 @@ fn sbom(mode: Mode, valgrind: bool) {
         0,
     );
     assert_eq!(String::from_utf8_lossy(&out.stdout), "ryu@1.0.23\tmatch\n");
+
+    // --annotate: the SBOM written back through prov_sbom_annotate, byte for byte what
+    // provenance_core::sbom (the CLI's `scan --annotate`) writes for the same report.
+    let bom = dir.join("annotate.json");
+    let doc = r#"{"bomFormat": "CycloneDX", "specVersion": "1.5", "version": 1, "components": [
+  {"type": "library", "name": "ryu", "version": "1.0.23", "purl": "pkg:cargo/ryu@1.0.23",
+   "properties": [{"name": "mine", "value": "kept"}],
+   "components": [{"purl": "pkg:cargo/ryu@1.0.23"}]},
+  {"type": "library", "name": "left-pad", "purl": "pkg:npm/left-pad@1.3.0"},
+  {"name": "missing", "purl": "pkg:cargo/missing@0.1.0"}]}"#;
+    std::fs::write(&bom, doc).unwrap();
+    let annotated = dir.join("annotated.json");
+    let out = run(
+        &exe,
+        &[
+            "--crate-dir".as_ref(),
+            crates.as_os_str(),
+            "--repo-dir".as_ref(),
+            repos.as_os_str(),
+            "--annotate".as_ref(),
+            annotated.as_os_str(),
+            bom.as_os_str(),
+        ],
+        valgrind,
+        2,
+    );
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("annotated 2 component(s)"),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let got = std::fs::read(&annotated).unwrap();
+    // The same verification in core: same crate, same repository argument (it is part of the
+    // report, so of its digest).
+    let (_, report) = core_json(&Fixture {
+        crate_file: crates.join("ryu-1.0.23.crate"),
+        repo: repos.join("ryu"),
+        expected_verdict: "match".to_owned(),
+    });
+    let expected = provenance_core::sbom::annotate(doc.as_bytes(), "t", "d", &mut |n, v| {
+        (n == "ryu" && v == "1.0.23").then(|| provenance_core::sbom::Annotation::of_report(&report))
+    })
+    .unwrap();
+    assert_eq!(
+        String::from_utf8_lossy(&got),
+        String::from_utf8_lossy(&expected.bytes)
+    );
+    let v: serde_json::Value = serde_json::from_slice(&got).unwrap();
+    assert_eq!(v["components"][0]["properties"][0]["value"], "kept");
+    assert_eq!(v["components"][0]["properties"][1]["value"], "match");
+    assert!(
+        v["components"][2].get("properties").is_none(),
+        "no report, no annotation"
+    );
 }
 
 #[test]

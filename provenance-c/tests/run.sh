@@ -17,7 +17,7 @@
 #   --fix-header  regenerate the header in place and stop
 #   --skip-tests  skip steps 3-5 (quick re-run of the install/pkg-config acceptance)
 # Needs: cargo, cc (gcc), valgrind, pkg-config, curl, sha256sum, tar, and the realworld data
-# set at ../shared/realworld relative to the workspace root (or $PROV_REALWORLD_DIR).
+# set at tests/data/realworld in the workspace (or $PROV_REALWORLD_DIR).
 set -euo pipefail
 
 CBINDGEN_VERSION=0.29.4
@@ -100,7 +100,7 @@ if ldd "$tmp/verify-static" | grep -q crate_provenance; then
     exit 1
 fi
 
-realworld=${PROV_REALWORLD_DIR:-$root/../shared/realworld}
+realworld=${PROV_REALWORLD_DIR:-$root/tests/data/realworld}
 if [[ ! -f $realworld/README.md ]]; then
     echo "error: realworld data set not found at $realworld (set PROV_REALWORLD_DIR)" >&2
     exit 1

@@ -44,6 +44,7 @@ pub mod metadata;
 pub mod rebuild;
 pub mod repo;
 pub mod report;
+pub mod sbom;
 mod verify;
 
 pub use error::{ErrorKind, LimitError, error_message};

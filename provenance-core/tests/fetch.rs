@@ -570,7 +570,7 @@ fn real_registry_download_matches_index_cksum() {
     let expected: serde_json::Value = serde_json::from_str(
         &std::fs::read_to_string(concat!(
             env!("CARGO_MANIFEST_DIR"),
-            "/../../shared/realworld/fnv-1.0.7/expected.json"
+            "/../tests/data/realworld/fnv-1.0.7/expected.json"
         ))
         .unwrap(),
     )

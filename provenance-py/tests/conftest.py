@@ -1,9 +1,9 @@
-"""Shared fixtures: the real-world crates of shared/realworld, downloaded and checked, with their
+"""Shared fixtures: the real-world crates of tests/data/realworld, downloaded and checked, with their
 repositories extracted, and the CLI binary for byte-for-byte comparisons.
 
 Environment:
 
-* ``CRATE_PROVENANCE_REALWORLD``: the realworld folder (default ``<repo>/../shared/realworld``).
+* ``CRATE_PROVENANCE_REALWORLD``: the realworld folder (default ``<repo>/tests/data/realworld``).
   Its absence is a failure, not a skip.
 * ``CRATE_PROVENANCE_TEST_CACHE``: where downloaded ``.crate`` files are kept
   (default ``provenance-py/tests/.cache``, gitignored).
@@ -28,7 +28,7 @@ import pytest
 TESTS = Path(__file__).resolve().parent
 REPO_ROOT = TESTS.parent.parent
 REALWORLD = Path(
-    os.environ.get("CRATE_PROVENANCE_REALWORLD", REPO_ROOT.parent / "shared" / "realworld")
+    os.environ.get("CRATE_PROVENANCE_REALWORLD", REPO_ROOT / "tests" / "data" / "realworld")
 )
 CACHE = Path(os.environ.get("CRATE_PROVENANCE_TEST_CACHE", TESTS / ".cache"))
 
@@ -104,7 +104,7 @@ def _extract(archive: str, repos: Dict[str, Path], base: Path) -> Path:
         dest = base / archive.replace("/", "_").replace(".tar.gz", "")
         dest.mkdir(parents=True)
         with tarfile.open(REALWORLD / archive) as t:
-            t.extractall(dest)  # trusted test data (shared/realworld)
+            t.extractall(dest)  # trusted test data (tests/data/realworld)
         repos[archive] = dest / "repo.git"
     return repos[archive]
 

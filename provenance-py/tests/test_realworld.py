@@ -1,4 +1,4 @@
-"""Every shared/realworld crate version: the expected verdict and differences, and `to_json()`
+"""Every tests/data/realworld crate version: the expected verdict and differences, and `to_json()`
 byte-for-byte equal to the CLI's `--format json` output."""
 
 from __future__ import annotations

@@ -38,6 +38,9 @@ pub enum SummaryFormat {
     Json,
     /// Markdown, for CI job summaries and pull-request comments.
     Markdown,
+    /// SARIF 2.1.0 (for code scanning dashboards): one result per crate version whose verdict
+    /// the gate denies or that has a high finding.
+    Sarif,
 }
 
 /// Arguments of `scan`.
@@ -105,6 +108,34 @@ pub struct ScanArgs {
     /// Address-space limit (`RLIMIT_AS`) of each worker process, in MiB (0 = none).
     #[arg(long, value_name = "MIB", default_value_t = 4096)]
     worker_memory: u64,
+    /// Also write the results as SARIF 2.1.0 to this file: one result per crate version whose
+    /// verdict the gate denies or that has a high finding, located at its `Cargo.lock` entry.
+    #[arg(long, value_name = "FILE")]
+    sarif: Option<PathBuf>,
+    /// Write an SLSA verification summary attestation (in-toto Statement v1) for every crate
+    /// version with a verdict into this directory: `NAME-VERSION.vsa.json`, or with
+    /// `--signing-key` the DSSE envelope `NAME-VERSION.vsa.dsse.json`.
+    #[arg(long, value_name = "DIR")]
+    attest_dir: Option<PathBuf>,
+    /// Sign the attestations with this Ed25519 private key (PKCS#8 PEM, e.g. from `openssl
+    /// genpkey -algorithm ed25519`).
+    #[arg(long, value_name = "FILE", requires = "attest_dir")]
+    signing_key: Option<PathBuf>,
+    /// Write the `--sbom` document annotated with each component's verdict, commit and report
+    /// digest to this file (once per `--sbom`, in the same order).
+    #[arg(long, value_name = "FILE", requires = "sbom")]
+    annotate: Vec<PathBuf>,
+}
+
+impl ScanArgs {
+    /// `cargo provenance`: scan `lockfile` (the workspace's) first, and use `policy` (the
+    /// workspace's `provenance.toml`) unless `--policy` was given.
+    pub fn for_workspace(&mut self, lockfile: PathBuf, policy: Option<PathBuf>) {
+        self.lockfile.insert(0, lockfile);
+        if self.policy.is_none() {
+            self.policy = policy;
+        }
+    }
 }
 
 /// Arguments of `report`.
@@ -124,6 +155,10 @@ pub struct ReportArgs {
     /// Policy file (as for `scan`).
     #[arg(long, value_name = "FILE")]
     policy: Option<PathBuf>,
+    /// With `--format sarif`: the `Cargo.lock` the results came from, so that each SARIF
+    /// result points at the package's entry in it.
+    #[arg(long, value_name = "PATH")]
+    lockfile: Vec<PathBuf>,
 }
 
 fn fail(message: &str) -> ExitCode {
@@ -131,11 +166,12 @@ fn fail(message: &str) -> ExitCode {
     ExitCode::from(2)
 }
 
-fn print_summary(s: &summary::Summary, format: SummaryFormat) {
+fn print_summary(s: &summary::Summary, format: SummaryFormat, sarif: impl FnOnce() -> String) {
     let text = match format {
         SummaryFormat::Human => summary::human(s),
         SummaryFormat::Json => summary::json(s),
         SummaryFormat::Markdown => summary::markdown(s),
+        SummaryFormat::Sarif => sarif(),
     };
     let mut out = std::io::stdout().lock();
     let _ = out.write_all(text.as_bytes());
@@ -170,6 +206,23 @@ pub fn run(args: &ScanArgs) -> ExitCode {
     {
         return fail("nothing to scan: give `--lockfile`, `--list`, `--sbom` or `--all-versions`");
     }
+    // Check the extra outputs' arguments before the (long) scan, not after it.
+    if !args.annotate.is_empty() && args.annotate.len() != args.sbom.len() {
+        return fail(&format!(
+            "`--annotate` is given {} times for {} `--sbom`: give one output per SBOM, in the same order",
+            args.annotate.len(),
+            args.sbom.len()
+        ));
+    }
+    let signer = match args
+        .signing_key
+        .as_deref()
+        .map(crate::attest::Signer::load)
+        .transpose()
+    {
+        Ok(s) => s,
+        Err(e) => return fail(&e),
+    };
     let mut inputs = Inputs::default();
     let index = args.index_url.as_deref();
     let gathered = args
@@ -302,7 +355,42 @@ pub fn run(args: &ScanArgs) -> ExitCode {
         .filter_map(|t| done.get(&lower_key(&t.name, &t.version)))
         .collect();
     let s = summary::summarize(&entries, &inputs.skipped, &policy);
-    print_summary(&s, args.format);
+    let locations = || {
+        let mut l = crate::sarif::Locations::default();
+        l.add_inputs(&args.lockfile, &args.list, &args.sbom)?;
+        Ok::<_, String>(l)
+    };
+    if let Some(path) = &args.sarif {
+        let written = locations()
+            .and_then(|l| crate::sarif::write(path, &crate::sarif::render(&entries, &policy, &l)));
+        if let Err(e) = written {
+            return fail(&e);
+        }
+    }
+    if let Some(dir) = &args.attest_dir {
+        if policy.deny.is_empty() {
+            let _ = writeln!(
+                std::io::stderr(),
+                "warning: no deny list (`--deny` or `gate.deny`): every attestation says PASSED"
+            );
+        }
+        if let Err(e) = crate::attest::write_dir(dir, &entries, &policy, signer.as_ref()) {
+            return fail(&e);
+        }
+    }
+    for (sbom, out) in args.sbom.iter().zip(&args.annotate) {
+        if let Err(e) = crate::sbom_annotate::write(sbom, out, &entries) {
+            return fail(&e);
+        }
+    }
+    let sarif = || match locations() {
+        Ok(l) => crate::sarif::render(&entries, &policy, &l),
+        Err(e) => {
+            let _ = writeln!(std::io::stderr(), "warning: no SARIF locations: {e}");
+            crate::sarif::render(&entries, &policy, &crate::sarif::Locations::default())
+        }
+    };
+    print_summary(&s, args.format, sarif);
     ExitCode::from(u8::from(s.gate_failed))
 }
 
@@ -544,6 +632,12 @@ pub fn report(args: &ReportArgs) -> ExitCode {
             Err(e) => return fail(&e),
         }
     }
-    print_summary(&s, args.format);
+    let mut locations = crate::sarif::Locations::default();
+    if let Err(e) = locations.add_inputs(&args.lockfile, &[], &[]) {
+        return fail(&e);
+    }
+    print_summary(&s, args.format, || {
+        crate::sarif::render(&refs, &policy, &locations)
+    });
     ExitCode::from(u8::from(s.gate_failed))
 }

@@ -1,4 +1,4 @@
-//! Shared test and bench support: the ../shared/realworld data set (crates downloaded from
+//! Shared test and bench support: the tests/data/realworld data set (crates downloaded from
 //! static.crates.io and checked against their index sha256; repositories unpacked once), and
 //! helpers to rebuild `.crate` files for tamper tests.
 #![allow(dead_code, clippy::struct_field_names)]
@@ -14,11 +14,11 @@ pub fn repo_root() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR"))
 }
 
-/// `../shared/realworld` (or `$CRATE_PROVENANCE_REALWORLD`). Panics when absent: the suite must
+/// `tests/data/realworld` in this repository (or `$CRATE_PROVENANCE_REALWORLD`). Panics when absent: the suite must
 /// fail loudly, never skip.
 pub fn realworld_dir() -> PathBuf {
     let dir = std::env::var_os("CRATE_PROVENANCE_REALWORLD")
-        .map_or_else(|| repo_root().join("../shared/realworld"), PathBuf::from);
+        .map_or_else(|| repo_root().join("tests/data/realworld"), PathBuf::from);
     assert!(
         dir.join("MANIFEST.tsv").is_file(),
         "the realworld data set is missing at {} (set CRATE_PROVENANCE_REALWORLD)",
