@@ -229,7 +229,12 @@ fn is_bidi_control(c: char) -> bool {
 fn codepoint_findings(archive: &CrateArchive) -> Vec<Finding> {
     let mut out = Vec::new();
     for (path, f) in &archive.files {
-        if !path.ends_with(".rs") {
+        // Case-insensitively: on a case-insensitive file system `mod x;` compiles `x.RS`.
+        let is_rust = path
+            .as_bytes()
+            .get(path.len().saturating_sub(3)..)
+            .is_some_and(|ext| ext.eq_ignore_ascii_case(b".rs"));
+        if !is_rust {
             continue;
         }
         let Ok(text) = std::str::from_utf8(&f.data) else {

@@ -428,10 +428,10 @@ fn check_build(n: &Table, o: &Table, published: &BTreeSet<&str>, diverging: &mut
                 diverging.push("package.build".to_owned());
             }
         }
-        (Some(toml::Value::String(nb)), None) => {
-            if norm_path(&nb) != "build.rs" || !published.contains("build.rs") {
-                diverging.push("package.build".to_owned());
-            }
+        (Some(toml::Value::String(nb)), None)
+            if norm_path(&nb) != "build.rs" || !published.contains("build.rs") =>
+        {
+            diverging.push("package.build".to_owned());
         }
         (Some(toml::Value::Boolean(true)), None) => diverging.push("package.build".to_owned()),
         _ => {}
