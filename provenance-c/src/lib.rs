@@ -48,7 +48,8 @@ pub use result::{
     prov_result_message, prov_result_name,
 };
 pub use verify::{
-    prov_verify_crate, prov_verify_crate_ex, prov_verify_crate_file, prov_verify_crate_file_ex,
+    prov_inspect_file, prov_verify_crate, prov_verify_crate_ex, prov_verify_crate_file,
+    prov_verify_crate_file_ex,
 };
 
 /// The library version as a static NUL-terminated string, e.g. `"0.1.0"`.
