@@ -48,6 +48,10 @@ typedef struct prov_options prov_options;
  * (the same bytes as `crate-provenance verify --format json`, without the final newline).
  * Returned by `prov_verify_*`, freed with `prov_report_free`. A report is immutable: any number
  * of threads may read it at once. Strings borrowed from it stay valid until it is freed.
+ *
+ * `prov_inspect_file` returns the same handle type holding an inspection: its JSON is the
+ * inspection's (`crate-provenance inspect --format json`), and it has no verdict (NULL) and no
+ * differences.
  */
 typedef struct prov_report prov_report;
 
@@ -371,7 +375,8 @@ prov_result prov_options_set_progress(prov_options *opts,
 /**
  * The verdict as a static NUL-terminated string: `"match"`, `"mismatch"`,
  * `"match_but_symlinks"`, `"no_vcs_info"`, … (see VERDICTS.md). The string is never freed and
- * outlives the report. Returns NULL if `report` is NULL or not a live report.
+ * outlives the report. Returns NULL if `report` is NULL or not a live report, and for an
+ * inspection (from `prov_inspect_file`), which has no verdict.
  *
  * # Safety
  *
@@ -380,7 +385,7 @@ prov_result prov_options_set_progress(prov_options *opts,
 const char *prov_report_verdict(const prov_report *report);
 
 /**
- * The number of differences (0 for NULL or an invalid handle).
+ * The number of differences (0 for NULL, an invalid handle or an inspection).
  *
  * # Safety
  *
@@ -389,7 +394,8 @@ const char *prov_report_verdict(const prov_report *report);
 size_t prov_report_difference_count(const prov_report *report);
 
 /**
- * The package-relative, `/`-separated path of difference `i` (differences are sorted by path).
+ * The package-relative, `/`-separated path of difference `i` (differences are sorted by path;
+ * an inspection has none: `PROV_RESULT_INDEX_OUT_OF_RANGE`).
  *
  * On success `*out` points to the path (NUL-terminated, borrowed from the report: valid until
  * `prov_report_free`) and `*out_len` is its length in bytes without the NUL.
@@ -406,7 +412,7 @@ prov_result prov_report_difference_path(const prov_report *report,
 /**
  * The kind of difference `i` as a static NUL-terminated string (`"content_differs"`,
  * `"only_in_published"`, `"only_in_repo"`, `"symlink_text"`, `"in_submodule"`), or NULL if
- * `report` is invalid or `i` is out of range.
+ * `report` is invalid or `i` is out of range (always for an inspection).
  *
  * # Safety
  *
@@ -416,7 +422,9 @@ const char *prov_report_difference_kind(const prov_report *report, size_t i);
 
 /**
  * The full report as pretty-printed JSON (schema_version 1; byte-identical to the CLI's
- * `--format json` output without its final newline).
+ * `--format json` output without its final newline): the verification report of
+ * `schema/report.v1.json`, or for a handle from `prov_inspect_file` the inspection of
+ * `schema/inspect.v1.json` (`crate-provenance inspect --format json`).
  *
  * On success `*out` points to the document (UTF-8, NUL-terminated, borrowed from the report:
  * valid until `prov_report_free`) and `*out_len` is its length in bytes without the NUL.
@@ -584,6 +592,38 @@ prov_result prov_verify_crate_ex(const prov_options *opts,
                                  const char *version,
                                  prov_report **out,
                                  prov_error **err_out);
+
+/**
+ * Inspect a local `.crate` file alone, without its repository: the crate-intrinsic findings
+ * (archive anomalies, `.cargo_vcs_info.json`, normalized manifest and `Cargo.lock` checks,
+ * suspicious code points), the cargo versions that could have made it, and an inventory, as
+ * `crate-provenance inspect FILE --format json` prints them.
+ *
+ * * `path`: path of the `.crate` file (any bytes on Unix).
+ * * On `PROV_RESULT_OK`, `*out` receives a new `prov_report` holding the inspection (free it
+ *   with `prov_report_free`). `prov_report_json` gives the inspection's JSON (`"kind":
+ *   "inspect"`, schema `schema/inspect.v1.json`; byte-identical to the CLI's `--format json`
+ *   output without its final newline); an inspection has no verdict and no differences, so
+ *   `prov_report_verdict` returns NULL, `prov_report_difference_count` 0,
+ *   `prov_report_difference_kind` NULL and `prov_report_difference_path`
+ *   `PROV_RESULT_INDEX_OUT_OF_RANGE`. High findings are data: still `PROV_RESULT_OK`.
+ * * On failure (any other code) `*out` is left untouched and, if `err` is not NULL, `*err`
+ *   receives a new `prov_error` with the detailed message (free it with `prov_error_free`);
+ *   on success `*err` is left untouched.
+ *
+ * Of `opts`, the cancellation token (`PROV_RESULT_INTERRUPTED`) and the progress callback
+ * (stage `"read_crate"`) apply; the cache, index and offline settings concern registry crates
+ * only. Blocks until done; reads only the file. Thread-safe like `prov_verify_crate_file`.
+ *
+ * # Safety
+ *
+ * `path` must be NULL or a NUL-terminated string; `out` and `err` must be NULL or valid for
+ * writing one pointer; `opts` must not be modified or freed during the call.
+ */
+prov_result prov_inspect_file(const prov_options *opts,
+                              const char *path,
+                              prov_report **out,
+                              prov_error **err);
 
 #ifdef __cplusplus
 }  // extern "C"

@@ -52,7 +52,8 @@ pub use sbom::{
     prov_sbom, prov_sbom_annotate, prov_sbom_annotated_count, prov_sbom_bytes, prov_sbom_free,
 };
 pub use verify::{
-    prov_verify_crate, prov_verify_crate_ex, prov_verify_crate_file, prov_verify_crate_file_ex,
+    prov_inspect_file, prov_verify_crate, prov_verify_crate_ex, prov_verify_crate_file,
+    prov_verify_crate_file_ex,
 };
 
 /// The library version as a static NUL-terminated string, e.g. `"0.1.0"`.

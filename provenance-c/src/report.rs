@@ -2,7 +2,7 @@
 
 use std::ffi::{CStr, c_char};
 
-use provenance_core::Report;
+use provenance_core::{Inspection, Report};
 
 use crate::handle::{self, Castable};
 use crate::result::{
@@ -14,6 +14,10 @@ use crate::strings;
 /// (the same bytes as `crate-provenance verify --format json`, without the final newline).
 /// Returned by `prov_verify_*`, freed with `prov_report_free`. A report is immutable: any number
 /// of threads may read it at once. Strings borrowed from it stay valid until it is freed.
+///
+/// `prov_inspect_file` returns the same handle type holding an inspection: its JSON is the
+/// inspection's (`crate-provenance inspect --format json`), and it has no verdict (NULL) and no
+/// differences.
 #[derive(Debug)]
 pub struct prov_report {
     _private: [u8; 0],
@@ -21,7 +25,8 @@ pub struct prov_report {
 
 #[derive(Debug)]
 pub(crate) struct ReportData {
-    verdict: &'static CStr,
+    /// `None` for an inspection.
+    verdict: Option<&'static CStr>,
     /// NUL-terminated.
     json: Box<[u8]>,
     /// NUL-terminated paths, one per difference.
@@ -40,7 +45,7 @@ impl Castable for prov_report {
 impl ReportData {
     pub(crate) fn new(report: &Report) -> ReportData {
         ReportData {
-            verdict: strings::intern(report.verdict.as_str()),
+            verdict: Some(strings::intern(report.verdict.as_str())),
             json: strings::to_c_bytes(&report.to_json()),
             paths: report
                 .differences
@@ -57,11 +62,22 @@ impl ReportData {
             annotation: crate::sbom::annotation(report),
         }
     }
+
+    /// An inspection: its JSON, no verdict, no differences.
+    pub(crate) fn from_inspection(inspection: &Inspection) -> ReportData {
+        ReportData {
+            verdict: None,
+            json: strings::to_c_bytes(&inspection.to_json()),
+            paths: Vec::new(),
+            kinds: Vec::new(),
+        }
+    }
 }
 
 /// The verdict as a static NUL-terminated string: `"match"`, `"mismatch"`,
 /// `"match_but_symlinks"`, `"no_vcs_info"`, … (see VERDICTS.md). The string is never freed and
-/// outlives the report. Returns NULL if `report` is NULL or not a live report.
+/// outlives the report. Returns NULL if `report` is NULL or not a live report, and for an
+/// inspection (from `prov_inspect_file`), which has no verdict.
 ///
 /// # Safety
 ///
@@ -71,13 +87,13 @@ pub unsafe extern "C" fn prov_report_verdict(report: *const prov_report) -> *con
     ffi_panic_boundary! {
         // SAFETY: forwarded contract.
         match unsafe { handle::borrow(report) } {
-            Ok(r) => r.verdict.as_ptr(),
+            Ok(r) => r.verdict.map_or(std::ptr::null(), CStr::as_ptr),
             Err(_) => std::ptr::null(),
         }
     }
 }
 
-/// The number of differences (0 for NULL or an invalid handle).
+/// The number of differences (0 for NULL, an invalid handle or an inspection).
 ///
 /// # Safety
 ///
@@ -93,7 +109,8 @@ pub unsafe extern "C" fn prov_report_difference_count(report: *const prov_report
     }
 }
 
-/// The package-relative, `/`-separated path of difference `i` (differences are sorted by path).
+/// The package-relative, `/`-separated path of difference `i` (differences are sorted by path;
+/// an inspection has none: `PROV_RESULT_INDEX_OUT_OF_RANGE`).
 ///
 /// On success `*out` points to the path (NUL-terminated, borrowed from the report: valid until
 /// `prov_report_free`) and `*out_len` is its length in bytes without the NUL.
@@ -128,7 +145,7 @@ pub unsafe extern "C" fn prov_report_difference_path(
 
 /// The kind of difference `i` as a static NUL-terminated string (`"content_differs"`,
 /// `"only_in_published"`, `"only_in_repo"`, `"symlink_text"`, `"in_submodule"`), or NULL if
-/// `report` is invalid or `i` is out of range.
+/// `report` is invalid or `i` is out of range (always for an inspection).
 ///
 /// # Safety
 ///
@@ -148,7 +165,9 @@ pub unsafe extern "C" fn prov_report_difference_kind(
 }
 
 /// The full report as pretty-printed JSON (schema_version 1; byte-identical to the CLI's
-/// `--format json` output without its final newline).
+/// `--format json` output without its final newline): the verification report of
+/// `schema/report.v1.json`, or for a handle from `prov_inspect_file` the inspection of
+/// `schema/inspect.v1.json` (`crate-provenance inspect --format json`).
 ///
 /// On success `*out` points to the document (UTF-8, NUL-terminated, borrowed from the report:
 /// valid until `prov_report_free`) and `*out_len` is its length in bytes without the NUL.

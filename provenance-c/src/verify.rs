@@ -1,10 +1,12 @@
-//! `prov_verify_*`: run a verification.
+//! `prov_verify_*` and `prov_inspect_file`: run a verification or an inspection.
 
 use std::ffi::c_char;
 use std::fmt::Write as _;
 use std::sync::atomic::AtomicBool;
 
-use provenance_core::{CrateSource, Discard, RepoSource, Request, verify_opts};
+use provenance_core::{
+    CrateSource, Discard, Progress, RepoSource, Request, inspect_opts, verify_opts,
+};
 
 use crate::error::{self, ErrorData, prov_error};
 use crate::handle;
@@ -53,7 +55,7 @@ unsafe fn fail(
     code
 }
 
-/// The crate argument of a verification.
+/// The crate argument of a verification or inspection.
 enum Krate {
     File(*const c_char),
     Registry {
@@ -62,7 +64,15 @@ enum Krate {
     },
 }
 
-/// The common body of every `prov_verify_*` function.
+/// What a call does with the crate.
+enum Op {
+    /// Verify it against `repo` (NULL = `package.repository`).
+    Verify { repo: *const c_char },
+    /// Inspect it alone (`provenance_core::inspect_opts`).
+    Inspect,
+}
+
+/// The common body of every `prov_verify_*` and `prov_inspect_*` function.
 ///
 /// # Safety
 ///
@@ -71,7 +81,7 @@ enum Krate {
 unsafe fn run(
     opts: *const prov_options,
     krate: &Krate,
-    repo: *const c_char,
+    op: &Op,
     out: *mut *mut prov_report,
     err_out: *mut *mut prov_error,
 ) -> prov_result {
@@ -82,7 +92,7 @@ unsafe fn run(
         };
     }
     macro_rules! arg {
-        ($e:expr, $what:literal) => {
+        ($e:expr, $what:expr) => {
             match $e {
                 Ok(v) => v,
                 Err(code) => bail!(code, Some(&format!("{}: {}", $what, message(code)))),
@@ -98,8 +108,15 @@ unsafe fn run(
         "opts"
     );
     let source = match *krate {
-        // SAFETY: NULL or NUL-terminated per the contract.
-        Krate::File(path) => CrateSource::File(arg!(unsafe { strings::path(path) }, "crate_path")),
+        Krate::File(path) => {
+            // The parameter's name in the C declaration.
+            let what = match op {
+                Op::Verify { .. } => "crate_path",
+                Op::Inspect => "path",
+            };
+            // SAFETY: NULL or NUL-terminated per the contract.
+            CrateSource::File(arg!(unsafe { strings::path(path) }, what))
+        }
         Krate::Registry { name, version } => CrateSource::Registry {
             // SAFETY: NULL or NUL-terminated per the contract.
             name: arg!(unsafe { strings::utf8(name) }, "name").to_owned(),
@@ -107,25 +124,39 @@ unsafe fn run(
             version: arg!(unsafe { strings::utf8(version) }, "version").to_owned(),
         },
     };
-    let mut request = Request::new(source).with_options(options.core.clone());
-    if !repo.is_null() {
-        // SAFETY: non-NULL and NUL-terminated per the contract.
-        let bytes = arg!(unsafe { strings::bytes(repo) }, "repo");
-        request = request.with_repo(match std::str::from_utf8(bytes) {
-            Ok(s) => RepoSource::parse(s),
-            // Not UTF-8: cannot be a URL, so a local path (any bytes on Unix).
-            Err(_) => RepoSource::Path(arg!(strings::path_from_bytes(bytes), "repo")),
-        });
-    }
+    let repo = match *op {
+        Op::Verify { repo } if !repo.is_null() => {
+            // SAFETY: non-NULL and NUL-terminated per the contract.
+            let bytes = arg!(unsafe { strings::bytes(repo) }, "repo");
+            Some(match std::str::from_utf8(bytes) {
+                Ok(s) => RepoSource::parse(s),
+                // Not UTF-8: cannot be a URL, so a local path (any bytes on Unix).
+                Err(_) => RepoSource::Path(arg!(strings::path_from_bytes(bytes), "repo")),
+            })
+        }
+        Op::Verify { .. } | Op::Inspect => None,
+    };
     let not_cancelled = AtomicBool::new(false);
     let flag = options.cancel.as_deref().unwrap_or(&not_cancelled);
+    let mut c_progress = options.progress.map(CProgress::new);
+    let mut discard = Discard;
+    let progress: &mut dyn Progress = match c_progress.as_mut() {
+        Some(p) => p,
+        None => &mut discard,
+    };
     // A panic in core (a bug; SECURITY.md B1) is caught here rather than only at the outer
     // boundary, so the `_ex` functions can still report it through `err_out`.
-    let result =
-        std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| match options.progress {
-            Some(cb) => verify_opts(&request, &mut CProgress::new(cb), flag),
-            None => verify_opts(&request, &mut Discard, flag),
-        }));
+    let result = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| match op {
+        Op::Verify { .. } => {
+            let mut request = Request::new(source).with_options(options.core.clone());
+            if let Some(r) = repo {
+                request = request.with_repo(r);
+            }
+            verify_opts(&request, progress, flag).map(|r| ReportData::new(&r))
+        }
+        Op::Inspect => inspect_opts(&source, &options.core, progress, flag)
+            .map(|i| ReportData::from_inspection(&i)),
+    }));
     let result = match result {
         Ok(r) => r,
         Err(panic) => bail!(
@@ -138,8 +169,8 @@ unsafe fn run(
         ),
     };
     match result {
-        Ok(report) => {
-            let handle = handle::into_handle::<prov_report>(ReportData::new(&report));
+        Ok(data) => {
+            let handle = handle::into_handle::<prov_report>(data);
             // SAFETY: `out` is non-NULL (checked above) and writable per the contract.
             unsafe { *out = handle };
             PROV_RESULT_OK
@@ -186,7 +217,15 @@ pub unsafe extern "C" fn prov_verify_crate_file(
 ) -> prov_result {
     ffi_panic_boundary! {
         // SAFETY: forwarded contract; no `err_out`.
-        unsafe { run(opts, &Krate::File(crate_path), repo, out, std::ptr::null_mut()) }
+        unsafe {
+            run(
+                opts,
+                &Krate::File(crate_path),
+                &Op::Verify { repo },
+                out,
+                std::ptr::null_mut(),
+            )
+        }
     }
 }
 
@@ -207,7 +246,7 @@ pub unsafe extern "C" fn prov_verify_crate_file_ex(
 ) -> prov_result {
     ffi_panic_boundary! {
         // SAFETY: forwarded contract.
-        unsafe { run(opts, &Krate::File(crate_path), repo, out, err_out) }
+        unsafe { run(opts, &Krate::File(crate_path), &Op::Verify { repo }, out, err_out) }
     }
 }
 
@@ -231,7 +270,15 @@ pub unsafe extern "C" fn prov_verify_crate(
     ffi_panic_boundary! {
         let krate = Krate::Registry { name, version };
         // SAFETY: forwarded contract; no `err_out`.
-        unsafe { run(opts, &krate, std::ptr::null(), out, std::ptr::null_mut()) }
+        unsafe {
+            run(
+                opts,
+                &krate,
+                &Op::Verify { repo: std::ptr::null() },
+                out,
+                std::ptr::null_mut(),
+            )
+        }
     }
 }
 
@@ -252,7 +299,53 @@ pub unsafe extern "C" fn prov_verify_crate_ex(
     ffi_panic_boundary! {
         let krate = Krate::Registry { name, version };
         // SAFETY: forwarded contract.
-        unsafe { run(opts, &krate, std::ptr::null(), out, err_out) }
+        unsafe {
+            run(
+                opts,
+                &krate,
+                &Op::Verify { repo: std::ptr::null() },
+                out,
+                err_out,
+            )
+        }
+    }
+}
+
+/// Inspect a local `.crate` file alone, without its repository: the crate-intrinsic findings
+/// (archive anomalies, `.cargo_vcs_info.json`, normalized manifest and `Cargo.lock` checks,
+/// suspicious code points), the cargo versions that could have made it, and an inventory, as
+/// `crate-provenance inspect FILE --format json` prints them.
+///
+/// * `path`: path of the `.crate` file (any bytes on Unix).
+/// * On `PROV_RESULT_OK`, `*out` receives a new `prov_report` holding the inspection (free it
+///   with `prov_report_free`). `prov_report_json` gives the inspection's JSON (`"kind":
+///   "inspect"`, schema `schema/inspect.v1.json`; byte-identical to the CLI's `--format json`
+///   output without its final newline); an inspection has no verdict and no differences, so
+///   `prov_report_verdict` returns NULL, `prov_report_difference_count` 0,
+///   `prov_report_difference_kind` NULL and `prov_report_difference_path`
+///   `PROV_RESULT_INDEX_OUT_OF_RANGE`. High findings are data: still `PROV_RESULT_OK`.
+/// * On failure (any other code) `*out` is left untouched and, if `err` is not NULL, `*err`
+///   receives a new `prov_error` with the detailed message (free it with `prov_error_free`);
+///   on success `*err` is left untouched.
+///
+/// Of `opts`, the cancellation token (`PROV_RESULT_INTERRUPTED`) and the progress callback
+/// (stage `"read_crate"`) apply; the cache, index and offline settings concern registry crates
+/// only. Blocks until done; reads only the file. Thread-safe like `prov_verify_crate_file`.
+///
+/// # Safety
+///
+/// `path` must be NULL or a NUL-terminated string; `out` and `err` must be NULL or valid for
+/// writing one pointer; `opts` must not be modified or freed during the call.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn prov_inspect_file(
+    opts: *const prov_options,
+    path: *const c_char,
+    out: *mut *mut prov_report,
+    err: *mut *mut prov_error,
+) -> prov_result {
+    ffi_panic_boundary! {
+        // SAFETY: forwarded contract.
+        unsafe { run(opts, &Krate::File(path), &Op::Inspect, out, err) }
     }
 }
 

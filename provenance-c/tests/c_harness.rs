@@ -12,11 +12,12 @@
 //! the workspace (or `$PROV_REALWORLD_DIR`); fails loudly without them.
 //! Downloads are cached in `provenance-c/tests/.cache/` (gitignored).
 
+use std::collections::BTreeMap;
 use std::fmt::Write as _;
 use std::io::Read;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
-use std::sync::{Mutex, OnceLock};
+use std::sync::{Arc, Mutex, OnceLock, PoisonError};
 
 use provenance_core::{CrateSource, RepoSource, Request, verify};
 use sha2::{Digest, Sha256};
@@ -206,46 +207,77 @@ fn fixture(name_version: &str) -> Fixture {
     }
 }
 
+/// ryu 1.0.23 repacked as `cache_dir()/NAME`: `edit(path, data)` applied to every entry and
+/// `extra` files appended.
+fn repack(name: &str, edit: impl Fn(&str, &mut Vec<u8>), extra: &[(&str, &[u8])]) -> PathBuf {
+    let base = fixture("ryu-1.0.23");
+    let mut raw = Vec::new();
+    flate2::read::GzDecoder::new(std::fs::File::open(&base.crate_file).unwrap())
+        .read_to_end(&mut raw)
+        .unwrap();
+    let mut builder = tar::Builder::new(flate2::write::GzEncoder::new(
+        Vec::new(),
+        flate2::Compression::default(),
+    ));
+    let mut archive = tar::Archive::new(&raw[..]);
+    for entry in archive.entries().unwrap() {
+        let mut entry = entry.unwrap();
+        let path = entry.path().unwrap().to_string_lossy().into_owned();
+        let mut data = Vec::new();
+        entry.read_to_end(&mut data).unwrap();
+        edit(&path, &mut data);
+        let mut header = entry.header().clone();
+        header.set_size(data.len() as u64);
+        builder.append_data(&mut header, &path, &data[..]).unwrap();
+    }
+    for (path, data) in extra {
+        let mut header = tar::Header::new_gnu();
+        header.set_mode(0o644);
+        header.set_size(data.len() as u64);
+        builder.append_data(&mut header, path, *data).unwrap();
+    }
+    let bytes = builder.into_inner().unwrap().finish().unwrap();
+    let path = cache_dir().join(name);
+    std::fs::write(&path, bytes).unwrap();
+    path
+}
+
 /// ryu 1.0.23 with `src/lib.rs` changed and a `build.rs` added: a `mismatch` with differences.
 fn tampered() -> Fixture {
     static ONCE: OnceLock<Fixture> = OnceLock::new();
     ONCE.get_or_init(|| {
-        let base = fixture("ryu-1.0.23");
-        let mut raw = Vec::new();
-        flate2::read::GzDecoder::new(std::fs::File::open(&base.crate_file).unwrap())
-            .read_to_end(&mut raw)
-            .unwrap();
-        let mut builder = tar::Builder::new(flate2::write::GzEncoder::new(
-            Vec::new(),
-            flate2::Compression::default(),
-        ));
-        let mut archive = tar::Archive::new(&raw[..]);
-        for entry in archive.entries().unwrap() {
-            let mut entry = entry.unwrap();
-            let path = entry.path().unwrap().to_string_lossy().into_owned();
-            let mut data = Vec::new();
-            entry.read_to_end(&mut data).unwrap();
-            if path == "ryu-1.0.23/src/lib.rs" {
-                data.extend_from_slice(b"\n// tampered after the commit\n");
-            }
-            let mut header = entry.header().clone();
-            header.set_size(data.len() as u64);
-            builder.append_data(&mut header, &path, &data[..]).unwrap();
-        }
-        let mut header = tar::Header::new_gnu();
-        header.set_mode(0o644);
-        header.set_size(13);
-        builder
-            .append_data(&mut header, "ryu-1.0.23/build.rs", &b"fn main() {}\n"[..])
-            .unwrap();
-        let bytes = builder.into_inner().unwrap().finish().unwrap();
-        let path = cache_dir().join("ryu-1.0.23-tampered.crate");
-        std::fs::write(&path, bytes).unwrap();
+        let crate_file = repack(
+            "ryu-1.0.23-tampered.crate",
+            |path, data| {
+                if path == "ryu-1.0.23/src/lib.rs" {
+                    data.extend_from_slice(b"\n// tampered after the commit\n");
+                }
+            },
+            &[("ryu-1.0.23/build.rs", b"fn main() {}\n")],
+        );
         Fixture {
-            crate_file: path,
-            repo: base.repo,
+            crate_file,
+            repo: fixture("ryu-1.0.23").repo,
             expected_verdict: "mismatch".to_owned(),
         }
+    })
+    .clone()
+}
+
+/// ryu 1.0.23 whose normalized `Cargo.toml` gained a dependency that `Cargo.toml.orig` does not
+/// declare: an inspection with a `high` finding (`normalized_manifest_diverges`).
+fn manifest_tampered() -> PathBuf {
+    static ONCE: OnceLock<PathBuf> = OnceLock::new();
+    ONCE.get_or_init(|| {
+        repack(
+            "ryu-1.0.23-manifest-tampered.crate",
+            |path, data| {
+                if path == "ryu-1.0.23/Cargo.toml" {
+                    data.extend_from_slice(b"\n[dependencies.evil]\nversion = \"1\"\n");
+                }
+            },
+            &[],
+        )
     })
     .clone()
 }
@@ -276,6 +308,20 @@ fn compile_with(
         Mode::Sanitizers => "-asan",
     };
     let exe = out_dir().join(format!("{stem}{tag}{suffix}"));
+    // Each executable is compiled once per process: tests running in parallel share it
+    // (rewriting a program while another test runs it fails with ETXTBSY or ENOENT).
+    static BUILT: Mutex<BTreeMap<PathBuf, Arc<Mutex<bool>>>> = Mutex::new(BTreeMap::new());
+    let slot = Arc::clone(
+        BUILT
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .entry(exe.clone())
+            .or_default(),
+    );
+    let mut built = slot.lock().unwrap_or_else(PoisonError::into_inner);
+    if *built {
+        return exe;
+    }
     let cc = std::env::var("CC").unwrap_or_else(|_| "cc".to_owned());
     let mut cmd = Command::new(cc);
     cmd.args([
@@ -303,6 +349,7 @@ fn compile_with(
         src.display(),
         String::from_utf8_lossy(&out.stderr)
     );
+    *built = true;
     exe
 }
 
@@ -446,6 +493,71 @@ fn cancel(case: &str, mode: Mode, valgrind: bool) {
         valgrind,
         0,
     );
+}
+
+/// What `crate-provenance inspect FILE --format json` prints: core's `Inspection::to_json()`
+/// and a newline (src/main.rs; provenance-c/tests/run.sh also compares with the CLI binary).
+fn cli_inspect_json(crate_file: &Path) -> String {
+    provenance_core::inspect(
+        &CrateSource::File(crate_file.to_owned()),
+        &provenance_core::Options::default(),
+    )
+    .expect("core inspect")
+    .to_json()
+        + "\n"
+}
+
+/// `tests/c/inspect.c json`: the inspection JSON of an untouched crate, of one with differences
+/// from its repository, and of one with a `high` finding, byte for byte the CLI's.
+fn inspect_json(mode: Mode, valgrind: bool) {
+    let exe = compile(&c_test("inspect"), mode);
+    for (crate_file, high) in [
+        (fixture("ryu-1.0.23").crate_file, false),
+        (tampered().crate_file, false),
+        (manifest_tampered(), true),
+    ] {
+        let out = run(
+            &exe,
+            &["json".as_ref(), crate_file.as_os_str()],
+            valgrind,
+            0,
+        );
+        let stdout = String::from_utf8(out.stdout).unwrap();
+        assert_eq!(stdout, cli_inspect_json(&crate_file));
+        let doc: serde_json::Value = serde_json::from_str(&stdout).unwrap();
+        let highs: Vec<&str> = doc["findings"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|f| f["severity"] == "high")
+            .map(|f| f["kind"].as_str().unwrap())
+            .collect();
+        let want: &[&str] = if high {
+            &["normalized_manifest_diverges"]
+        } else {
+            &[]
+        };
+        assert_eq!(highs, want, "{stdout}");
+    }
+}
+
+/// `tests/c/inspect.c args`: NULL arguments, handles, errors, cancellation, progress.
+fn inspect_args(mode: Mode, valgrind: bool) {
+    let f = fixture("ryu-1.0.23");
+    let scratch = out_dir().join(format!("inspect-{mode:?}-{valgrind}"));
+    std::fs::create_dir_all(&scratch).unwrap();
+    let exe = compile(&c_test("inspect"), mode);
+    let out = run(
+        &exe,
+        &[
+            "args".as_ref(),
+            f.crate_file.as_os_str(),
+            scratch.as_os_str(),
+        ],
+        valgrind,
+        0,
+    );
+    assert!(String::from_utf8_lossy(&out.stdout).ends_with("inspect args: all checks passed\n"));
 }
 
 /// B1: `tests/c/panic.c` against the fault-injection library.
@@ -891,6 +1003,16 @@ fn verify_example_prints_the_cli_json() {
     );
 }
 
+#[test]
+fn inspect_prints_the_cli_json() {
+    inspect_json(Mode::Plain, false);
+}
+
+#[test]
+fn inspect_arguments_handles_and_errors() {
+    inspect_args(Mode::Plain, false);
+}
+
 /// Every C test under ASan (with LeakSanitizer: B3) and UBSan.
 #[test]
 fn sanitizers() {
@@ -906,6 +1028,8 @@ fn sanitizers() {
     bombs_case(B06_ALL, Mode::Sanitizers, false);
     version(Mode::Sanitizers, false);
     sbom(Mode::Sanitizers, false);
+    inspect_json(Mode::Sanitizers, false);
+    inspect_args(Mode::Sanitizers, false);
 }
 
 /// Every C test under valgrind (`--leak-check=full`: B3), except the 512 MiB inflation of the
@@ -929,4 +1053,6 @@ fn valgrind() {
     );
     version(Mode::Plain, true);
     sbom(Mode::Plain, true);
+    inspect_json(Mode::Plain, true);
+    inspect_args(Mode::Plain, true);
 }

@@ -47,7 +47,7 @@ fn version_macros_match_cargo_toml() {
     assert_eq!(lib.to_str().unwrap(), env!("CARGO_PKG_VERSION"));
 }
 
-/// The exact declarations issue 6 requires (whitespace-normalised).
+/// The exact declarations issue 6 (and `prov_inspect_file`) require (whitespace-normalised).
 #[test]
 fn header_declares_the_required_api() {
     let normalised: String = header().split_whitespace().collect::<Vec<_>>().join(" ");
@@ -69,6 +69,7 @@ fn header_declares_the_required_api() {
         "prov_result prov_report_difference_path(const prov_report *report, size_t i, const char **out, size_t *out_len);",
         "prov_result prov_report_json(const prov_report *report, const char **out, size_t *out_len);",
         "void prov_report_free(prov_report *report);",
+        "prov_result prov_inspect_file(const prov_options *opts, const char *path, prov_report **out, prov_error **err);",
         "size_t prov_result_message(prov_result code, char *buf, size_t buf_len);",
         "const char *prov_version(void);",
     ] {

@@ -11,7 +11,8 @@
 #   6. `make install PREFIX=<tmp>`, then build examples/c/*.c with
 #      `cc prog.c $(pkg-config --cflags --libs crate-provenance)` (and statically), and check
 #      that for every realworld crate the C program prints byte-for-byte the CLI's
-#      `verify --format json` output with the same exit status; run sbom_check over all of them
+#      `verify --format json` output with the same exit status, and tests/c/inspect.c the CLI's
+#      `inspect --format json` output; run sbom_check over all of them
 #
 # Usage: provenance-c/tests/run.sh [--fix-header | --skip-tests]
 #   --fix-header  regenerate the header in place and stop
@@ -95,6 +96,8 @@ cc "${cc_flags[@]}" examples/c/sbom_check.c $(pkg-config --cflags --libs crate-p
 cc "${cc_flags[@]}" examples/c/verify.c $(pkg-config --cflags crate-provenance) \
     "$(pkg-config --variable=libdir crate-provenance)/libcrate_provenance.a" \
     $(pkg-config --variable=native_static_libs crate-provenance) -o "$tmp/verify-static"
+# shellcheck disable=SC2046
+cc "${cc_flags[@]}" provenance-c/tests/c/inspect.c $(pkg-config --cflags --libs crate-provenance) -o "$tmp/inspect"
 if ldd "$tmp/verify-static" | grep -q crate_provenance; then
     echo "error: verify-static links the shared library" >&2
     exit 1
@@ -145,6 +148,14 @@ for expected in "$realworld"/*/expected.json; do
         [[ $c_status != "$cli_status" || $s_status != "$cli_status" ]]; then
         echo "error: $nv: C output (status $c_status/$s_status) differs from the CLI (status $cli_status)" >&2
         diff -u "$tmp/cli.json" "$tmp/c.json" >&2 || true
+        exit 1
+    fi
+    # The inspection: same bytes as `crate-provenance inspect --format json`.
+    "$tmp/inspect" json "$crate" >"$tmp/c-inspect.json" || { echo "error: $nv: inspect.c failed" >&2; exit 1; }
+    "$cli" inspect "$crate" --format json >"$tmp/cli-inspect.json" || [[ $? == 1 ]]
+    if ! cmp -s "$tmp/c-inspect.json" "$tmp/cli-inspect.json"; then
+        echo "error: $nv: C inspection differs from the CLI's" >&2
+        diff -u "$tmp/cli-inspect.json" "$tmp/c-inspect.json" >&2 || true
         exit 1
     fi
     got=$(sed -n 's/^  "verdict": "\(.*\)",$/\1/p' "$tmp/c.json")

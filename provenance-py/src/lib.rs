@@ -215,6 +215,33 @@ fn cache_dir_arg(cache_dir: Option<PathBuf>) -> PyResult<Option<PathBuf>> {
     }
 }
 
+/// The crate to read: `crate_file`, or `name` and `version` from the registry (exactly one).
+fn crate_arg(
+    name: Option<String>,
+    version: Option<String>,
+    crate_file: Option<PathBuf>,
+) -> PyResult<CrateSource> {
+    match (name, version, crate_file) {
+        (None, None, Some(path)) => Ok(CrateSource::File(path)),
+        (Some(name), Some(version), None) => Ok(CrateSource::Registry { name, version }),
+        (None, None, None) => Err(invalid("give `name` and `version`, or `crate_file`")),
+        (Some(_) | None, Some(_) | None, None) => Err(invalid("give both `name` and `version`")),
+        (_, _, Some(_)) => Err(invalid(
+            "give either `name` and `version`, or `crate_file`, not both",
+        )),
+    }
+}
+
+/// `progress=`: `None` or a callable.
+fn progress_arg(progress: Option<&Bound<'_, PyAny>>) -> PyResult<()> {
+    match progress {
+        Some(p) if !p.is_callable() => Err(pyo3::exceptions::PyTypeError::new_err(
+            "`progress` must be callable",
+        )),
+        _ => Ok(()),
+    }
+}
+
 /// Verify a crate against its repository.
 #[pyfunction]
 #[pyo3(signature = (
@@ -242,26 +269,8 @@ fn verify(
     allow_insecure_transport: bool,
     progress: Option<&Bound<'_, PyAny>>,
 ) -> PyResult<types::Report> {
-    let krate = match (name, version, crate_file) {
-        (None, None, Some(path)) => CrateSource::File(path),
-        (Some(name), Some(version), None) => CrateSource::Registry { name, version },
-        (None, None, None) => return Err(invalid("give `name` and `version`, or `crate_file`")),
-        (Some(_) | None, Some(_) | None, None) => {
-            return Err(invalid("give both `name` and `version`"));
-        }
-        (_, _, Some(_)) => {
-            return Err(invalid(
-                "give either `name` and `version`, or `crate_file`, not both",
-            ));
-        }
-    };
-    if let Some(p) = progress
-        && !p.is_callable()
-    {
-        return Err(pyo3::exceptions::PyTypeError::new_err(
-            "`progress` must be callable",
-        ));
-    }
+    let krate = crate_arg(name, version, crate_file)?;
+    progress_arg(progress)?;
     let mut options = Options::default();
     options.cache_dir = cache_dir_arg(cache_dir)?;
     options.index_url = index_url;
@@ -275,6 +284,42 @@ fn verify(
         provenance_core::verify_opts(&request, p, flag).map_err(|e| BindingError::from_core(&e))
     })?;
     types::Report::new(py, report)
+}
+
+/// Inspect a crate alone, without its repository (`provenance_core::inspect_opts`).
+#[pyfunction]
+#[pyo3(signature = (
+    crate_file = None,
+    *,
+    name = None,
+    version = None,
+    cache_dir = None,
+    offline = false,
+    index_url = None,
+    progress = None,
+))]
+#[allow(clippy::too_many_arguments)]
+fn inspect(
+    py: Python<'_>,
+    crate_file: Option<PathBuf>,
+    name: Option<String>,
+    version: Option<String>,
+    cache_dir: Option<PathBuf>,
+    offline: bool,
+    index_url: Option<String>,
+    progress: Option<&Bound<'_, PyAny>>,
+) -> PyResult<types::Inspection> {
+    let krate = crate_arg(name, version, crate_file)?;
+    progress_arg(progress)?;
+    let mut options = Options::default();
+    options.cache_dir = cache_dir_arg(cache_dir)?;
+    options.index_url = index_url;
+    options.offline = offline;
+    let inspection = run_detached(py, progress, move |p, flag| {
+        provenance_core::inspect_opts(&krate, &options, p, flag)
+            .map_err(|e| BindingError::from_core(&e))
+    })?;
+    types::Inspection::new(py, inspection)
 }
 
 /// The files `cargo package` would put into the archive for the package at `path` in `commit`.
@@ -401,6 +446,7 @@ fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
         )?,
     )?;
     m.add_function(wrap_pyfunction!(verify, m)?)?;
+    m.add_function(wrap_pyfunction!(inspect, m)?)?;
     m.add_function(wrap_pyfunction!(list_files, m)?)?;
     m.add_function(wrap_pyfunction!(index_versions, m)?)?;
     m.add_function(wrap_pyfunction!(crate_repository, m)?)?;
@@ -412,5 +458,6 @@ fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_class::<types::FileDigest>()?;
     m.add_class::<types::Finding>()?;
     m.add_class::<types::Assisted>()?;
+    m.add_class::<types::Inspection>()?;
     Ok(())
 }

@@ -1,5 +1,6 @@
 //! Immutable Python views of core's report types. Conversion only: every value comes from
-//! `provenance_core::Report`, and `Report.to_json()` is core's own serialization.
+//! `provenance_core::Report` or `provenance_core::Inspection`, and `to_json()` is core's own
+//! serialization.
 
 use provenance_core as core;
 use pyo3::prelude::*;
@@ -114,6 +115,24 @@ impl Finding {
             self.severity,
             repr_opt(py, self.path.as_deref())?
         ))
+    }
+}
+
+impl Finding {
+    fn list(py: Python<'_>, fs: &[core::Finding]) -> PyResult<Vec<Py<Finding>>> {
+        fs.iter()
+            .map(|f| {
+                Py::new(
+                    py,
+                    Finding {
+                        kind: f.kind.clone(),
+                        severity: severity(f.severity),
+                        message: f.message.clone(),
+                        path: f.path.clone(),
+                    },
+                )
+            })
+            .collect()
     }
 }
 
@@ -332,21 +351,7 @@ impl Report {
                 )
             })
             .transpose()?;
-        let findings = r
-            .findings
-            .iter()
-            .map(|f| {
-                Py::new(
-                    py,
-                    Finding {
-                        kind: f.kind.clone(),
-                        severity: severity(f.severity),
-                        message: f.message.clone(),
-                        path: f.path.clone(),
-                    },
-                )
-            })
-            .collect::<PyResult<Vec<_>>>()?;
+        let findings = Finding::list(py, &r.findings)?;
         Ok(Report {
             schema_version: r.schema_version,
             name: r.krate.name.clone(),
@@ -360,6 +365,98 @@ impl Report {
             differences: Difference::list(py, &r.differences)?,
             findings,
             inner: r,
+        })
+    }
+}
+
+/// The result of an inspection: a crate examined alone, without its repository. Immutable;
+/// there is no verdict, `findings` holds every crate-intrinsic finding.
+#[pyclass(frozen, module = "crate_provenance._native")]
+#[derive(Debug)]
+pub struct Inspection {
+    #[pyo3(get)]
+    schema_version: u32,
+    #[pyo3(get)]
+    name: String,
+    #[pyo3(get)]
+    version: String,
+    #[pyo3(get)]
+    sha256: String,
+    #[pyo3(get)]
+    era_min: String,
+    #[pyo3(get)]
+    era_max: String,
+    #[pyo3(get)]
+    has_high: bool,
+    findings: Vec<Py<Finding>>,
+    inner: core::Inspection,
+}
+
+#[pymethods]
+impl Inspection {
+    /// The crate's name (same as `name`).
+    #[getter]
+    fn crate_name(&self) -> &str {
+        &self.name
+    }
+
+    #[getter]
+    fn findings(&self, py: Python<'_>) -> PyResult<Py<PyList>> {
+        new_list(py, &self.findings)
+    }
+
+    #[getter]
+    fn era_evidence(&self) -> Vec<String> {
+        self.inner.era.evidence.clone()
+    }
+
+    /// `to_dict()["inventory"]` (a new dict on every access).
+    #[getter]
+    fn inventory<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyAny>> {
+        self.to_dict(py)?.get_item("inventory")
+    }
+
+    /// `to_dict()["declared"]` (a new dict on every access).
+    #[getter]
+    fn declared<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyAny>> {
+        self.to_dict(py)?.get_item("declared")
+    }
+
+    /// The JSON document: exactly the bytes `crate-provenance inspect --format json` prints
+    /// (without its trailing newline).
+    fn to_json(&self) -> String {
+        self.inner.to_json()
+    }
+
+    /// The JSON document as plain Python objects (`json.loads(self.to_json())`).
+    fn to_dict<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyAny>> {
+        py.import("json")?
+            .call_method1("loads", (self.inner.to_json(),))
+    }
+
+    fn __repr__(&self, py: Python<'_>) -> PyResult<String> {
+        Ok(format!(
+            "Inspection(name={}, version={}, findings={}, has_high={})",
+            repr_str(py, &self.name)?,
+            repr_str(py, &self.version)?,
+            self.findings.len(),
+            if self.has_high { "True" } else { "False" }
+        ))
+    }
+}
+
+impl Inspection {
+    pub(crate) fn new(py: Python<'_>, i: core::Inspection) -> PyResult<Inspection> {
+        Ok(Inspection {
+            schema_version: i.schema_version,
+            name: i.krate.name.clone(),
+            version: i.krate.version.clone(),
+            sha256: i.krate.sha256.clone(),
+            era_min: i.era.min.clone(),
+            era_max: i.era.max.clone(),
+            has_high: i.has_high(),
+            findings: Finding::list(py, &i.findings)?,
+            inner: i,
         })
     }
 }

@@ -1,7 +1,8 @@
 /*
- * panic (SECURITY.md B1): a panic inside the library becomes PROV_RESULT_PANIC with a message,
- * never an unwind into C or an abort, and the next calls work. Linked against the library built
- * with the test-only `fault-injection` feature, whose parser panics on PANIC_CRATE's bytes.
+ * panic (SECURITY.md B1): a panic inside the library (verification or inspection) becomes
+ * PROV_RESULT_PANIC with a message, never an unwind into C or an abort, and the next calls work.
+ * Linked against the library built with the test-only `fault-injection` feature, whose parser
+ * panics on PANIC_CRATE's bytes.
  *
  *   panic PANIC_CRATE GOOD_CRATE REPO EXPECTED_VERDICT
  */
@@ -56,6 +57,21 @@ static void b01_internal_panic(const char *panic_crate, const char *good, const 
         CHECK(msg != NULL && strstr(msg, "fault injection: parser panic") != NULL);
         if (round == 0) printf("prov_verify_crate_file_ex: %s: %s\n", prov_result_name(PROV_RESULT_PANIC), msg);
         prov_error_free(err);
+
+        /* prov_inspect_file shares the boundary: the code and the message, *out untouched. */
+        err = NULL;
+        report = (prov_report *)0x1;
+        CHECK_RC(prov_inspect_file(opts, panic_crate, &report, &err), PROV_RESULT_PANIC);
+        CHECK(report == (prov_report *)0x1);
+        CHECK(err != NULL);
+        CHECK_RC(prov_error_code(err), PROV_RESULT_PANIC);
+        msg = NULL;
+        CHECK_RC(prov_error_message(err, &msg, &len), PROV_RESULT_OK);
+        CHECK(msg != NULL && strstr(msg, "fault injection: parser panic") != NULL);
+        prov_error_free(err);
+        report = NULL;
+        CHECK_RC(prov_inspect_file(opts, good, &report, NULL), PROV_RESULT_OK);
+        prov_report_free(report);
 
         /* The next call works. */
         expect_good(opts, good, repo, expected);

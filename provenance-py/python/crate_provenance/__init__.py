@@ -7,7 +7,8 @@
 
 :func:`verify` returns a :class:`Report` for every verdict (a mismatch is data, not an
 exception) and raises a :class:`~crate_provenance.exceptions.ProvenanceError` subclass when the
-inputs are unusable. The work runs in Rust with the GIL released, so threads verify in parallel.
+inputs are unusable. :func:`inspect` examines a crate alone, without its repository, and returns
+an :class:`Inspection`. The work runs in Rust with the GIL released, so threads verify in parallel.
 """
 
 from . import exceptions
@@ -18,9 +19,11 @@ from ._native import (
     FileCounts,
     FileDigest,
     Finding,
+    Inspection,
     Report,
     Source,
     __version__,
+    inspect,
     list_files,
     verify,
 )
@@ -49,6 +52,7 @@ __all__ = [
     "FileCounts",
     "FileDigest",
     "Finding",
+    "Inspection",
     "InternalError",
     "InvalidInputError",
     "LimitExceededError",
@@ -62,6 +66,7 @@ __all__ = [
     "UnsupportedError",
     "__version__",
     "exceptions",
+    "inspect",
     "list_files",
     "verify",
 ]

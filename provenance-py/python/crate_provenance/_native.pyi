@@ -2,12 +2,13 @@
 
 from collections.abc import Callable
 from os import PathLike
-from typing import Any, final
+from typing import Any, TypedDict, final
 
 __all__ = [
     "__version__",
     "VERDICTS",
     "verify",
+    "inspect",
     "list_files",
     "index_versions",
     "crate_repository",
@@ -19,6 +20,7 @@ __all__ = [
     "FileDigest",
     "Finding",
     "Assisted",
+    "Inspection",
 ]
 
 __version__: str
@@ -283,6 +285,149 @@ def verify(
         dropped).
 
     The GIL is released while the verification runs.
+    """
+
+class _Declared(TypedDict):
+    """:attr:`Inspection.declared`: what the crate says about where it comes from."""
+
+    repository: str | None
+    """``package.repository``."""
+    commit: str | None
+    """``git.sha1`` of a well-formed ``.cargo_vcs_info.json``."""
+    path_in_vcs: str | None
+    """``path_in_vcs`` of ``.cargo_vcs_info.json``, when recorded (``""`` = repository root)."""
+    dirty: bool
+    """``git.dirty`` of ``.cargo_vcs_info.json``."""
+    vcs_info: bool
+    """The archive has a ``.cargo_vcs_info.json`` (well-formed or not)."""
+
+class _InventoryFile(TypedDict):
+    """One file worth a reviewer's attention."""
+
+    path: str
+    size: int
+    reason: str
+    """``"native_library"``, ``"executable_binary"``, ``"object_file"``, ``"wasm"``,
+    ``"archive"``, ``"binary"`` (in ``binary_files``), ``"executable_bit"``, ``"large"`` or
+    ``"generated"``."""
+
+class _DirectorySize(TypedDict):
+    """File count and size of a directory (``"."`` = the files at the package root)."""
+
+    path: str
+    files: int
+    bytes: int
+
+class _Inventory(TypedDict):
+    """:attr:`Inspection.inventory`: what a reviewer wants to see first."""
+
+    files: int
+    total_bytes: int
+    build_script: str | None
+    proc_macro: bool
+    links: str | None
+    binary_files: list[_InventoryFile]
+    executable_files: list[_InventoryFile]
+    large_files: list[_InventoryFile]
+    generated_files: list[_InventoryFile]
+    vendored_directories: list[_DirectorySize]
+    directories: list[_DirectorySize]
+
+@final
+class Inspection:
+    """The result of :func:`inspect`: a crate examined alone, without its repository.
+    Immutable. There is no verdict: :attr:`findings` holds every crate-intrinsic finding and
+    :attr:`has_high` says whether one is ``"high"`` (the CLI then exits 1)."""
+
+    @property
+    def schema_version(self) -> int:
+        """The JSON document's ``schema_version`` (1)."""
+
+    @property
+    def name(self) -> str:
+        """The crate's name."""
+
+    @property
+    def crate_name(self) -> str:
+        """The crate's name (same as :attr:`name`)."""
+
+    @property
+    def version(self) -> str:
+        """The crate's version."""
+
+    @property
+    def sha256(self) -> str:
+        """Lowercase hex SHA-256 of the ``.crate`` file."""
+
+    @property
+    def findings(self) -> list[Finding]:
+        """Crate-intrinsic findings, sorted (a new list on every access)."""
+
+    @property
+    def has_high(self) -> bool:
+        """Whether a finding is ``"high"``."""
+
+    @property
+    def era_min(self) -> str:
+        """The oldest cargo that could have made the crate, ``"1.N"``."""
+
+    @property
+    def era_max(self) -> str:
+        """The newest cargo that could have made the crate, ``"1.N"``."""
+
+    @property
+    def era_evidence(self) -> list[str]:
+        """The clues behind :attr:`era_min` and :attr:`era_max`, one sentence each (a new list
+        on every access)."""
+
+    @property
+    def inventory(self) -> _Inventory:
+        """Build script, proc-macro, ``links``, binary, executable, large, generated and
+        vendored files, sizes per top-level directory: ``to_dict()["inventory"]`` (a new dict on
+        every access)."""
+
+    @property
+    def declared(self) -> _Declared:
+        """Repository, commit, ``path_in_vcs``, ``dirty`` and whether there is a
+        ``.cargo_vcs_info.json``: ``to_dict()["declared"]`` (a new dict on every access)."""
+
+    def to_json(self) -> str:
+        """The JSON document: exactly the bytes ``crate-provenance inspect --format json``
+        prints, without its trailing newline (schema: ``schema/inspect.v1.json``)."""
+
+    def to_dict(self) -> dict[str, Any]:
+        """The JSON document as plain Python objects (``json.loads(self.to_json())``)."""
+
+def inspect(
+    crate_file: str | PathLike[str] | None = None,
+    *,
+    name: str | None = None,
+    version: str | None = None,
+    cache_dir: str | PathLike[str] | None = None,
+    offline: bool = False,
+    index_url: str | None = None,
+    progress: Callable[[str, int, int | None], object] | None = None,
+) -> Inspection:
+    """Inspect a crate alone, without its repository: archive anomalies,
+    ``.cargo_vcs_info.json``, the normalized manifest and ``Cargo.lock`` checks, suspicious code
+    points, the cargo versions that could have made it, and an inventory. Like
+    ``crate-provenance inspect``.
+
+    Give exactly one of ``crate_file`` or ``name`` and ``version`` (downloaded from the
+    registry and checked against the index checksum), else ``InvalidInputError``.
+
+    :param cache_dir: cache directory for downloads, as for :func:`verify`.
+    :param offline: use only what is cached; never touch the network.
+    :param index_url: sparse index URL of the registry (default: crates.io).
+    :param progress: as for :func:`verify`; the stages are ``"download"`` and
+        ``"read_crate"``.
+    :returns: the inspection, whatever it finds (a ``"high"`` finding is data, not an
+        exception).
+    :raises crate_provenance.exceptions.ProvenanceError: when the crate cannot be read (see
+        :mod:`crate_provenance.exceptions`).
+    :raises KeyboardInterrupt: on Ctrl-C, as for :func:`verify`.
+
+    The GIL is released while the inspection runs.
     """
 
 def list_files(repo: str | PathLike[str], commit: str, path: str = "") -> list[str]:
