@@ -32,10 +32,12 @@ pub(crate) struct ReportData {
     /// NUL-terminated paths, one per difference.
     paths: Vec<Box<[u8]>>,
     kinds: Vec<&'static CStr>,
-    /// Crate name and version, and what `prov_sbom_annotate` records for this report.
+    /// Crate name and version, and what `prov_sbom_annotate` records for this report (`None`
+    /// for an inspection, which has no verdict: `prov_sbom_annotate` leaves its component as
+    /// it is).
     pub(crate) name: String,
     pub(crate) version: String,
-    pub(crate) annotation: provenance_core::sbom::Annotation,
+    pub(crate) annotation: Option<provenance_core::sbom::Annotation>,
 }
 
 impl Castable for prov_report {
@@ -59,7 +61,7 @@ impl ReportData {
                 .collect(),
             name: report.krate.name.clone(),
             version: report.krate.version.clone(),
-            annotation: crate::sbom::annotation(report),
+            annotation: Some(crate::sbom::annotation(report)),
         }
     }
 
@@ -70,6 +72,9 @@ impl ReportData {
             json: strings::to_c_bytes(&inspection.to_json()),
             paths: Vec::new(),
             kinds: Vec::new(),
+            name: inspection.krate.name.clone(),
+            version: inspection.krate.version.clone(),
+            annotation: None,
         }
     }
 }

@@ -86,8 +86,12 @@ pub unsafe extern "C" fn prov_sbom_annotate(
             &mut |name, version| {
                 known
                     .iter()
-                    .find(|r| r.name.eq_ignore_ascii_case(name) && r.version == version)
-                    .map(|r| r.annotation.clone())
+                    .find(|r| {
+                        r.annotation.is_some()
+                            && r.name.eq_ignore_ascii_case(name)
+                            && r.version == version
+                    })
+                    .and_then(|r| r.annotation.clone())
             },
         );
         match annotated {
