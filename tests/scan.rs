@@ -9,7 +9,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
 use std::time::{Duration, Instant};
 
-use fetch_support::{GitDaemon, Registry, Response, make_crate, make_repo, manifest};
+use fetch_support::{Gate, GitDaemon, Registry, Response, make_crate, make_repo, manifest};
 
 fn cli() -> Command {
     Command::new(env!("CARGO_BIN_EXE_crate-provenance"))
@@ -464,6 +464,15 @@ fn signal(pid: u32, sig: &str) {
     assert!(ok);
 }
 
+/// Opens the gate when dropped (also when the test fails), so no server thread waits on.
+struct OpenOnDrop(Gate);
+
+impl Drop for OpenOnDrop {
+    fn drop(&mut self) {
+        self.0.open();
+    }
+}
+
 #[test]
 fn interrupted_scan_resumes_where_it_stopped() {
     let tmp = tempfile::tempdir().unwrap();
@@ -472,17 +481,23 @@ fn interrupted_scan_resumes_where_it_stopped() {
     let daemon = GitDaemon::start(&base, tmp.path());
     let registry = Registry::start();
     let names: Vec<String> = (0..8).map(|i| format!("res{i}")).collect();
+    // The first three downloads are answered; the others are held until the interrupted scan
+    // has ended, so that it is interrupted midway however fast or slow the machine is.
+    const ANSWERED: usize = 3;
+    let gate = OpenOnDrop(Gate::default());
     let mut list = String::new();
-    for n in &names {
+    for (i, n) in names.iter().enumerate() {
         let m = manifest(n, "1.0.0", &daemon.url(&format!("{n}.git")));
         let commit = make_repo(&base, n, &m, 0, 0);
         let bytes = make_crate(n, "1.0.0", &m, &commit);
         registry.publish(n, "1.0.0", &bytes, None, false);
-        // Slow downloads, so that the scan can be interrupted midway.
-        registry.fault(&Registry::crate_path(n, "1.0.0"), move || Response::Slow {
-            delay: Duration::from_millis(400),
-            inner: Box::new(Response::ok(bytes.clone())),
-        });
+        if i >= ANSWERED {
+            let gate = gate.0.clone();
+            registry.fault(&Registry::crate_path(n, "1.0.0"), move || Response::Held {
+                gate: gate.clone(),
+                inner: Box::new(Response::ok(bytes.clone())),
+            });
+        }
         let _ = writeln!(list, "{n}@1.0.0");
     }
     std::fs::write(tmp.path().join("list.txt"), list).unwrap();
@@ -505,13 +520,22 @@ fn interrupted_scan_resumes_where_it_stopped() {
         .stderr(Stdio::piped())
         .spawn()
         .unwrap();
-    let deadline = Instant::now() + Duration::from_secs(60);
-    while lines(&out_file).len() < 3 {
-        assert!(Instant::now() < deadline, "no results");
+    // Ready to interrupt: the answered crates are recorded (`--jobs 1`: in list order) and the
+    // next download is waiting on the gate. The deadline only catches a scan that never gets
+    // there.
+    let deadline = Instant::now() + Duration::from_secs(600);
+    let held = format!("GET {}", Registry::crate_path(&names[ANSWERED], "1.0.0"));
+    while lines(&out_file).len() < ANSWERED || !registry.server.requests().contains(&held) {
+        assert!(
+            Instant::now() < deadline,
+            "no results: {:?}",
+            registry.server.requests()
+        );
         std::thread::sleep(Duration::from_millis(20));
     }
     signal(child.id(), "-INT");
     let out = child.wait_with_output().unwrap();
+    gate.0.open();
     assert_eq!(out.status.code(), Some(130), "{}", text(&out));
     assert!(
         String::from_utf8_lossy(&out.stderr).contains("run the same command again to resume"),
@@ -519,11 +543,7 @@ fn interrupted_scan_resumes_where_it_stopped() {
         text(&out)
     );
     let done = lines(&out_file);
-    assert!(
-        done.len() >= 3 && done.len() < names.len(),
-        "{}",
-        done.len()
-    );
+    assert_eq!(done.len(), ANSWERED, "{done:#?}");
     assert!(done.iter().all(|r| r["verdict"] == "match"), "{done:#?}");
 
     // The rerun (with an empty cache, so every verification downloads) verifies only the rest.

@@ -142,13 +142,15 @@ fn crashing_workers_are_recorded_and_the_scan_finishes() {
     assert!(err.contains("`ooms@1.0.0`: worker_crashed:"), "{err}");
 }
 
+/// `slow` hangs for an hour; `--timeout` kills it and `fine` is verified beside it (`--jobs 2`).
+/// The timeout is also `fine`'s budget, so it is far above what verifying `fine` takes (under
+/// a second on an idle machine, worker start included); only the watchdog can produce `slow`'s
+/// error.
 #[test]
 fn worker_over_the_timeout_is_killed_and_the_rest_verified() {
     let w = World::new(&["slow", "fine"]);
-    let started = std::time::Instant::now();
-    let (out, results) = w.scan(&["--timeout", "3"], "slow=hang");
+    let (out, results) = w.scan(&["--timeout", "20"], "slow=hang");
     assert_eq!(out.status.code(), Some(0), "{}", text(&out));
-    assert!(started.elapsed().as_secs() < 60);
     let r = by_name(&results, "slow");
     assert_eq!(r["error"]["kind"], "limit_exceeded", "{r:#}");
     assert!(

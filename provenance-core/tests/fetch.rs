@@ -273,18 +273,22 @@ fn registry_failures_are_typed() {
         .count();
     assert_eq!(tries, 3, "one try and two retries");
 
-    // Slow server: the timeout fires.
+    // Slow server: the timeout fires. The download stalls 40 times longer than the timeout,
+    // so the only way to end early is our timeout (the late answer would be a checksum error).
     h.registry.publish("slow", "1.0.0", &bytes, None, false);
+    let stall = Duration::from_secs(120);
     h.registry
-        .fault(&Registry::crate_path("slow", "1.0.0"), || Response::Slow {
-            delay: Duration::from_secs(5),
-            inner: Box::new(Response::ok("late")),
+        .fault(&Registry::crate_path("slow", "1.0.0"), move || {
+            Response::Slow {
+                delay: stall,
+                inner: Box::new(Response::ok("late")),
+            }
         });
     let mut fo = fetch::Options::default();
     fo.cache_dir = Some(cache.clone());
     fo.index_url = Some(h.registry.index_url());
     fo.allow_insecure_transport = true;
-    fo.http_timeout = Duration::from_secs(1);
+    fo.http_timeout = Duration::from_secs(3);
     fo.retries = 0;
     let start = std::time::Instant::now();
     let e = fetch::crate_archive(
@@ -297,7 +301,11 @@ fn registry_failures_are_typed() {
     .unwrap_err();
     assert_eq!(e.kind(), ErrorKind::Network, "{e}");
     assert!(e.to_string().contains("timed out"), "{e}");
-    assert!(start.elapsed() < Duration::from_secs(4));
+    assert!(
+        e.to_string().contains("/crates/slow/"),
+        "the download timed out, not an index request: {e}"
+    );
+    assert!(start.elapsed() < stall);
 }
 
 #[test]

@@ -14,8 +14,8 @@ mod security_support;
 use std::io::{Read, Write};
 use std::net::TcpListener;
 use std::path::Path;
-use std::sync::atomic::AtomicBool;
-use std::sync::{Arc, Mutex};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex, mpsc};
 use std::time::{Duration, Instant};
 
 use provenance_core::fetch::{self, Want};
@@ -26,14 +26,46 @@ use security_support::{
     tar_gz,
 };
 
+/// Fetch options for the loopback servers. The wall-clock limits stay at the library's
+/// defaults (30 s per request, 300 s per fetch): work such as resolving a 10,000-deep delta
+/// chain takes seconds on an idle machine and must not race a timer on a busy one. The cases
+/// about a timeout set [`SHORT_HTTP_TIMEOUT`] themselves.
 fn fopts(sb: &Sandbox) -> fetch::Options {
     let mut o = fetch::Options::default();
     o.cache_dir = Some(sb.cache.clone());
     o.allow_insecure_transport = true;
-    o.http_timeout = Duration::from_secs(3);
-    o.fetch_timeout = Duration::from_secs(10);
     o.retries = 1;
     o
+}
+
+/// The per-request timeout of the cases that are about it (slowloris, a server that never
+/// answers). Their servers stall for [`STALL`], 40 times longer, so such a case can only end
+/// early through our timeout, and its error must say so.
+const SHORT_HTTP_TIMEOUT: Duration = Duration::from_secs(3);
+
+/// How long the stalling servers stall.
+const STALL: Duration = Duration::from_secs(120);
+
+/// [`fopts`] with [`SHORT_HTTP_TIMEOUT`].
+fn fopts_short_timeout(sb: &Sandbox) -> fetch::Options {
+    let mut o = fopts(sb);
+    o.http_timeout = SHORT_HTTP_TIMEOUT;
+    o
+}
+
+/// A timeout error of ours: transient, and its message says it timed out.
+fn assert_timed_out(e: &fetch::Error) {
+    assert!(
+        matches!(
+            e,
+            fetch::Error::Network {
+                transient: true,
+                ..
+            }
+        ),
+        "{e:?}"
+    );
+    assert!(e.to_string().contains("timed out"), "{e}");
 }
 
 fn repository(
@@ -210,13 +242,22 @@ fn r02_name_resolving_to_loopback() {
         listener.accept().is_err(),
         "connected to a loopback address"
     );
-    // With `allow_insecure_transport` (tests, explicit opt-in) the same name is contacted.
+    // With `allow_insecure_transport` (tests, explicit opt-in) the same name is contacted: the
+    // listener accepts the connection and closes it at once (so the call ends with a network
+    // error instead of waiting for a timeout).
+    listener.set_nonblocking(false).unwrap();
+    let (reached, rx) = mpsc::channel();
+    std::thread::spawn(move || {
+        if let Ok((s, _)) = listener.accept() {
+            let _ = reached.send(());
+            drop(s);
+        }
+    });
     o.allow_insecure_transport = true;
-    let _ = repository(&format!("http://{}:{port}/a/b", names[0]), false, &o);
-    std::thread::sleep(Duration::from_millis(100));
+    let r = repository(&format!("http://{}:{port}/a/b", names[0]), false, &o);
     assert!(
-        listener.accept().is_ok(),
-        "the opt-in does not reach the server"
+        rx.recv_timeout(Duration::from_secs(60)).is_ok(),
+        "the opt-in does not reach the server: {r:?}"
     );
 }
 
@@ -287,30 +328,21 @@ fn r04_auth_required() {
     }
 }
 
+/// A server that accepts the request and answers nothing for [`STALL`]: our per-request
+/// timeout ends the wait, a transient "timed out" error (not whatever the late answer would
+/// have caused).
 #[test]
 fn r05_slowloris() {
     let sb = Sandbox::new();
     let server = HttpServer::start(|_| Response::Slow {
-        delay: Duration::from_secs(25),
+        delay: STALL,
         inner: Box::new(Response::status(200)),
     });
     let start = Instant::now();
-    let e = repository(&server.url("/foo.git"), false, &fopts(&sb)).unwrap_err();
-    assert!(
-        start.elapsed() < Duration::from_secs(15),
-        "{:?}",
-        start.elapsed()
-    );
-    assert!(
-        matches!(
-            e,
-            fetch::Error::Network {
-                transient: true,
-                ..
-            }
-        ),
-        "{e:?}"
-    );
+    let e = repository(&server.url("/foo.git"), false, &fopts_short_timeout(&sb)).unwrap_err();
+    eprintln!("r05 slowloris: {e} after {:?}", start.elapsed());
+    assert_timed_out(&e);
+    assert!(start.elapsed() < STALL, "{:?}", start.elapsed());
 }
 
 /// A raw server: for every connection, read the request head, then call `answer`.
@@ -389,7 +421,7 @@ fn r05_endless_ref_advertisement() {
 }
 
 /// The same endless advertisement over `git://` (our own TCP connection, same budget), and a
-/// `git://` server that sends one byte per 25 s (the read timeout ends it).
+/// `git://` server that sends one byte per [`STALL`] (the read timeout ends it).
 #[test]
 fn r05_endless_ref_advertisement_git() {
     if is_child() {
@@ -424,7 +456,7 @@ fn r05_endless_ref_advertisement_git() {
                     let first = pkt(&format!("{id} HEAD\0multi_ack side-band-64k\n"));
                     if slow {
                         for b in first.bytes() {
-                            std::thread::sleep(Duration::from_secs(25));
+                            std::thread::sleep(STALL);
                             if s.write_all(&[b]).is_err() {
                                 return;
                             }
@@ -458,96 +490,158 @@ fn r05_endless_ref_advertisement_git() {
     let e = repository(
         &format!("git://127.0.0.1:{}/foo.git", serve(true)),
         false,
-        &fopts(&sb),
+        &fopts_short_timeout(&sb),
     )
     .unwrap_err();
-    assert!(
-        start.elapsed() < Duration::from_secs(15),
-        "{:?}",
-        start.elapsed()
-    );
-    assert!(
-        matches!(
-            e,
-            fetch::Error::Network {
-                transient: true,
-                ..
-            }
-        ),
-        "{e:?}"
-    );
+    eprintln!("r05 slow git://: {e} after {:?}", start.elapsed());
+    assert_timed_out(&e);
+    assert!(start.elapsed() < STALL, "{:?}", start.elapsed());
 }
 
 /// B5 at the library level: a server that accepts and then says nothing (HTTP preflight,
-/// `git://` handshake) or stalls in the middle of the pack, with the default 30 s timeouts; an
-/// interrupt 300 ms in returns `Interrupted` within a second (the stalled read is left behind to
-/// time out on its own thread).
+/// `git://` handshake) or stalls in the middle of the pack, while our timeouts are [`STALL`]
+/// away; an interrupt raised as soon as the server sees the client waiting returns
+/// `Interrupted` promptly (the stalled read is left behind to time out on its own thread).
+/// Promptly means within [`prompt_budget`] of a complete fetch from a well-behaved server,
+/// measured first in the same test.
 #[test]
 fn r05_interrupt_during_a_stalled_fetch() {
-    let silent = || {
+    // Each server reports on `ready` once the client is waiting on it.
+    let silent = |ready: mpsc::Sender<()>| {
         let listener = TcpListener::bind("127.0.0.1:0").unwrap();
         let port = listener.local_addr().unwrap().port();
         std::thread::spawn(move || {
             let mut held = Vec::new();
             for s in listener.incoming().flatten() {
                 held.push(s);
+                let _ = ready.send(());
             }
         });
         port
     };
     let (tip, entries) = commit_entries(b"[package]\n");
     let pack = pack_of(&entries);
-    let stalled_pack = v2_server(&tip, move |s| {
-        let _ = s.write_all(&band1(&pack[..pack.len() / 2]));
-        std::thread::sleep(Duration::from_secs(60));
-    });
-    for url in [
-        format!("http://127.0.0.1:{}/foo.git", silent()),
-        format!("git://127.0.0.1:{}/foo.git", silent()),
-        format!("http://127.0.0.1:{stalled_pack}/foo.git"),
-    ] {
+    let fetch_from = |url: &str, stop: &AtomicBool| {
         let sb = Sandbox::new();
         let mut o = fopts(&sb);
-        o.http_timeout = Duration::from_secs(30);
-        o.fetch_timeout = Duration::from_secs(300);
-        let stop = interrupt_after(Duration::from_millis(300));
-        let start = Instant::now();
-        let r = security_support::no_panic(|| {
+        o.http_timeout = STALL;
+        o.fetch_timeout = STALL * 2;
+        security_support::no_panic(|| {
             fetch::repository(
-                &url,
+                url,
                 false,
                 &Want::commit(tip.clone()),
                 &o,
                 &mut Discard,
-                &stop,
+                stop,
             )
-        });
-        let took = start.elapsed();
+        })
+    };
+
+    let full = pack.clone();
+    let complete = v2_server(&tip, move |s| {
+        let _ = s.write_all(&band1(&full));
+        let _ = s.write_all(b"0000");
+    });
+    let start = Instant::now();
+    let r = fetch_from(
+        &format!("http://127.0.0.1:{complete}/foo.git"),
+        &AtomicBool::new(false),
+    );
+    let baseline = start.elapsed();
+    assert!(r.as_ref().is_ok_and(|f| f.not_found.is_none()), "{r:?}");
+    let budget = prompt_budget(baseline);
+
+    let (pack_ready, pack_rx) = mpsc::channel();
+    let pack_ready = Mutex::new(pack_ready);
+    let stalled_pack = v2_server(&tip, move |s| {
+        let _ = s.write_all(&band1(&pack[..pack.len() / 2]));
+        let _ = s.flush();
+        let _ = pack_ready.lock().unwrap().send(());
+        std::thread::sleep(STALL);
+    });
+    let (http_ready, http_rx) = mpsc::channel();
+    let (git_ready, git_rx) = mpsc::channel();
+    for (url, ready) in [
+        (
+            format!("http://127.0.0.1:{}/foo.git", silent(http_ready)),
+            http_rx,
+        ),
+        (
+            format!("git://127.0.0.1:{}/foo.git", silent(git_ready)),
+            git_rx,
+        ),
+        (format!("http://127.0.0.1:{stalled_pack}/foo.git"), pack_rx),
+    ] {
+        let (stop, raised) = interrupt_when_ready(ready);
+        let r = fetch_from(&url, &stop);
+        let returned = Instant::now();
         assert!(matches!(r, Err(fetch::Error::Interrupted)), "{url}: {r:?}");
-        assert!(took < Duration::from_millis(1300), "{url}: {took:?}");
+        let took = returned.duration_since(raised.join().unwrap());
+        eprintln!(
+            "r05 {url}: interrupted after {took:?} (budget {budget:?}, baseline {baseline:?})"
+        );
+        assert!(took < budget, "{url}: {took:?} (budget {budget:?})");
     }
 }
 
-/// The registry side of B5: an index server that stalls for 25 s before answering; with the
-/// default 30 s timeout an interrupt 300 ms in still returns `Interrupted` within a second.
+/// The registry side of B5: an index server that stalls for [`STALL`] before answering, with
+/// the same timeout; an interrupt raised once the request arrived returns `Interrupted` within
+/// [`prompt_budget`] of a request the same server answers at once.
 #[test]
 fn r05_interrupt_during_a_stalled_registry() {
-    let server = HttpServer::start(|_| Response::Slow {
-        delay: Duration::from_secs(25),
-        inner: Box::new(Response::status(200)),
+    let (ready, rx) = mpsc::channel();
+    let ready = Mutex::new(ready);
+    let stall = Arc::new(AtomicBool::new(false));
+    let stalling = stall.clone();
+    let server = HttpServer::start(move |_| {
+        if !stalling.load(Ordering::Relaxed) {
+            return Response::status(404);
+        }
+        let _ = ready.lock().unwrap().send(());
+        Response::Slow {
+            delay: STALL,
+            inner: Box::new(Response::status(200)),
+        }
     });
-    let sb = Sandbox::new();
-    let mut o = fopts(&sb);
-    o.http_timeout = Duration::from_secs(30);
-    o.index_url = Some(server.url("/index/"));
-    let stop = interrupt_after(Duration::from_millis(300));
+    let options = |sb: &Sandbox| {
+        let mut o = fopts(sb);
+        o.http_timeout = STALL;
+        o.index_url = Some(server.url("/index/"));
+        o
+    };
     let start = Instant::now();
+    let r = security_support::no_panic(|| {
+        let o = options(&Sandbox::new());
+        fetch::crate_archive("foo", "1.0.0", &o, &mut Discard, &AtomicBool::new(false))
+    });
+    let baseline = start.elapsed();
+    assert!(r.is_err(), "a 404 registry has no crate: {r:?}");
+    let budget = prompt_budget(baseline);
+
+    stall.store(true, Ordering::Relaxed);
+    let sb = Sandbox::new();
+    let o = options(&sb);
+    let (stop, raised) = interrupt_when_ready(rx);
     let r = security_support::no_panic(|| {
         fetch::crate_archive("foo", "1.0.0", &o, &mut Discard, &stop)
     });
-    let took = start.elapsed();
+    let returned = Instant::now();
     assert!(matches!(r, Err(fetch::Error::Interrupted)), "{r:?}");
-    assert!(took < Duration::from_millis(1300), "{took:?}");
+    let took = returned.duration_since(raised.join().unwrap());
+    eprintln!(
+        "r05 registry: interrupted after {took:?} (budget {budget:?}, baseline {baseline:?})"
+    );
+    assert!(took < budget, "{took:?} (budget {budget:?})");
+}
+
+/// How long an interrupt may take to be honoured, given `baseline`: how long a complete
+/// request of the same kind took in the same test, so a busy machine gets a larger budget. The
+/// library stops within its poll interval plus a 500 ms grace; ten times the baseline, at
+/// least 2 s, keeps a wide margin, and at most half of [`STALL`] stays well below what an
+/// ignored interrupt would wait for.
+fn prompt_budget(baseline: Duration) -> Duration {
+    (baseline * 10).clamp(Duration::from_secs(2), STALL / 2)
 }
 
 /// A protocol-v2 smart-HTTP server advertising `refs/heads/main` at `tip` that answers
@@ -926,15 +1020,22 @@ fn fixture_child_verify(
     security_support::no_panic(|| provenance_core::verify(&req))
 }
 
-/// A flag that another thread sets after `after`.
-fn interrupt_after(after: Duration) -> Arc<AtomicBool> {
+/// A stop flag that another thread raises as soon as `ready` reports that the client is
+/// waiting on a stalled server; joining the thread gives the instant it was raised.
+fn interrupt_when_ready(
+    ready: mpsc::Receiver<()>,
+) -> (Arc<AtomicBool>, std::thread::JoinHandle<Instant>) {
     let stop = Arc::new(AtomicBool::new(false));
     let s2 = stop.clone();
-    std::thread::spawn(move || {
-        std::thread::sleep(after);
-        s2.store(true, std::sync::atomic::Ordering::Relaxed);
+    let raised = std::thread::spawn(move || {
+        ready
+            .recv_timeout(Duration::from_secs(600))
+            .expect("the server never saw the client");
+        let at = Instant::now();
+        s2.store(true, Ordering::Relaxed);
+        at
     });
-    stop
+    (stop, raised)
 }
 
 fn varint(mut n: usize) -> Vec<u8> {
@@ -1924,7 +2025,8 @@ fn r16_cache_tampering() {
 #[test]
 fn r17_transient_vs_permanent() {
     let sb = Sandbox::new();
-    let o = fopts(&sb);
+    // Short: a TLS handshake against the plain server below waits for this timeout.
+    let o = fopts_short_timeout(&sb);
     // 404 / 410: the repository does not exist (a verdict, not an error).
     for status in [404u16, 410] {
         let server = HttpServer::start(move |_| Response::status(status));
@@ -1963,8 +2065,11 @@ fn r17_transient_vs_permanent() {
     ] {
         let start = Instant::now();
         let e = repository(&url, false, &o).unwrap_err();
+        let took = start.elapsed();
+        eprintln!("r17 {url}: {e} after {took:?}");
         assert!(matches!(e, fetch::Error::Network { .. }), "{url}: {e:?}");
         assert_eq!(e.kind(), ErrorKind::Network);
-        assert!(start.elapsed() < Duration::from_secs(30), "{url}");
+        // Ended by the error or by our timeouts (one try and one retry), never a hang.
+        assert!(took < SHORT_HTTP_TIMEOUT * 10, "{url}: {took:?}");
     }
 }

@@ -188,10 +188,25 @@ fn run_detached<T: Send + 'static>(
 }
 
 /// `repo=`: a `str` is a URL or a path (as on the command line); any other `os.PathLike` is a path.
-#[derive(Debug, FromPyObject)]
+#[derive(Debug)]
 enum RepoArg {
     Str(String),
     Path(PathBuf),
+}
+
+/// Not derived: a derived enum turns the failure of its last variant into a `TypeError`, also a
+/// `KeyboardInterrupt` raised by the signal handler while `os.fspath` runs Python code (Ctrl-C
+/// at that moment); here every error of the path conversion propagates as it is (SECURITY.md B5).
+impl FromPyObject<'_, '_> for RepoArg {
+    type Error = PyErr;
+
+    fn extract(ob: Borrowed<'_, '_, PyAny>) -> PyResult<Self> {
+        // A `str` that is not UTF-8 (PEP 383 surrogates) is a path, through `os.fspath`.
+        if let Ok(s) = ob.extract::<String>() {
+            return Ok(RepoArg::Str(s));
+        }
+        ob.extract::<PathBuf>().map(RepoArg::Path)
+    }
 }
 
 impl From<RepoArg> for RepoSource {

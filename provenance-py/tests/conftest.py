@@ -16,12 +16,14 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import signal
 import subprocess
 import tarfile
+import threading
 import urllib.request
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Dict, List
+from typing import Any, Dict, Iterator, List
 
 import pytest
 
@@ -159,3 +161,26 @@ def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
 @pytest.fixture
 def entry(entry_id: str, realworld: Dict[str, Entry]) -> Entry:
     return realworld[entry_id]
+
+
+@pytest.fixture
+def default_sigint() -> Iterator[None]:
+    """Python's own SIGINT handler (it raises `KeyboardInterrupt`) for the test, whatever this
+    process inherited: a shell that starts us in the background (`cmd &`, nohup, a scheduler)
+    starts us with SIGINT ignored, and then Python installs no handler. Restored afterwards."""
+    if threading.current_thread() is not threading.main_thread():
+        pytest.skip("signal handlers can only be set from the main thread")
+    previous = signal.signal(signal.SIGINT, signal.default_int_handler)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGINT, previous)
+
+
+def prompt_budget(baseline: float, at_most: float) -> float:
+    """How long an interrupt may take to be honoured, in seconds, given `baseline`: how long
+    the same work took uninterrupted in the same test, so that a busy machine gets a larger
+    budget. The binding checks for signals every 50 ms and gives the worker a 500 ms grace;
+    ten times the baseline, at least 1 s, keeps a wide margin. `at_most` keeps the budget
+    below what an ignored interrupt would wait for."""
+    return min(max(1.0, 10 * baseline), at_most)

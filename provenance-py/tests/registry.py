@@ -20,6 +20,10 @@ def index_path(name: str) -> str:
     return f"{n[0:2]}/{n[2:4]}/{n}"
 
 
+#: The longest a held download waits (so that no server thread outlives a forgotten hold).
+HOLD_AT_MOST = 600.0
+
+
 class Registry:
     """Serves `config.json`, index files and `.crate` downloads from memory."""
 
@@ -31,13 +35,22 @@ class Registry:
         requests = self.requests
         #: Seconds each `.crate` download waits before it is answered.
         self.download_delay = 0.0
+        #: Cleared while downloads are held (`hold_downloads`).
+        self._downloads_open = threading.Event()
+        self._downloads_open.set()
+        #: Set once a download is waiting on `hold_downloads`.
+        self.download_held = threading.Event()
         registry = self
 
         class Handler(BaseHTTPRequestHandler):
             def do_GET(self) -> None:  # noqa: N802 (http.server API)
                 requests.append(self.path)
-                if self.path.startswith("/dl/") and registry.download_delay:
-                    time.sleep(registry.download_delay)
+                if self.path.startswith("/dl/"):
+                    if not registry._downloads_open.is_set():
+                        registry.download_held.set()
+                        registry._downloads_open.wait(timeout=HOLD_AT_MOST)
+                    if registry.download_delay:
+                        time.sleep(registry.download_delay)
                 body = files.get(self.path.split("?", 1)[0])
                 if body is None:
                     self.send_response(404)
@@ -58,6 +71,16 @@ class Registry:
             {"dl": self.base + "/dl/{crate}/{version}/download"}
         ).encode()
         self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
+
+    def hold_downloads(self) -> None:
+        """Make `.crate` downloads wait (answering nothing) until `release_downloads`: a test
+        holds a request for as long as it needs instead of guessing a delay. The first held
+        request sets `download_held`."""
+        self.download_held.clear()
+        self._downloads_open.clear()
+
+    def release_downloads(self) -> None:
+        self._downloads_open.set()
 
     @property
     def index_url(self) -> str:
@@ -93,5 +116,6 @@ class Registry:
         v: Optional[BaseException],
         tb: Optional[TracebackType],
     ) -> None:
+        self.release_downloads()
         self.server.shutdown()
         self.server.server_close()

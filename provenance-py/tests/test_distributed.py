@@ -70,11 +70,20 @@ class GitDaemon:
             stdout=subprocess.DEVNULL,
             stderr=open(log, "wb"),  # noqa: SIM115 (closed with the process)
         )
-        for _ in range(200):
+        # Ready once it accepts a connection. The deadline only catches a daemon that never
+        # comes up; a busy machine starting it slowly just waits longer.
+        deadline = time.monotonic() + 120
+        while True:
             try:
-                socket.create_connection(("127.0.0.1", self.port), timeout=1).close()
+                socket.create_connection(("127.0.0.1", self.port), timeout=5).close()
                 break
             except OSError:
+                if self.proc.poll() is not None:
+                    raise RuntimeError(
+                        f"git daemon exited ({self.proc.returncode}): {log.read_text()}"
+                    ) from None
+                if time.monotonic() > deadline:
+                    raise RuntimeError(f"git daemon not listening on {self.port} after 120 s")
                 time.sleep(0.025)
 
     def url(self, path: str) -> str:
@@ -323,6 +332,9 @@ def test_interrupt_and_resume_verifies_no_version_twice(world: World, tmp_path: 
         pass
 
     def stop_after_one(done: int, total: int) -> None:
+        # Nothing more is downloaded until the cluster is closed, so the scan cannot finish
+        # every version before it stops, however the machine schedules the workers.
+        world.registry.hold_downloads()
         raise Stop
 
     world.registry.download_delay = 0.1
@@ -335,6 +347,7 @@ def test_interrupt_and_resume_verifies_no_version_twice(world: World, tmp_path: 
     finally:
         client.close()
         c.close()  # kills the tasks still running
+        world.registry.release_downloads()
         world.registry.download_delay = 0.0
     recorded = set(cpd._finished(out)) | {
         k
@@ -402,7 +415,9 @@ def test_cli_local_cluster(world: World, tmp_path: Path) -> None:
         "--deny",
         "no_repository",
     ]
-    p = subprocess.run(cmd, capture_output=True, text=True, timeout=120)
+    # A hang guard only: starting a two-process cluster and verifying three crates takes
+    # seconds.
+    p = subprocess.run(cmd, capture_output=True, text=True, timeout=900)
     assert p.returncode == 1, p.stderr
     summary = json.loads(p.stdout)
     assert summary["total"] == 3 and summary["denied"] == ["delta@1.0.0"]

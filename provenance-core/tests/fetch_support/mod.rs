@@ -13,7 +13,7 @@ use std::io::{BufRead, BufReader, Read, Write};
 use std::net::{TcpListener, TcpStream};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, Condvar, Mutex};
 use std::time::Duration;
 
 /// One HTTP request as the server saw it.
@@ -40,6 +40,29 @@ pub enum Response {
         delay: Duration,
         inner: Box<Response>,
     },
+    /// Waits until `gate` is opened (at most 10 minutes), then answers.
+    Held { gate: Gate, inner: Box<Response> },
+}
+
+/// A gate that [`Response::Held`] answers wait on: a test holds a request for as long as it
+/// needs (instead of guessing a delay) and opens the gate when it is done.
+#[derive(Clone, Default)]
+pub struct Gate(Arc<(Mutex<bool>, Condvar)>);
+
+impl Gate {
+    /// Let every held answer (and every later one) through.
+    pub fn open(&self) {
+        *self.0.0.lock().unwrap() = true;
+        self.0.1.notify_all();
+    }
+
+    fn wait(&self) {
+        let (open, cv) = &*self.0;
+        let guard = open.lock().unwrap();
+        let _ = cv
+            .wait_timeout_while(guard, Duration::from_secs(600), |open| !*open)
+            .unwrap();
+    }
 }
 
 impl Response {
@@ -190,6 +213,10 @@ fn write_response(out: &mut TcpStream, resp: Response) -> std::io::Result<()> {
             std::thread::sleep(delay);
             return write_response(out, *inner);
         }
+        Response::Held { gate, inner } => {
+            gate.wait();
+            return write_response(out, *inner);
+        }
     }
     out.flush()?;
     let _ = out.shutdown(std::net::Shutdown::Both);
@@ -273,7 +300,7 @@ impl GitDaemon {
             l.local_addr().unwrap().port()
         };
         let log = log_dir.join(format!("daemon-{port}.log"));
-        let child = Command::new("git")
+        let mut child = Command::new("git")
             .arg("daemon")
             .arg("--export-all")
             .arg(format!("--base-path={}", base.display()))
@@ -289,13 +316,23 @@ impl GitDaemon {
             .stderr(std::fs::File::create(&log).unwrap())
             .spawn()
             .unwrap();
-        for _ in 0..200 {
-            if TcpStream::connect(("127.0.0.1", port)).is_ok() {
-                break;
+        // Ready once it accepts a connection (the probe is logged as a connection without a
+        // request). The deadline only catches a daemon that never comes up; a busy machine
+        // starting it slowly just waits longer.
+        let deadline = std::time::Instant::now() + Duration::from_secs(120);
+        while TcpStream::connect(("127.0.0.1", port)).is_err() {
+            if let Some(status) = child.try_wait().unwrap() {
+                panic!(
+                    "git daemon exited ({status}) before listening on port {port}: {}",
+                    std::fs::read_to_string(&log).unwrap_or_default()
+                );
             }
+            assert!(
+                std::time::Instant::now() < deadline,
+                "git daemon is not listening on port {port} after 120 s"
+            );
             std::thread::sleep(Duration::from_millis(25));
         }
-        // The probe connection above is logged as a connection without a request.
         GitDaemon { port, child, log }
     }
 

@@ -285,8 +285,13 @@ impl Sandbox {
             .with_options(self.options())
     }
 
-    /// O2 + O3 + O6: verify without panicking, within `secs`, leaving everything outside the
+    /// O2 + O3 + O6: verify without panicking, within 60 s, leaving everything outside the
     /// cache untouched.
+    ///
+    /// The O6 budgets here and in [`run_child`] only catch a case that does not end (a loop,
+    /// a stalled read without timeout, work that explodes): each is far above what the case
+    /// needs on an idle machine (at least 10 times, most of them 100 times and more), so that a
+    /// busy machine passes too. They are not performance assertions.
     pub fn verify(&self, req: &Request) -> Result<Report, provenance_core::Error> {
         self.verify_within(req, 60)
     }
@@ -303,6 +308,7 @@ impl Sandbox {
         }))
         .expect("O2: verify panicked");
         let took = start.elapsed();
+        eprintln!("O6: verified in {took:?} (budget {secs} s)");
         assert!(
             took < Duration::from_secs(secs),
             "O6: took {took:?} (> {secs} s)"
@@ -398,7 +404,8 @@ pub struct ChildOutcome {
 }
 
 /// Re-run the test `test` of this binary in a child process under `prlimit --as=as_limit`,
-/// with `env` added (and, with `path`, `PATH` replaced), killed after `timeout`.
+/// with `env` added (and, with `path`, `PATH` replaced), killed after `timeout` (an O6 hang
+/// guard: see [`Sandbox::verify`]).
 pub fn run_child(
     test: &str,
     as_limit: u64,
