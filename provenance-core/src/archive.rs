@@ -23,6 +23,7 @@ use std::io::Read;
 use crate::error::{ErrorKind, LimitError};
 use crate::limits::Limits;
 use crate::report::{Finding, Severity};
+pub use crate::text::{escape, is_bidi_or_invisible};
 
 const BLOCK: usize = 512;
 
@@ -239,7 +240,7 @@ impl File {
     /// for a streamed file in a SHA-256 repository).
     pub fn blob_id(&self, kind: gix::hash::Kind) -> Option<gix::ObjectId> {
         match &self.streamed {
-            None => crate::compare::blob_id(kind, &self.data),
+            None => crate::ids::blob_id(kind, &self.data),
             Some(s) if kind == gix::hash::Kind::Sha1 => s.blob_sha1,
             Some(_) => None,
         }
@@ -251,7 +252,7 @@ impl File {
             size: self.size,
             sha256: match &self.streamed {
                 Some(s) => s.sha256.clone(),
-                None => crate::compare::hex(&<sha2::Sha256 as sha2::Digest>::digest(&self.data)),
+                None => crate::ids::hex(&<sha2::Sha256 as sha2::Digest>::digest(&self.data)),
             },
         }
     }
@@ -606,7 +607,7 @@ impl Stream<'_> {
         })?;
         Ok(Streamed {
             blob_sha1: git.try_finalize().ok(),
-            sha256: crate::compare::hex(&sha2::Digest::finalize(sha)),
+            sha256: crate::ids::hex(&sha2::Digest::finalize(sha)),
         })
     }
 
@@ -647,31 +648,6 @@ impl Stream<'_> {
         }
         Ok(())
     }
-}
-
-/// Escape a byte string for display: printable ASCII and non-control UTF-8 kept, everything else
-/// as `\xNN` / `\u{..}` escapes, so terminal control sequences never reach output.
-pub fn escape(bytes: &[u8]) -> String {
-    let mut out = String::new();
-    for chunk in bytes.utf8_chunks() {
-        for c in chunk.valid().chars() {
-            if c.is_control() || is_bidi_or_invisible(c) {
-                out.extend(c.escape_unicode());
-            } else {
-                out.push(c);
-            }
-        }
-        for b in chunk.invalid() {
-            use std::fmt::Write;
-            let _ = write!(out, "\\x{b:02x}");
-        }
-    }
-    out
-}
-
-/// Bidirectional controls and zero-width characters (CVE-2021-42574 "trojan source").
-pub fn is_bidi_or_invisible(c: char) -> bool {
-    matches!(c, '\u{200b}'..='\u{200f}' | '\u{202a}'..='\u{202e}' | '\u{2066}'..='\u{2069}' | '\u{feff}')
 }
 
 /// Parse `.crate` bytes (gzip-compressed tar) into memory.

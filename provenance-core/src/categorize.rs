@@ -2,54 +2,8 @@
 //! CRLF from a Windows checkout, an unpushed `.github/` edit) from the worrying (build scripts,
 //! proc-macro code, binaries that are nowhere in the repository).
 
-use serde::{Deserialize, Serialize};
-
+pub use crate::report::Category;
 use crate::report::{Difference, DifferenceKind, Severity};
-
-/// What kind of change a difference is.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-#[non_exhaustive]
-pub enum Category {
-    /// Only whitespace differs (including trailing whitespace).
-    WhitespaceOnly,
-    /// Only line endings differ (CRLF vs LF).
-    LineEndings,
-    /// `Cargo.toml.orig` differs only in `package.version`.
-    VersionBumpOnly,
-    /// A generated file (generator header, `pregenerated/`, `OUT_DIR` copy).
-    GeneratedFile,
-    /// Inside a submodule or a vendored copy of another project.
-    VendoredUpstream,
-    /// CI, editor and lint configuration.
-    CiOrMeta,
-    /// The build script (runs at build time).
-    BuildScript,
-    /// Source of a proc-macro crate (runs at compile time).
-    ProcMacro,
-    /// Binary content (object files, libraries, executables, other non-text data).
-    Binary,
-    /// Anything else.
-    Other,
-}
-
-impl Category {
-    /// The stable snake_case name.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Category::WhitespaceOnly => "whitespace_only",
-            Category::LineEndings => "line_endings",
-            Category::VersionBumpOnly => "version_bump_only",
-            Category::GeneratedFile => "generated_file",
-            Category::VendoredUpstream => "vendored_upstream",
-            Category::CiOrMeta => "ci_or_meta",
-            Category::BuildScript => "build_script",
-            Category::ProcMacro => "proc_macro",
-            Category::Binary => "binary",
-            Category::Other => "other",
-        }
-    }
-}
 
 /// What the categorizer knows about the package.
 #[derive(Debug, Clone, Default)]

@@ -5,7 +5,6 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
-use gix::ObjectId;
 use sha2::Digest;
 
 use crate::archive::{Anomaly, CrateArchive};
@@ -14,6 +13,8 @@ use crate::limits::Limits;
 use crate::rebuild::{Content, Selection};
 use crate::repo::Repo;
 use crate::report::{Difference, DifferenceKind, FileCounts, FileDigest, Finding, Severity};
+
+pub use crate::ids::{blob_id, hex, sha1_blob_id};
 
 /// Files cargo generates; their bytes are never compared (shared/VERDICTS.md).
 pub const GENERATED: &[&str] = &["Cargo.toml", ".cargo_vcs_info.json", "Cargo.lock"];
@@ -62,32 +63,11 @@ pub struct Comparison {
     pub findings: Vec<Finding>,
 }
 
-/// The git blob id of `data` in a repository using `kind`.
-pub fn blob_id(kind: gix::hash::Kind, data: &[u8]) -> Option<ObjectId> {
-    gix::objs::compute_hash(kind, gix::object::Kind::Blob, data).ok()
-}
-
-/// The SHA-1 git blob id (hex) of `data`, as `git hash-object` computes it, with SHA-1
-/// collision detection (`None` if a collision attack is detected).
-pub fn sha1_blob_id(data: &[u8]) -> Option<String> {
-    blob_id(gix::hash::Kind::Sha1, data).map(|id| id.to_string())
-}
-
 fn digest(data: &[u8]) -> FileDigest {
     FileDigest {
         size: data.len() as u64,
         sha256: hex(&sha2::Sha256::digest(data)),
     }
-}
-
-/// Lowercase hex of bytes.
-pub fn hex(bytes: &[u8]) -> String {
-    use std::fmt::Write;
-    let mut s = String::with_capacity(bytes.len() * 2);
-    for b in bytes {
-        let _ = write!(s, "{b:02x}");
-    }
-    s
 }
 
 fn is_text(data: &[u8]) -> bool {
@@ -121,7 +101,7 @@ pub fn render_diff(path: &str, repo: &[u8], published: &[u8], limits: &Limits) -
     // Terminal- and reader-safe: bidi controls, zero-width and control characters (other than
     // newline and tab) are shown as `\u{..}` escapes, never verbatim.
     let unsafe_char = |c: char| {
-        crate::archive::is_bidi_or_invisible(c) || (c.is_control() && c != '\n' && c != '\t')
+        crate::text::is_bidi_or_invisible(c) || (c.is_control() && c != '\n' && c != '\t')
     };
     if text.chars().any(unsafe_char) {
         text = text
@@ -203,7 +183,7 @@ pub fn compare(
                 kind: DifferenceKind::SymlinkText,
                 diff: Some(format!(
                     "git stores a symlink to directory `{}`; the crate holds the link text",
-                    crate::archive::escape(text)
+                    crate::text::escape(text)
                 )),
                 published: Some(f.digest()),
                 repo: None,
@@ -266,7 +246,7 @@ pub fn compare(
                     out.files.equal += 1;
                     continue;
                 }
-                let rp = (repo_path != &crate::rebuild_join(&selection.path_in_vcs, path))
+                let rp = (repo_path != &rebuild_join(&selection.path_in_vcs, path))
                     .then(|| repo_path.clone());
                 if let Some(l) = &exp.link
                     && !l.directory
@@ -277,7 +257,7 @@ pub fn compare(
                         kind: DifferenceKind::SymlinkText,
                         diff: Some(format!(
                             "git stores a symlink to `{}`; the crate holds the link text",
-                            crate::archive::escape(&l.text)
+                            crate::text::escape(&l.text)
                         )),
                         published: Some(file.digest()),
                         repo: None,
@@ -336,7 +316,7 @@ pub fn compare(
             let desc = match target {
                 Some(t) => format!(
                     "the published entry is a {entry_type} to `{}`, not a regular file",
-                    crate::archive::escape(t.as_bytes())
+                    crate::text::escape(t.as_bytes())
                 ),
                 None => format!("the published entry is a {entry_type}, not a regular file"),
             };
@@ -378,7 +358,7 @@ pub fn compare(
                 } else {
                     None
                 };
-                let rp = (repo_path != &crate::rebuild_join(&selection.path_in_vcs, path))
+                let rp = (repo_path != &rebuild_join(&selection.path_in_vcs, path))
                     .then(|| repo_path.clone());
                 (d, rp)
             }
@@ -426,9 +406,7 @@ pub fn compare(
             DifferenceKind::ContentDiffers | DifferenceKind::OnlyInPublished
         ) && let Some(f) = archive.files.get(&d.path)
             && let Ok(text) = std::str::from_utf8(&f.data)
-            && let Some(c) = text
-                .chars()
-                .find(|c| crate::archive::is_bidi_or_invisible(*c))
+            && let Some(c) = text.chars().find(|c| crate::text::is_bidi_or_invisible(*c))
         {
             out.findings.push(
                 Finding::new(
@@ -492,4 +470,13 @@ fn categorize_all(
         d.severity = Some(crate::categorize::severity(c, d));
     }
     Ok(())
+}
+
+/// `a/b`, or `b` at the repository root.
+pub(crate) fn rebuild_join(a: &str, b: &str) -> String {
+    if a.is_empty() {
+        b.to_owned()
+    } else {
+        format!("{a}/{b}")
+    }
 }

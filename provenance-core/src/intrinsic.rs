@@ -513,7 +513,7 @@ pub struct Declared {
 /// `schema/inspect.v1.json`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Inspection {
-    /// Always [`crate::SCHEMA_VERSION`].
+    /// Always [`crate::report::SCHEMA_VERSION`].
     pub schema_version: u32,
     /// Always `"inspect"` (tells an inspection from a verification report).
     pub kind: String,
@@ -558,7 +558,7 @@ pub fn inspect_archive(
     let era = CargoEra::of(archive, vcs.as_ref());
     let findings = check(archive, &name, &version, &era, vcs_findings);
     Ok(Inspection {
-        schema_version: crate::SCHEMA_VERSION,
+        schema_version: crate::report::SCHEMA_VERSION,
         kind: "inspect".to_owned(),
         krate: CrateId {
             name,

@@ -36,14 +36,17 @@ pub mod categorize;
 pub mod compare;
 mod error;
 pub mod fetch;
+mod ids;
 pub mod intrinsic;
 mod limits;
 pub mod lockfile_check;
 pub mod manifest_check;
 pub mod metadata;
+mod progress;
 pub mod rebuild;
 pub mod repo;
 pub mod report;
+mod text;
 mod verify;
 
 pub use error::{ErrorKind, LimitError, error_message};
@@ -57,11 +60,3 @@ pub use verify::{
     CrateSource, Discard, Error, ListedFile, Options, Progress, RepoSource, Request, Stage,
     classify, inspect, inspect_opts, list_files, verify, verify_opts,
 };
-
-pub(crate) fn rebuild_join(a: &str, b: &str) -> String {
-    if a.is_empty() {
-        b.to_owned()
-    } else {
-        format!("{a}/{b}")
-    }
-}

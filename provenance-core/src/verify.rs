@@ -10,6 +10,7 @@ use crate::compare::{self, Comparison};
 use crate::error::ErrorKind;
 use crate::limits::Limits;
 use crate::metadata::{self, Field, VcsInfo};
+pub use crate::progress::{Discard, Progress, Stage};
 use crate::rebuild::{self, Rules, Selection};
 use crate::repo::{self, CommitInfo, CommitLookup, Repo};
 use crate::report::{
@@ -147,58 +148,6 @@ impl Request {
         self.options = options;
         self
     }
-}
-
-/// The stages reported through [`Progress`].
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-#[non_exhaustive]
-pub enum Stage {
-    /// Reading and decompressing the `.crate`.
-    ReadCrate,
-    /// Downloading the `.crate`.
-    Download,
-    /// Fetching the repository.
-    Fetch,
-    /// Opening the repository.
-    OpenRepository,
-    /// Selecting files from the tree.
-    Rebuild,
-    /// Comparing.
-    Compare,
-    /// Trying version tags.
-    Assisted,
-}
-
-impl Stage {
-    /// A stable snake_case name.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Stage::ReadCrate => "read_crate",
-            Stage::Download => "download",
-            Stage::Fetch => "fetch",
-            Stage::OpenRepository => "open_repository",
-            Stage::Rebuild => "rebuild",
-            Stage::Compare => "compare",
-            Stage::Assisted => "assisted",
-        }
-    }
-}
-
-/// Receives progress: a stage with an optional total (bytes or items), then increments.
-pub trait Progress {
-    /// A new stage begins.
-    fn stage(&mut self, stage: Stage, total: Option<u64>);
-    /// `n` more units of the current stage are done.
-    fn inc(&mut self, n: u64);
-}
-
-/// A [`Progress`] that ignores everything.
-#[derive(Debug, Default, Clone, Copy)]
-pub struct Discard;
-
-impl Progress for Discard {
-    fn stage(&mut self, _: Stage, _: Option<u64>) {}
-    fn inc(&mut self, _: u64) {}
 }
 
 /// Errors of [`verify`]. A mismatch is never an error.
@@ -346,7 +295,7 @@ fn read_crate(
             }
         }
     }
-    let sha256 = crate::compare::hex(&sha2::Sha256::digest(&bytes));
+    let sha256 = crate::ids::hex(&sha2::Sha256::digest(&bytes));
     Ok((archive, sha256))
 }
 
@@ -429,7 +378,7 @@ pub(crate) fn identity(
         .into());
     }
     if !file.retained() || file.size > limits.max_manifest_bytes {
-        return Err(metadata::Error::LimitExceeded(crate::LimitError {
+        return Err(metadata::Error::LimitExceeded(crate::error::LimitError {
             limit: "max_manifest_bytes",
             max: limits.max_manifest_bytes,
             value: file.size,

@@ -254,7 +254,7 @@ fn classify(
     if !during_handshake && lower.contains("too large to fit in memory") {
         // gix refused to allocate for one object (or the delta tree) beyond
         // `gitoxide.objects.allocLimit`: the object is at least one byte larger than that.
-        return Failure::Error(Error::LimitExceeded(crate::LimitError {
+        return Failure::Error(Error::LimitExceeded(crate::error::LimitError {
             limit: "git_alloc_limit",
             max: alloc_limit,
             value: alloc_limit.saturating_add(1),
@@ -437,11 +437,13 @@ pub(crate) fn fetch(
         }
     };
     if refs.len() as u64 > options.max_refs {
-        return Err(Failure::Error(Error::LimitExceeded(crate::LimitError {
-            limit: "max_refs",
-            max: options.max_refs,
-            value: refs.len() as u64,
-        })));
+        return Err(Failure::Error(Error::LimitExceeded(
+            crate::error::LimitError {
+                limit: "max_refs",
+                max: options.max_refs,
+                value: refs.len() as u64,
+            },
+        )));
     }
     let mut received = Received {
         refs,

@@ -34,9 +34,10 @@ use serde::{Deserialize, Serialize};
 
 use crate::error::{ErrorKind, LimitError};
 use crate::limits::Limits;
+use crate::progress::{Progress, Stage};
 use crate::report::{Finding, Severity};
-use crate::verify::{Progress, Stage};
 
+pub use crate::report::{DownloadInfo, FetchInfo, RepoFetchInfo, SubmoduleInfo};
 pub use cache::Cache;
 pub use registry::{Downloaded, Registry};
 pub use url::{RepoUrl, Transport};
@@ -240,72 +241,6 @@ impl Options {
     }
 }
 
-/// What the fetch stage did, carried in the report (`fetch`).
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
-pub struct FetchInfo {
-    /// The `.crate` download.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub download: Option<DownloadInfo>,
-    /// The repository fetch.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub repository: Option<RepoFetchInfo>,
-}
-
-/// The `.crate` download.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct DownloadInfo {
-    /// Where it came from (URL, or the cached file).
-    pub url: String,
-    /// Size in bytes.
-    pub bytes: u64,
-    /// Taken from the cache, no download. Not serialized: reports do not depend on the cache.
-    #[serde(skip)]
-    pub from_cache: bool,
-    /// Yanked in the registry.
-    pub yanked: bool,
-}
-
-/// The repository fetch.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
-pub struct RepoFetchInfo {
-    /// The normalized URL fetched from.
-    pub url: String,
-    /// Everything came from the cache, no network. Not serialized: reports do not depend on
-    /// the cache (the figures below are those of the fetch that filled it).
-    #[serde(skip)]
-    pub from_cache: bool,
-    /// How: `want_by_id` (the commit by id), `all_refs` (the server refused; every branch and
-    /// tag was fetched), `tags` (version tags only), `local` (a local repository), `cache`.
-    pub strategy: String,
-    /// The depth of the commit fetch (`1`), or `None` for full history.
-    pub depth: Option<u32>,
-    /// Objects received (all fetches of this run).
-    pub objects: u64,
-    /// Pack bytes received (all fetches of this run).
-    pub bytes: u64,
-    /// Objects of the commit fetch alone.
-    pub commit_objects: u64,
-    /// The branch or tag the commit was found reachable from.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub reachable_from: Option<String>,
-    /// Submodules whose gitlink commits were fetched (or could not be).
-    #[serde(default, skip_serializing_if = "Vec::is_empty")]
-    pub submodules: Vec<SubmoduleInfo>,
-}
-
-/// One submodule commit.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct SubmoduleInfo {
-    /// The gitlink path in the repository.
-    pub path: String,
-    /// The resolved URL.
-    pub url: String,
-    /// The gitlink commit.
-    pub commit: String,
-    /// Whether the commit is now available.
-    pub available: bool,
-}
-
 /// What [`repository`] produced.
 #[derive(Debug, Clone)]
 pub struct Fetched {
@@ -343,7 +278,7 @@ impl Want {
 }
 
 pub(crate) fn hex(bytes: &[u8]) -> String {
-    crate::compare::hex(bytes)
+    crate::ids::hex(bytes)
 }
 
 /// Render an error and its sources on one line.
@@ -435,7 +370,7 @@ pub fn repository(
                 path: PathBuf::new(),
                 not_found: Some(e.to_string()),
                 info: RepoFetchInfo {
-                    url: crate::archive::escape(raw_url.as_bytes()),
+                    url: crate::text::escape(raw_url.as_bytes()),
                     strategy: "refused".into(),
                     ..RepoFetchInfo::default()
                 },
@@ -462,7 +397,7 @@ pub fn repository(
             ObjectId::from_hex(c.as_bytes()).map_err(|_| Error::InvalidInput {
                 message: format!(
                     "`{}` is not a full commit id",
-                    crate::archive::escape(c.as_bytes())
+                    crate::text::escape(c.as_bytes())
                 ),
             })?,
         ),
@@ -695,7 +630,7 @@ fn preflight(url: &RepoUrl, options: &Options) -> Result<Option<String>, Error> 
                 let loc = resp
                     .headers()
                     .get(reqwest::header::LOCATION)
-                    .map(|v| crate::archive::escape(v.as_bytes()))
+                    .map(|v| crate::text::escape(v.as_bytes()))
                     .unwrap_or_default();
                 return Ok(Some(format!(
                     "`{}` answered with a redirect to `{loc}` (HTTP status {status}), which is not followed",
@@ -1019,8 +954,8 @@ fn submodules(
         let sub_commit = e.object_id();
         let resolved = url::resolve_relative(&parent.fetch_url, &raw);
         let mut record = SubmoduleInfo {
-            path: crate::archive::escape(path.as_bytes()),
-            url: crate::archive::escape(resolved.as_bytes()),
+            path: crate::text::escape(path.as_bytes()),
+            url: crate::text::escape(resolved.as_bytes()),
             commit: sub_commit.to_string(),
             available: git::has_commit(repo, sub_commit),
         };
@@ -1150,7 +1085,7 @@ impl Context {
         self.info.repository = Some(f.info);
         if let Some(message) = f.not_found {
             return Ok(Err(crate::repo::Error::NotARepository {
-                path: crate::archive::escape(url.as_bytes()),
+                path: crate::text::escape(url.as_bytes()),
                 message,
             }));
         }

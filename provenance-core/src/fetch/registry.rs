@@ -156,7 +156,7 @@ impl Registry {
         let raw = index_url.unwrap_or(CRATES_IO_INDEX);
         let raw = raw.strip_prefix("sparse+").unwrap_or(raw);
         let policy = |reason: &str| Error::UrlPolicy {
-            url: crate::archive::escape(raw.as_bytes()),
+            url: crate::text::escape(raw.as_bytes()),
             reason: reason.to_owned(),
         };
         let parsed =
@@ -369,7 +369,7 @@ impl Registry {
                     if let Some(len) = len
                         && len > max
                     {
-                        return Err(Error::LimitExceeded(crate::LimitError {
+                        return Err(Error::LimitExceeded(crate::error::LimitError {
                             limit: "max_crate_bytes",
                             max,
                             value: len,
@@ -384,7 +384,7 @@ impl Registry {
                     out.extend_from_slice(&bytes);
                     progress.inc(bytes.len() as u64);
                     if out.len() as u64 > max {
-                        return Err(Error::LimitExceeded(crate::LimitError {
+                        return Err(Error::LimitExceeded(crate::error::LimitError {
                             limit: "max_crate_bytes",
                             max,
                             value: out.len() as u64,
@@ -449,8 +449,8 @@ impl Registry {
             return Err(Error::InvalidInput {
                 message: format!(
                     "`{}@{}` is not a valid crate name and version",
-                    crate::archive::escape(name.as_bytes()),
-                    crate::archive::escape(version.as_bytes())
+                    crate::text::escape(name.as_bytes()),
+                    crate::text::escape(version.as_bytes())
                 ),
             });
         }
@@ -518,7 +518,7 @@ impl Registry {
             return Err(Error::InvalidInput {
                 message: format!(
                     "`{}` is not a valid crate name",
-                    crate::archive::escape(name.as_bytes())
+                    crate::text::escape(name.as_bytes())
                 ),
             });
         }
@@ -571,7 +571,7 @@ impl Registry {
         let config: Config = serde_json::from_slice(&data).map_err(|e| Error::InvalidIndex {
             message: format!(
                 "`config.json` is invalid: {e} (it begins `{}`)",
-                crate::archive::escape(&data[..data.len().min(48)])
+                crate::text::escape(&data[..data.len().min(48)])
             ),
         })?;
         let name = &entry.name;
@@ -602,7 +602,7 @@ impl Registry {
         let parsed = url::Url::parse(&url).map_err(|e| Error::InvalidIndex {
             message: format!(
                 "download URL `{}` is invalid: {e}",
-                crate::archive::escape(url.as_bytes())
+                crate::text::escape(url.as_bytes())
             ),
         })?;
         let ok = match parsed.scheme() {
@@ -616,7 +616,7 @@ impl Registry {
         };
         if !ok || !parsed.username().is_empty() || parsed.password().is_some() {
             return Err(Error::UrlPolicy {
-                url: crate::archive::escape(url.as_bytes()),
+                url: crate::text::escape(url.as_bytes()),
                 reason: "download URL refused by the transport policy".into(),
             });
         }
@@ -687,7 +687,7 @@ impl Registry {
             })?
         };
         if bytes.len() as u64 > max {
-            return Err(Error::LimitExceeded(crate::LimitError {
+            return Err(Error::LimitExceeded(crate::error::LimitError {
                 limit: "max_crate_bytes",
                 max,
                 value: bytes.len() as u64,

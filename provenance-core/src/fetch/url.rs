@@ -58,7 +58,7 @@ pub struct RepoUrl {
 
 fn refuse(url: &str, reason: impl Into<String>) -> Error {
     Error::UrlPolicy {
-        url: crate::archive::escape(url.as_bytes()),
+        url: crate::text::escape(url.as_bytes()),
         reason: reason.into(),
     }
 }
@@ -229,7 +229,7 @@ pub fn normalize(raw: &str, allow_insecure: bool) -> Result<RepoUrl, Error> {
             Severity::Info,
             format!(
                 "repository URL `{}` normalized to `{fetch_url}`: {}",
-                crate::archive::escape(raw.as_bytes()),
+                crate::text::escape(raw.as_bytes()),
                 notes.join("; ")
             ),
         ));

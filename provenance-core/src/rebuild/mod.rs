@@ -847,7 +847,7 @@ impl Walker<'_> {
                             Severity::High,
                             format!(
                                 "symlink `{rel}` -> `{}` points outside the repository; cargo would have read a file from the publisher's disk",
-                                crate::archive::escape(&text)
+                                crate::text::escape(&text)
                             ),
                         )
                         .with_path(rel),
@@ -865,7 +865,7 @@ impl Walker<'_> {
                 if self.filter.keep(rel, false) {
                     self.fail(format!(
                         "symlink `{rel}` -> `{}` {} (cargo fails to open it for archiving)",
-                        crate::archive::escape(&text),
+                        crate::text::escape(&text),
                         e.describe()
                     ));
                 }
@@ -937,7 +937,7 @@ impl Walker<'_> {
             if !e.utf8 && self.filter.keep(&rel, false) {
                 self.fail(format!(
                     "non-utf8 path in source directory: `{}`",
-                    crate::archive::escape(rel.as_bytes())
+                    crate::text::escape(rel.as_bytes())
                 ));
                 continue;
             }
@@ -1016,7 +1016,7 @@ impl Walker<'_> {
             if !e.utf8 && self.filter.keep(&child, false) {
                 self.fail(format!(
                     "non-utf8 path in source directory: `{}`",
-                    crate::archive::escape(child.as_bytes())
+                    crate::text::escape(child.as_bytes())
                 ));
                 continue;
             }
@@ -1326,7 +1326,7 @@ pub fn rebuild(
         {
             let msg = format!(
                 "cannot package a filename with a special character `{c}`: `{}`",
-                crate::archive::escape(k.as_bytes())
+                crate::text::escape(k.as_bytes())
             );
             w.package_error.get_or_insert(msg);
             break;
