@@ -553,7 +553,7 @@ pub fn inspect_archive(
     sha256: String,
     limits: &Limits,
 ) -> Result<Inspection, crate::Error> {
-    let (name, version, repository) = crate::verify::identity(archive, limits)?;
+    let (name, version, repository) = crate::archive::identity(archive, limits)?;
     let (vcs, vcs_findings) = read_vcs_info(archive, limits);
     let era = CargoEra::of(archive, vcs.as_ref());
     let findings = check(archive, &name, &version, &era, vcs_findings);

@@ -9,7 +9,7 @@ use crate::archive::{self, CrateArchive};
 use crate::compare::{self, Comparison};
 use crate::error::ErrorKind;
 use crate::limits::Limits;
-use crate::metadata::{self, Field, VcsInfo};
+use crate::metadata::{self, VcsInfo};
 pub use crate::progress::{Discard, Progress, Stage};
 use crate::rebuild::{self, Rules, Selection};
 use crate::repo::{self, CommitInfo, CommitLookup, Repo};
@@ -280,7 +280,7 @@ fn read_crate(
     check(should_interrupt)?;
     if let CrateSource::Registry { name, version } = krate {
         // The registry must have served the crate that was asked for (M6).
-        let (found_name, found_version, _) = identity(&archive, limits)?;
+        let (found_name, found_version, _) = archive::identity(&archive, limits)?;
         for (field, found, expected) in [
             ("name", &found_name, name),
             ("version", &found_version, version),
@@ -342,84 +342,6 @@ fn read_limited(path: &std::path::Path, limits: &Limits) -> Result<Vec<u8>, Erro
         .read_to_end(&mut bytes)
         .map_err(io)?;
     Ok(bytes)
-}
-
-/// Identity from the normalized manifest, checked against the archive prefix.
-pub(crate) fn identity(
-    archive: &CrateArchive,
-    limits: &Limits,
-) -> Result<(String, String, Option<String>), Error> {
-    let manifests: Vec<&String> = archive
-        .files
-        .keys()
-        .filter(|k| k.eq_ignore_ascii_case("Cargo.toml"))
-        .collect();
-    let Some(file) = archive.files.get("Cargo.toml") else {
-        if manifests.is_empty() {
-            return Err(metadata::Error::MissingManifest.into());
-        }
-        return Err(metadata::Error::AmbiguousManifest {
-            paths: manifests
-                .iter()
-                .map(|m| format!("`{m}`"))
-                .collect::<Vec<_>>()
-                .join(", "),
-        }
-        .into());
-    };
-    if manifests.len() > 1 {
-        return Err(metadata::Error::AmbiguousManifest {
-            paths: manifests
-                .iter()
-                .map(|m| format!("`{m}`"))
-                .collect::<Vec<_>>()
-                .join(", "),
-        }
-        .into());
-    }
-    if !file.retained() || file.size > limits.max_manifest_bytes {
-        return Err(metadata::Error::LimitExceeded(crate::error::LimitError {
-            limit: "max_manifest_bytes",
-            max: limits.max_manifest_bytes,
-            value: file.size,
-        })
-        .into());
-    }
-    let m = metadata::parse_manifest(&file.data, "Cargo.toml", limits)?;
-    let name = m
-        .name
-        .clone()
-        .ok_or_else(|| metadata::Error::ManifestParse {
-            file: "Cargo.toml".into(),
-            message: "no `package.name`".into(),
-        })?;
-    let version = m
-        .version
-        .value()
-        .cloned()
-        .ok_or_else(|| metadata::Error::ManifestParse {
-            file: "Cargo.toml".into(),
-            message: "no literal `package.version`".into(),
-        })?;
-    let expected = format!("{name}-{version}");
-    if archive.prefix != expected {
-        let field = if archive.prefix.starts_with(&format!("{name}-")) {
-            "version"
-        } else {
-            "name"
-        };
-        return Err(metadata::Error::IdentityMismatch {
-            field,
-            found: expected,
-            expected: archive.prefix.clone(),
-        }
-        .into());
-    }
-    let repository = match m.repository {
-        Field::Value(r) => Some(r),
-        _ => None,
-    };
-    Ok((name, version, repository))
 }
 
 /// One evaluation of a commit: the verdict and what it is based on.
@@ -958,7 +880,7 @@ fn verify_parsed(
     should_interrupt: &AtomicBool,
 ) -> Result<Report, Error> {
     let limits = &options.limits;
-    let (name, version, declared_repo) = identity(archive, limits)?;
+    let (name, version, declared_repo) = archive::identity(archive, limits)?;
     let mut findings: Vec<Finding> = Vec::new();
     // Crate-intrinsic checks run first and appear in every report, whatever the verdict.
     let (vcs, vcs_findings) = crate::intrinsic::read_vcs_info(archive, limits);
