@@ -13,7 +13,7 @@ use sha2::Digest;
 
 use super::cache::Cache;
 use super::{Error, Options, url as urlpolicy};
-use crate::verify::{Progress, Stage};
+use crate::progress::{Progress, Stage};
 
 /// The default registry: crates.io's sparse index.
 pub const CRATES_IO_INDEX: &str = "https://index.crates.io/";

@@ -373,7 +373,7 @@ mod tests {
             "https://github.com/",
         ] {
             let e = normalize(bad, false).expect_err(bad);
-            assert_eq!(e.kind(), crate::ErrorKind::UrlPolicy, "{bad}");
+            assert_eq!(e.kind(), crate::error::ErrorKind::UrlPolicy, "{bad}");
         }
         let long = format!("https://h/{}", "a".repeat(70_000));
         assert!(normalize(&long, false).is_err());

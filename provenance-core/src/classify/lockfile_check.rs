@@ -74,7 +74,7 @@ fn node(t: &toml::Table) -> Option<(Node, Vec<String>)> {
 fn declared(manifests: &[&toml::Table]) -> BTreeSet<String> {
     let mut out = BTreeSet::new();
     for m in manifests {
-        for ((_, key), dep) in crate::manifest_check::deps(m) {
+        for ((_, key), dep) in super::manifest_check::deps(m) {
             out.insert(dep.package.clone().unwrap_or(key));
         }
     }

@@ -2,6 +2,11 @@
 //! CRLF from a Windows checkout, an unpushed `.github/` edit) from the worrying (build scripts,
 //! proc-macro code, binaries that are nowhere in the repository).
 
+use crate::archive::CrateArchive;
+use crate::compare;
+use crate::limits::Limits;
+use crate::rebuild::{Content, Selection};
+use crate::repo::Repo;
 pub use crate::report::Category;
 use crate::report::{Difference, DifferenceKind, Severity};
 
@@ -254,6 +259,51 @@ pub fn summary(differences: &[Difference]) -> String {
             .join(", "),
         severity_name(max)
     )
+}
+
+/// Set `category` and `severity` on every difference of a [`compare::compare`] of `archive` with
+/// `selection` (reading a blob from `repo` only for files whose content differs).
+pub fn categorize_all(
+    differences: &mut [Difference],
+    archive: &CrateArchive,
+    selection: &Selection,
+    repo: &Repo,
+    limits: &Limits,
+) -> Result<(), compare::Error> {
+    let expected = compare::expected_files(archive, selection);
+    let facts = PackageFacts {
+        build: match &selection.manifest.build {
+            Some(Some(b)) => Some(b.trim_start_matches("./").to_owned()),
+            Some(None) => Some(String::new()),
+            None => None,
+        },
+        proc_macro: selection.manifest.proc_macro,
+        submodules: selection
+            .missing_submodules
+            .iter()
+            .map(|s| s.path.clone())
+            .collect(),
+    };
+    for d in differences.iter_mut() {
+        let published = archive
+            .files
+            .get(&d.path)
+            .filter(|f| f.retained())
+            .map(|f| f.data.as_slice());
+        let blob = match expected.get(&d.path).map(|e| &e.content) {
+            Some(Content::Blob { id, .. })
+                if d.kind == DifferenceKind::ContentDiffers
+                    && repo.blob_size(*id)? <= limits.max_blob_bytes =>
+            {
+                Some(repo.blob(*id, limits.max_blob_bytes)?)
+            }
+            _ => None,
+        };
+        let c = categorize(d, blob.as_deref(), published, &facts);
+        d.category = Some(c);
+        d.severity = Some(severity(c, d));
+    }
+    Ok(())
 }
 
 #[cfg(test)]
