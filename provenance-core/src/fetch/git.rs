@@ -15,8 +15,10 @@ use gix::ObjectId;
 use gix::remote::Direction;
 use gix::remote::fetch::Shallow;
 
+use super::error::{Error, describe_reqwest};
+use super::net;
+use super::options::Options;
 use super::url::{RepoUrl, Transport};
-use super::{Error, Options, net};
 
 /// Why connecting or fetching failed: a gix error (and whether it happened during the
 /// handshake), or our own connection set-up.
@@ -209,7 +211,7 @@ fn classify(
         if let Some(r) = e.downcast_ref::<reqwest::Error>()
             && (r.is_connect() || r.is_timeout())
         {
-            network = Some(super::describe_reqwest(r, &url.host));
+            network = Some(describe_reqwest(r, &url.host));
         }
     }
     let dns = [
@@ -295,7 +297,7 @@ fn guarded<T: Send + 'static>(
     let before = dir_size(&pack_dir);
     let start = Instant::now();
     let mut ticks = 0u32;
-    super::stoppable("provenance-fetch", f, STOP_GRACE, || {
+    super::thread::stoppable("provenance-fetch", f, STOP_GRACE, || {
         ticks += 1;
         if should_interrupt.load(Ordering::Relaxed) {
             Some("interrupted".to_owned())
@@ -445,6 +447,11 @@ pub(crate) fn fetch(
             },
         )));
     }
+    Ok(received(refs, outcome))
+}
+
+/// What a fetch received: the advertised refs, the fetched tips, objects and pack bytes.
+fn received(refs: Vec<RemoteRef>, outcome: Option<gix::remote::fetch::Outcome>) -> Received {
     let mut received = Received {
         refs,
         ..Received::default()
@@ -471,7 +478,7 @@ pub(crate) fn fetch(
                 .map_or(0, |m| m.len());
         }
     }
-    Ok(received)
+    received
 }
 
 /// The advertised refs with valid names (git's `check-ref-format`); others (`refs/tags/../x`,

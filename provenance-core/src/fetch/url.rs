@@ -8,7 +8,7 @@
 
 use crate::report::{Finding, Severity};
 
-use super::Error;
+use super::error::Error;
 
 /// The longest URL accepted.
 const MAX_URL_BYTES: usize = 2048;
@@ -64,6 +64,9 @@ fn refuse(url: &str, reason: impl Into<String>) -> Error {
 }
 
 /// Normalize `raw` and apply the transport policy.
+///
+/// Long because it is the URL policy (shared/SECURITY.md §4.4) read top to bottom: every
+/// refusal and every normalization in the order they apply, which a split would scatter.
 pub fn normalize(raw: &str, allow_insecure: bool) -> Result<RepoUrl, Error> {
     if raw.len() > MAX_URL_BYTES {
         return Err(refuse(
