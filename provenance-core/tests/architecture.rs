@@ -14,8 +14,8 @@
 //!   architecture` rewrites it.
 //!
 //! The parser is deliberately small: comments, strings and character literals are blanked, then
-//! every path that starts with `crate::`, `super::` or `self::` (including `use` trees with
-//! braces) is resolved to the deepest source file it names.
+//! every path that starts with `crate::`, `super::`, `self::` or the name of a child module
+//! (including `use` trees with braces) is resolved to the deepest source file it names.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::fmt::Write as _;
@@ -307,8 +307,16 @@ fn tree(
     }
 }
 
-/// Every `crate::`/`super::`/`self::` reference of a file, as absolute module paths.
-fn references(src: &Source) -> Vec<Reference> {
+/// `module::name`.
+fn child(module: &[String], name: &str) -> Vec<String> {
+    let mut c = module.to_vec();
+    c.push(name.to_owned());
+    c
+}
+
+/// Every `crate::`/`super::`/`self::` reference of a file, and every path through one of its
+/// child modules (`use child::Item`, `child::f()`), as absolute module paths.
+fn references(src: &Source, modules: &BTreeSet<Vec<String>>) -> Vec<Reference> {
     let toks = tokens(&blank(&src.text));
     let mut out = Vec::new();
     // Inline modules (`mod tests { … }`): (name, brace depth inside it).
@@ -332,9 +340,12 @@ fn references(src: &Source) -> Vec<Reference> {
                 }
             }
             Tok::Ident(start)
-                if (start == "crate" || start == "super" || start == "self")
-                    && toks.get(i + 1).map(|t| &t.0) == Some(&Tok::Path)
-                    && !matches!(toks.get(i.wrapping_sub(1)).map(|t| &t.0), Some(Tok::Path)) =>
+                if toks.get(i + 1).map(|t| &t.0) == Some(&Tok::Path)
+                    && !matches!(toks.get(i.wrapping_sub(1)).map(|t| &t.0), Some(Tok::Path))
+                    && (start == "crate"
+                        || start == "super"
+                        || start == "self"
+                        || (inline.is_empty() && modules.contains(&child(&src.module, start)))) =>
             {
                 let line = toks[i].1;
                 let mut here: Vec<String> = src.module.clone();
@@ -403,9 +414,10 @@ fn graph() -> Graph {
         .enumerate()
         .map(|(i, s)| (s.module.clone(), i))
         .collect();
+    let modules: BTreeSet<Vec<String>> = by_module.keys().cloned().collect();
     let mut edges = Vec::new();
     for (from, s) in sources.iter().enumerate() {
-        for r in references(s) {
+        for r in references(s, &modules) {
             // The deepest file module that is a prefix of the path.
             let to = (0..=r.path.len())
                 .rev()
