@@ -38,7 +38,7 @@
 //!    [`rebuild::rebuild`] → [`rebuild::Selection`];
 //! 4. [`compare`] — git blob ids of the archive against the selection ([`compare::compare`] →
 //!    [`compare::Comparison`]);
-//! 5. [`classify`] — difference categories ([`classify::categorize_all`]), the verdict of
+//! 5. [`classify`](mod@classify) — difference categories ([`classify::categorize_all`]), the verdict of
 //!    shared/VERDICTS.md ([`classify()`], [`Verdict`]), cargo eras, crate-intrinsic checks and
 //!    cross-checks.
 //!
@@ -47,7 +47,7 @@
 //! crate-intrinsic part of 5; [`list_files`] runs stage 3 alone.
 //!
 //! The modules `categorize`, `manifest_check`, `lockfile_check` and `intrinsic` of earlier
-//! releases live in [`classify`] now; their old paths keep working (re-exports, not deprecated).
+//! releases live in [`classify`](mod@classify) now; their old paths keep working (re-exports, not deprecated).
 #![forbid(unsafe_code)]
 #![deny(missing_docs)]
 
@@ -90,7 +90,8 @@ pub use verify::{ListedFile, inspect, inspect_opts, list_files, verify, verify_o
 /// Crate-intrinsic checks: everything that can be said about a `.crate` without its repository
 /// (see [`inspect`]).
 ///
-/// This path of earlier releases is kept: the checks live in [`classify`] (`intrinsic`, with
+/// This path of earlier releases is kept: the checks live in [`classify`](mod@classify)
+/// (`intrinsic`, with
 /// the cargo era and the inventory beside them) and [`intrinsic::inspect_archive`] is the
 /// inspection's last step.
 pub mod intrinsic {

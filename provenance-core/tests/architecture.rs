@@ -91,6 +91,7 @@ fn sources() -> Vec<Source> {
 
 /// The source with comments, string and character literals replaced by spaces (newlines kept,
 /// so line numbers stay right).
+#[allow(clippy::many_single_char_names)]
 fn blank(text: &str) -> String {
     let b: Vec<char> = text.chars().collect();
     let mut out = String::with_capacity(text.len());
@@ -524,7 +525,7 @@ impl Graph {
             t.next += 1;
             t.stack.push(v);
             t.on[v] = true;
-            for &w in t.adj[v].iter() {
+            for &w in &t.adj[v] {
                 match t.index[w] {
                     None => {
                         visit(t, w);

@@ -15,7 +15,8 @@ pub struct File {
     /// The file's size in bytes.
     pub size: u64,
     /// Set when the bytes were hashed while streaming instead of kept
-    /// ([`Limits::max_text_diff_bytes`] per file, [`Limits::max_in_memory_bytes`] in total).
+    /// ([`Limits::max_text_diff_bytes`](crate::Limits::max_text_diff_bytes) per file,
+    /// [`Limits::max_in_memory_bytes`](crate::Limits::max_in_memory_bytes) in total).
     pub streamed: Option<Streamed>,
 }
 

@@ -14,12 +14,12 @@
 //!   recorded as [`Anomaly`] values: the verification turns them into differences and findings
 //!   that never allow a `match`.
 //!
-//! Limits from [`Limits`] bound decompressed size, entry count, path length/depth and metadata
+//! Limits from [`Limits`](crate::Limits) bound decompressed size, entry count, path length/depth and metadata
 //! record size; exceeding one is [`Error::LimitExceeded`].
 //!
-//! Layout: [`reader`](self) drives the parse (`reader.rs`), over the bounded decompressed
-//! stream (`stream.rs`) and one header at a time (`header.rs`); `files.rs` holds what is read,
-//! `anomaly.rs` what readers could disagree on, `identity.rs` the crate's name and version.
+//! Layout: `reader.rs` drives the parse over the bounded decompressed stream (`stream.rs`), one
+//! header at a time (`header.rs`); `files.rs` holds what is read, `anomaly.rs` what readers
+//! could disagree on, `identity.rs` the crate's name and version; this file only gathers them.
 
 mod anomaly;
 mod error;

@@ -188,7 +188,7 @@ pub struct Declared {
     pub vcs_info: bool,
 }
 
-/// The result of [`inspect`]: a crate examined alone, without its repository. There is no
+/// The result of [`inspect`](crate::inspect): a crate examined alone, without its repository. There is no
 /// verdict; `findings` holds every crate-intrinsic finding.
 ///
 /// JSON (`--format json`, Python `Inspection.to_json()`, C `prov_report_json`): the schema is

@@ -192,7 +192,8 @@ fn replay(
     let Ok(rec) = serde_json::from_slice::<Record>(&bytes) else {
         return false;
     };
-    if !(!rec.found || commit.is_none_or(|c| git::has_commit(repo, c))) {
+    // The record says the commit was fetched, but it is no longer in the repository: no hit.
+    if rec.found && !commit.is_none_or(|c| git::has_commit(repo, c)) {
         return false;
     }
     if let Some(f) = rec.fetched {

@@ -9,7 +9,7 @@ use super::url::RepoUrl;
 
 use crate::report::{Finding, RepoFetchInfo};
 
-/// What [`repository`] produced.
+/// What [`repository`](super::repository()) produced.
 #[derive(Debug, Clone)]
 pub struct Fetched {
     /// The repository to open (the cache's bare repository, or the local path).

@@ -103,7 +103,8 @@ pub fn verify_opts(
     };
     run.check()?;
     let pubtime = fetched.pubtime.as_deref();
-    (draft.findings).extend(checks::tag_time_findings(&repo, &name, &version, pubtime));
+    let tag_times = checks::tag_time_findings(&repo, &name, &version, pubtime);
+    draft.findings.extend(tag_times);
 
     // 4. rebuild → compare → classify at the recorded commit (or the assisted search),
     // 5. classify: cross-checks against the repository.
