@@ -5,15 +5,16 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
-use gix::ObjectId;
 use sha2::Digest;
 
 use crate::archive::{Anomaly, CrateArchive};
 use crate::error::ErrorKind;
 use crate::limits::Limits;
-use crate::rebuild::{Content, Selection};
+use crate::rebuild::{Content, Expected, Selection};
 use crate::repo::Repo;
 use crate::report::{Difference, DifferenceKind, FileCounts, FileDigest, Finding, Severity};
+
+pub use crate::ids::{blob_id, hex, sha1_blob_id};
 
 /// Files cargo generates; their bytes are never compared (shared/VERDICTS.md).
 pub const GENERATED: &[&str] = &["Cargo.toml", ".cargo_vcs_info.json", "Cargo.lock"];
@@ -56,21 +57,12 @@ pub struct Options {
 pub struct Comparison {
     /// File counts.
     pub files: FileCounts,
-    /// Differences, sorted by path then kind.
+    /// Differences, sorted by path then kind. Their `category` and `severity` are left `None`:
+    /// classifying them is the next stage's work
+    /// ([`classify::categorize_all`](crate::classify::categorize_all)).
     pub differences: Vec<Difference>,
     /// Findings from the archive and the comparison.
     pub findings: Vec<Finding>,
-}
-
-/// The git blob id of `data` in a repository using `kind`.
-pub fn blob_id(kind: gix::hash::Kind, data: &[u8]) -> Option<ObjectId> {
-    gix::objs::compute_hash(kind, gix::object::Kind::Blob, data).ok()
-}
-
-/// The SHA-1 git blob id (hex) of `data`, as `git hash-object` computes it, with SHA-1
-/// collision detection (`None` if a collision attack is detected).
-pub fn sha1_blob_id(data: &[u8]) -> Option<String> {
-    blob_id(gix::hash::Kind::Sha1, data).map(|id| id.to_string())
 }
 
 fn digest(data: &[u8]) -> FileDigest {
@@ -78,16 +70,6 @@ fn digest(data: &[u8]) -> FileDigest {
         size: data.len() as u64,
         sha256: hex(&sha2::Sha256::digest(data)),
     }
-}
-
-/// Lowercase hex of bytes.
-pub fn hex(bytes: &[u8]) -> String {
-    use std::fmt::Write;
-    let mut s = String::with_capacity(bytes.len() * 2);
-    for b in bytes {
-        let _ = write!(s, "{b:02x}");
-    }
-    s
 }
 
 fn is_text(data: &[u8]) -> bool {
@@ -121,7 +103,7 @@ pub fn render_diff(path: &str, repo: &[u8], published: &[u8], limits: &Limits) -
     // Terminal- and reader-safe: bidi controls, zero-width and control characters (other than
     // newline and tab) are shown as `\u{..}` escapes, never verbatim.
     let unsafe_char = |c: char| {
-        crate::archive::is_bidi_or_invisible(c) || (c.is_control() && c != '\n' && c != '\t')
+        crate::text::is_bidi_or_invisible(c) || (c.is_control() && c != '\n' && c != '\t')
     };
     if text.chars().any(unsafe_char) {
         text = text
@@ -155,6 +137,18 @@ fn under(path: &str, dir: &str) -> bool {
     path.len() > dir.len() && path.starts_with(dir) && path.as_bytes()[dir.len()] == b'/'
 }
 
+/// The files cargo would package, keyed by the name they have in the archive: before cargo 1.19
+/// (no `Cargo.toml.orig` in the crate) the manifest was archived verbatim as `Cargo.toml`.
+pub fn expected_files(archive: &CrateArchive, selection: &Selection) -> BTreeMap<String, Expected> {
+    let mut expected = selection.files.clone();
+    if !archive.files.contains_key("Cargo.toml.orig")
+        && let Some(e) = expected.remove("Cargo.toml.orig")
+    {
+        expected.insert("Cargo.toml".into(), e);
+    }
+    expected
+}
+
 /// Compare the published archive with what cargo would have packaged.
 pub fn compare(
     archive: &CrateArchive,
@@ -163,18 +157,13 @@ pub fn compare(
     options: &Options,
 ) -> Result<Comparison, Error> {
     let limits = &options.limits;
-    let kind = repo.gix().object_hash();
     let mut out = Comparison::default();
     let has_orig = archive.files.contains_key("Cargo.toml.orig");
 
     // Expected files, keyed by the name they have in the archive.
-    let mut expected = selection.files.clone();
+    let expected = expected_files(archive, selection);
     let mut generated: BTreeSet<&str> = GENERATED.iter().copied().collect();
     if !has_orig {
-        // Before cargo 1.19 the manifest was archived verbatim as `Cargo.toml`.
-        if let Some(e) = expected.remove("Cargo.toml.orig") {
-            expected.insert("Cargo.toml".into(), e);
-        }
         generated.remove("Cargo.toml");
         out.findings.push(Finding::new(
             "orig_manifest_missing",
@@ -182,38 +171,7 @@ pub fn compare(
             "the crate has no `Cargo.toml.orig`; its `Cargo.toml` is compared with the repository's manifest (cargo < 1.19)",
         ));
     }
-
-    // Directory symlinks published as their link text (core.symlinks=false).
-    let mut dir_links: BTreeMap<String, Vec<u8>> = BTreeMap::new();
-    for e in expected.values() {
-        if let Some(l) = &e.link
-            && l.directory
-        {
-            dir_links.insert(l.link_path.clone(), l.text.clone());
-        }
-    }
-    let mut explained_dirs: BTreeSet<String> = BTreeSet::new();
-    for (lp, text) in &dir_links {
-        if let Some(f) = archive.files.get(lp)
-            && f.data == *text
-        {
-            explained_dirs.insert(lp.clone());
-            out.differences.push(Difference {
-                path: lp.clone(),
-                kind: DifferenceKind::SymlinkText,
-                diff: Some(format!(
-                    "git stores a symlink to directory `{}`; the crate holds the link text",
-                    crate::archive::escape(text)
-                )),
-                published: Some(f.digest()),
-                repo: None,
-                repo_path: None,
-                category: None,
-                severity: None,
-            });
-        }
-    }
-
+    let explained_dirs = directory_links(archive, &expected, &mut out.differences);
     let non_regular: BTreeMap<&str, &Anomaly> = archive
         .anomalies
         .iter()
@@ -223,16 +181,16 @@ pub fn compare(
         })
         .collect();
 
+    let kind = repo.gix().object_hash();
     for (path, file) in &archive.files {
         out.files.published += 1;
         if generated.contains(path.as_str()) {
             continue;
         }
+        out.files.compared += 1;
         if explained_dirs.contains(path) {
-            out.files.compared += 1;
             continue;
         }
-        out.files.compared += 1;
         let Some(exp) = expected.get(path) else {
             let in_sub = selection
                 .missing_submodules
@@ -254,81 +212,155 @@ pub fn compare(
             });
             continue;
         };
-        match &exp.content {
-            Content::External { .. } => {
-                // Already a (blocking) finding from the rebuild; nothing to compare with.
-            }
-            Content::Blob { id, repo_path, .. } => {
-                let published_id = file
-                    .blob_id(kind)
-                    .ok_or_else(|| Error::Collision { path: path.clone() })?;
-                if published_id == *id {
-                    out.files.equal += 1;
-                    continue;
-                }
-                let rp = (repo_path != &crate::rebuild_join(&selection.path_in_vcs, path))
-                    .then(|| repo_path.clone());
-                if let Some(l) = &exp.link
-                    && !l.directory
-                    && l.text == file.data
-                {
-                    out.differences.push(Difference {
-                        path: path.clone(),
-                        kind: DifferenceKind::SymlinkText,
-                        diff: Some(format!(
-                            "git stores a symlink to `{}`; the crate holds the link text",
-                            crate::archive::escape(&l.text)
-                        )),
-                        published: Some(file.digest()),
-                        repo: None,
-                        repo_path: rp,
-                        category: None,
-                        severity: None,
-                    });
-                    continue;
-                }
-                let size = repo.blob_size(*id)?;
-                if size > limits.max_blob_bytes {
-                    out.differences.push(Difference {
-                        path: path.clone(),
-                        kind: DifferenceKind::ContentDiffers,
-                        diff: Some(format!(
-                            "binary files differ: repository {size} bytes, published {} bytes",
-                            file.size
-                        )),
-                        published: Some(file.digest()),
-                        repo: None,
-                        repo_path: rp,
-                        category: None,
-                        severity: None,
-                    });
-                    continue;
-                }
-                let blob = repo.blob(*id, limits.max_blob_bytes)?;
-                out.differences.push(Difference {
-                    path: path.clone(),
-                    kind: DifferenceKind::ContentDiffers,
-                    diff: Some(if file.retained() {
-                        render_diff(path, &blob, &file.data, limits)
-                    } else {
-                        format!(
-                            "binary files differ: repository {} bytes, published {} bytes (too large to diff)",
-                            blob.len(),
-                            file.size
-                        )
-                    }),
-                    published: Some(file.digest()),
-                    repo: Some(digest(&blob)),
-                    repo_path: rp,
-                    category: None,
-                    severity: None,
-                });
-            }
+        match compare_file(path, file, exp, selection, repo, kind, limits)? {
+            Some(d) => out.differences.push(d),
+            None if matches!(exp.content, Content::Blob { .. }) => out.files.equal += 1,
+            None => {}
         }
     }
+    non_regular_differences(archive, &expected, &non_regular, &mut out.differences);
+    missing_differences(
+        archive,
+        selection,
+        &expected,
+        &non_regular,
+        &explained_dirs,
+        repo,
+        limits,
+        &mut out.differences,
+    )?;
+    out.findings.extend(findings(archive, &out.differences));
+    out.differences
+        .sort_by(|a, b| (&a.path, a.kind).cmp(&(&b.path, b.kind)));
+    out.differences
+        .dedup_by(|a, b| a.path == b.path && a.kind == b.kind);
+    Ok(out)
+}
 
-    // Non-regular entries in the archive.
-    for (path, anomaly) in &non_regular {
+/// Directory symlinks published as their link text (core.symlinks=false): a `symlink_text`
+/// difference each. Returns the link paths so explained.
+fn directory_links(
+    archive: &CrateArchive,
+    expected: &BTreeMap<String, Expected>,
+    differences: &mut Vec<Difference>,
+) -> BTreeSet<String> {
+    let mut dir_links: BTreeMap<String, Vec<u8>> = BTreeMap::new();
+    for e in expected.values() {
+        if let Some(l) = &e.link
+            && l.directory
+        {
+            dir_links.insert(l.link_path.clone(), l.text.clone());
+        }
+    }
+    let mut explained_dirs: BTreeSet<String> = BTreeSet::new();
+    for (lp, text) in &dir_links {
+        if let Some(f) = archive.files.get(lp)
+            && f.data == *text
+        {
+            explained_dirs.insert(lp.clone());
+            differences.push(Difference {
+                path: lp.clone(),
+                kind: DifferenceKind::SymlinkText,
+                diff: Some(format!(
+                    "git stores a symlink to directory `{}`; the crate holds the link text",
+                    crate::text::escape(text)
+                )),
+                published: Some(f.digest()),
+                repo: None,
+                repo_path: None,
+                category: None,
+                severity: None,
+            });
+        }
+    }
+    explained_dirs
+}
+
+/// One published file against the file cargo would package under its name: `None` when the
+/// blob ids are equal (or the expected content is outside the repository, already a finding).
+fn compare_file(
+    path: &str,
+    file: &crate::archive::File,
+    exp: &Expected,
+    selection: &Selection,
+    repo: &Repo,
+    kind: gix::hash::Kind,
+    limits: &Limits,
+) -> Result<Option<Difference>, Error> {
+    let Content::Blob { id, repo_path, .. } = &exp.content else {
+        // Already a (blocking) finding from the rebuild; nothing to compare with.
+        return Ok(None);
+    };
+    let published_id = file.blob_id(kind).ok_or_else(|| Error::Collision {
+        path: path.to_owned(),
+    })?;
+    if published_id == *id {
+        return Ok(None);
+    }
+    let rp = (repo_path != &rebuild_join(&selection.path_in_vcs, path)).then(|| repo_path.clone());
+    if let Some(l) = &exp.link
+        && !l.directory
+        && l.text == file.data
+    {
+        return Ok(Some(Difference {
+            path: path.to_owned(),
+            kind: DifferenceKind::SymlinkText,
+            diff: Some(format!(
+                "git stores a symlink to `{}`; the crate holds the link text",
+                crate::text::escape(&l.text)
+            )),
+            published: Some(file.digest()),
+            repo: None,
+            repo_path: rp,
+            category: None,
+            severity: None,
+        }));
+    }
+    let size = repo.blob_size(*id)?;
+    if size > limits.max_blob_bytes {
+        return Ok(Some(Difference {
+            path: path.to_owned(),
+            kind: DifferenceKind::ContentDiffers,
+            diff: Some(format!(
+                "binary files differ: repository {size} bytes, published {} bytes",
+                file.size
+            )),
+            published: Some(file.digest()),
+            repo: None,
+            repo_path: rp,
+            category: None,
+            severity: None,
+        }));
+    }
+    let blob = repo.blob(*id, limits.max_blob_bytes)?;
+    Ok(Some(Difference {
+        path: path.to_owned(),
+        kind: DifferenceKind::ContentDiffers,
+        diff: Some(if file.retained() {
+            render_diff(path, &blob, &file.data, limits)
+        } else {
+            format!(
+                "binary files differ: repository {} bytes, published {} bytes (too large to diff)",
+                blob.len(),
+                file.size
+            )
+        }),
+        published: Some(file.digest()),
+        repo: Some(digest(&blob)),
+        repo_path: rp,
+        category: None,
+        severity: None,
+    }))
+}
+
+/// Non-regular entries in the archive (symlinks, hard links, devices, …).
+fn non_regular_differences(
+    archive: &CrateArchive,
+    expected: &BTreeMap<String, Expected>,
+    non_regular: &BTreeMap<&str, &Anomaly>,
+    differences: &mut Vec<Difference>,
+) {
+    for (path, anomaly) in non_regular {
         if let Anomaly::NonRegular {
             entry_type, target, ..
         } = anomaly
@@ -336,14 +368,14 @@ pub fn compare(
             let desc = match target {
                 Some(t) => format!(
                     "the published entry is a {entry_type} to `{}`, not a regular file",
-                    crate::archive::escape(t.as_bytes())
+                    crate::text::escape(t.as_bytes())
                 ),
                 None => format!("the published entry is a {entry_type}, not a regular file"),
             };
             if archive.files.contains_key(*path) {
                 continue; // a duplicate; reported through the duplicate finding
             }
-            out.differences.push(Difference {
+            differences.push(Difference {
                 path: (*path).to_owned(),
                 kind: if expected.contains_key(*path) {
                     DifferenceKind::ContentDiffers
@@ -359,9 +391,21 @@ pub fn compare(
             });
         }
     }
+}
 
-    // Expected but not published.
-    for (path, exp) in &expected {
+/// Expected but not published.
+#[allow(clippy::too_many_arguments)]
+fn missing_differences(
+    archive: &CrateArchive,
+    selection: &Selection,
+    expected: &BTreeMap<String, Expected>,
+    non_regular: &BTreeMap<&str, &Anomaly>,
+    explained_dirs: &BTreeSet<String>,
+    repo: &Repo,
+    limits: &Limits,
+    differences: &mut Vec<Difference>,
+) -> Result<(), Error> {
+    for (path, exp) in expected {
         if archive.files.contains_key(path) || non_regular.contains_key(path.as_str()) {
             continue;
         }
@@ -378,13 +422,13 @@ pub fn compare(
                 } else {
                     None
                 };
-                let rp = (repo_path != &crate::rebuild_join(&selection.path_in_vcs, path))
+                let rp = (repo_path != &rebuild_join(&selection.path_in_vcs, path))
                     .then(|| repo_path.clone());
                 (d, rp)
             }
             Content::External { .. } => (None, None),
         };
-        out.differences.push(Difference {
+        differences.push(Difference {
             path: path.clone(),
             kind: DifferenceKind::OnlyInRepo,
             diff: None,
@@ -395,13 +439,18 @@ pub fn compare(
             severity: None,
         });
     }
+    Ok(())
+}
 
-    if out
-        .differences
+/// The comparison's findings: packaged git internals, the archive's anomalies, bidirectional
+/// or invisible characters in differing files.
+fn findings(archive: &CrateArchive, differences: &[Difference]) -> Vec<Finding> {
+    let mut out = Vec::new();
+    if differences
         .iter()
         .any(|d| d.kind == DifferenceKind::OnlyInPublished && d.path.starts_with(".git/"))
     {
-        out.findings.push(
+        out.push(
             Finding::new(
                 "git_internals_packaged",
                 Severity::Medium,
@@ -410,27 +459,16 @@ pub fn compare(
             .with_path(".git"),
         );
     }
-    out.findings
-        .extend(archive.anomalies.iter().map(Anomaly::to_finding));
-    categorize_all(
-        &mut out.differences,
-        archive,
-        &expected,
-        selection,
-        repo,
-        limits,
-    )?;
-    for d in &out.differences {
+    out.extend(archive.anomalies.iter().map(Anomaly::to_finding));
+    for d in differences {
         if matches!(
             d.kind,
             DifferenceKind::ContentDiffers | DifferenceKind::OnlyInPublished
         ) && let Some(f) = archive.files.get(&d.path)
             && let Ok(text) = std::str::from_utf8(&f.data)
-            && let Some(c) = text
-                .chars()
-                .find(|c| crate::archive::is_bidi_or_invisible(*c))
+            && let Some(c) = text.chars().find(|c| crate::text::is_bidi_or_invisible(*c))
         {
-            out.findings.push(
+            out.push(
                 Finding::new(
                     "suspicious_codepoints",
                     Severity::High,
@@ -443,53 +481,14 @@ pub fn compare(
             );
         }
     }
-    out.differences
-        .sort_by(|a, b| (&a.path, a.kind).cmp(&(&b.path, b.kind)));
-    out.differences
-        .dedup_by(|a, b| a.path == b.path && a.kind == b.kind);
-    Ok(out)
+    out
 }
 
-/// Set `category` and `severity` on every difference (reading a blob only for differing files).
-fn categorize_all(
-    differences: &mut [Difference],
-    archive: &CrateArchive,
-    expected: &BTreeMap<String, crate::rebuild::Expected>,
-    selection: &Selection,
-    repo: &Repo,
-    limits: &Limits,
-) -> Result<(), Error> {
-    let facts = crate::categorize::PackageFacts {
-        build: match &selection.manifest.build {
-            Some(Some(b)) => Some(b.trim_start_matches("./").to_owned()),
-            Some(None) => Some(String::new()),
-            None => None,
-        },
-        proc_macro: selection.manifest.proc_macro,
-        submodules: selection
-            .missing_submodules
-            .iter()
-            .map(|s| s.path.clone())
-            .collect(),
-    };
-    for d in differences.iter_mut() {
-        let published = archive
-            .files
-            .get(&d.path)
-            .filter(|f| f.retained())
-            .map(|f| f.data.as_slice());
-        let blob = match expected.get(&d.path).map(|e| &e.content) {
-            Some(Content::Blob { id, .. })
-                if d.kind == DifferenceKind::ContentDiffers
-                    && repo.blob_size(*id)? <= limits.max_blob_bytes =>
-            {
-                Some(repo.blob(*id, limits.max_blob_bytes)?)
-            }
-            _ => None,
-        };
-        let c = crate::categorize::categorize(d, blob.as_deref(), published, &facts);
-        d.category = Some(c);
-        d.severity = Some(crate::categorize::severity(c, d));
+/// `a/b`, or `b` at the repository root.
+pub(crate) fn rebuild_join(a: &str, b: &str) -> String {
+    if a.is_empty() {
+        b.to_owned()
+    } else {
+        format!("{a}/{b}")
     }
-    Ok(())
 }

@@ -126,10 +126,10 @@ impl std::fmt::Display for LimitError {
 /// control character escaped (attacker-controlled names can reach messages). The CLI's JSON
 /// `error.message`, Python exception messages and C messages all use this.
 pub fn error_message(e: &(dyn std::error::Error + 'static)) -> String {
-    let mut s = crate::archive::escape(e.to_string().as_bytes());
+    let mut s = crate::text::escape(e.to_string().as_bytes());
     let mut cur = e.source();
     while let Some(c) = cur {
-        let m = crate::archive::escape(c.to_string().as_bytes());
+        let m = crate::text::escape(c.to_string().as_bytes());
         if !s.ends_with(&m) {
             s.push_str(": ");
             s.push_str(&m);

@@ -108,7 +108,7 @@ pub fn parse_vcs_info(bytes: &[u8], limits: &Limits) -> Result<VcsInfo, Error> {
     if !hex_ok {
         return Err(bad(format!(
             "`git.sha1` is not a lowercase hex object id: `{}`",
-            crate::archive::escape(sha1.as_bytes())
+            crate::text::escape(sha1.as_bytes())
         )));
     }
     let path_in_vcs = match raw.path_in_vcs {

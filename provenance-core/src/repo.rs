@@ -240,7 +240,7 @@ impl Repo {
         for (fsck_id, name) in fsck_warnings(&obj.data, id.kind().len_in_bytes()) {
             self.warnings.borrow_mut().push(format!(
                 "`{}` in tree `{id}` ({fsck_id})",
-                crate::archive::escape(&name)
+                crate::text::escape(&name)
             ));
         }
         let tree = obj.into_tree();
@@ -265,7 +265,7 @@ impl Repo {
             if let Some(fsck_id) = problem {
                 self.invalid.borrow_mut().push(format!(
                     "`{}` in tree `{id}` ({fsck_id})",
-                    crate::archive::escape(raw)
+                    crate::text::escape(raw)
                 ));
                 continue;
             }

@@ -9,8 +9,6 @@
 
 use serde::{Deserialize, Serialize};
 
-pub use crate::categorize::Category;
-
 /// The version of the JSON report format.
 pub const SCHEMA_VERSION: u32 = 1;
 
@@ -106,6 +104,51 @@ impl Severity {
             Severity::Low => "low",
             Severity::Medium => "medium",
             Severity::High => "high",
+        }
+    }
+}
+
+/// What kind of change a difference is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+#[non_exhaustive]
+pub enum Category {
+    /// Only whitespace differs (including trailing whitespace).
+    WhitespaceOnly,
+    /// Only line endings differ (CRLF vs LF).
+    LineEndings,
+    /// `Cargo.toml.orig` differs only in `package.version`.
+    VersionBumpOnly,
+    /// A generated file (generator header, `pregenerated/`, `OUT_DIR` copy).
+    GeneratedFile,
+    /// Inside a submodule or a vendored copy of another project.
+    VendoredUpstream,
+    /// CI, editor and lint configuration.
+    CiOrMeta,
+    /// The build script (runs at build time).
+    BuildScript,
+    /// Source of a proc-macro crate (runs at compile time).
+    ProcMacro,
+    /// Binary content (object files, libraries, executables, other non-text data).
+    Binary,
+    /// Anything else.
+    Other,
+}
+
+impl Category {
+    /// The stable snake_case name.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Category::WhitespaceOnly => "whitespace_only",
+            Category::LineEndings => "line_endings",
+            Category::VersionBumpOnly => "version_bump_only",
+            Category::GeneratedFile => "generated_file",
+            Category::VendoredUpstream => "vendored_upstream",
+            Category::CiOrMeta => "ci_or_meta",
+            Category::BuildScript => "build_script",
+            Category::ProcMacro => "proc_macro",
+            Category::Binary => "binary",
+            Category::Other => "other",
         }
     }
 }
@@ -353,7 +396,7 @@ pub struct Report {
     pub assisted: Option<Assisted>,
     /// What the fetch stage downloaded or reused (absent for local files and repositories).
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub fetch: Option<crate::fetch::FetchInfo>,
+    pub fetch: Option<FetchInfo>,
 }
 
 impl Report {
@@ -366,4 +409,70 @@ impl Report {
     pub fn is_match(&self) -> bool {
         self.verdict == Verdict::Match
     }
+}
+
+/// What the fetch stage did, carried in the report (`fetch`).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct FetchInfo {
+    /// The `.crate` download.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub download: Option<DownloadInfo>,
+    /// The repository fetch.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub repository: Option<RepoFetchInfo>,
+}
+
+/// The `.crate` download.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DownloadInfo {
+    /// Where it came from (URL, or the cached file).
+    pub url: String,
+    /// Size in bytes.
+    pub bytes: u64,
+    /// Taken from the cache, no download. Not serialized: reports do not depend on the cache.
+    #[serde(skip)]
+    pub from_cache: bool,
+    /// Yanked in the registry.
+    pub yanked: bool,
+}
+
+/// The repository fetch.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RepoFetchInfo {
+    /// The normalized URL fetched from.
+    pub url: String,
+    /// Everything came from the cache, no network. Not serialized: reports do not depend on
+    /// the cache (the figures below are those of the fetch that filled it).
+    #[serde(skip)]
+    pub from_cache: bool,
+    /// How: `want_by_id` (the commit by id), `all_refs` (the server refused; every branch and
+    /// tag was fetched), `tags` (version tags only), `local` (a local repository), `cache`.
+    pub strategy: String,
+    /// The depth of the commit fetch (`1`), or `None` for full history.
+    pub depth: Option<u32>,
+    /// Objects received (all fetches of this run).
+    pub objects: u64,
+    /// Pack bytes received (all fetches of this run).
+    pub bytes: u64,
+    /// Objects of the commit fetch alone.
+    pub commit_objects: u64,
+    /// The branch or tag the commit was found reachable from.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reachable_from: Option<String>,
+    /// Submodules whose gitlink commits were fetched (or could not be).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub submodules: Vec<SubmoduleInfo>,
+}
+
+/// One submodule commit.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SubmoduleInfo {
+    /// The gitlink path in the repository.
+    pub path: String,
+    /// The resolved URL.
+    pub url: String,
+    /// The gitlink commit.
+    pub commit: String,
+    /// Whether the commit is now available.
+    pub available: bool,
 }

@@ -22,7 +22,7 @@ use serde::de::{MapAccess, SeqAccess, Visitor};
 use serde::ser::{SerializeMap, SerializeSeq};
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
-use crate::ErrorKind;
+use crate::error::ErrorKind;
 
 /// CycloneDX property (and SPDX comment line) holding the verdict name, or `error`.
 pub const PROPERTY_VERDICT: &str = "crate-provenance:verdict";
@@ -57,7 +57,7 @@ impl Annotation {
 
 /// The SHA-256 (lowercase hex) of the report's compact JSON: exactly the line `scan --out`
 /// writes for it (without the newline).
-pub fn report_sha256(report: &crate::Report) -> String {
+pub fn report_sha256(report: &crate::report::Report) -> String {
     use sha2::Digest;
     let json = serde_json::to_string(report).expect("report serializes");
     sha2::Sha256::digest(json.as_bytes())
@@ -71,7 +71,7 @@ pub fn report_sha256(report: &crate::Report) -> String {
 
 impl Annotation {
     /// The annotation of a report: its verdict, commit and digest.
-    pub fn of_report(report: &crate::Report) -> Annotation {
+    pub fn of_report(report: &crate::report::Report) -> Annotation {
         Annotation {
             verdict: report.verdict.as_str().to_owned(),
             commit: report.source.commit.clone(),

@@ -19,7 +19,7 @@ use std::path::{Path, PathBuf};
 
 use sha2::Digest;
 
-use super::Error;
+use super::error::Error;
 
 /// A cache directory.
 #[derive(Debug, Clone)]
@@ -77,7 +77,7 @@ pub fn key_name(s: &str) -> String {
         .take(80)
         .collect();
     let readable = readable.trim_start_matches('.');
-    let hash = super::hex(&sha2::Sha256::digest(s.as_bytes()));
+    let hash = crate::ids::hex(&sha2::Sha256::digest(s.as_bytes()));
     format!("{readable}-{}", &hash[..16])
 }
 
@@ -158,7 +158,7 @@ impl Cache {
             Ok(None) => return Ok(None),
             Err(e) => return Err(io_err(&path, "cannot read", &e)),
         };
-        if super::hex(&sha2::Sha256::digest(&bytes)) != sha256 {
+        if crate::ids::hex(&sha2::Sha256::digest(&bytes)) != sha256 {
             let _ = std::fs::remove_file(&path);
             return Ok(None);
         }

@@ -15,8 +15,10 @@ use gix::ObjectId;
 use gix::remote::Direction;
 use gix::remote::fetch::Shallow;
 
+use super::error::{Error, describe_reqwest};
+use super::net;
+use super::options::Options;
 use super::url::{RepoUrl, Transport};
-use super::{Error, Options, net};
 
 /// Why connecting or fetching failed: a gix error (and whether it happened during the
 /// handshake), or our own connection set-up.
@@ -209,7 +211,7 @@ fn classify(
         if let Some(r) = e.downcast_ref::<reqwest::Error>()
             && (r.is_connect() || r.is_timeout())
         {
-            network = Some(super::describe_reqwest(r, &url.host));
+            network = Some(describe_reqwest(r, &url.host));
         }
     }
     let dns = [
@@ -254,7 +256,7 @@ fn classify(
     if !during_handshake && lower.contains("too large to fit in memory") {
         // gix refused to allocate for one object (or the delta tree) beyond
         // `gitoxide.objects.allocLimit`: the object is at least one byte larger than that.
-        return Failure::Error(Error::LimitExceeded(crate::LimitError {
+        return Failure::Error(Error::LimitExceeded(crate::error::LimitError {
             limit: "git_alloc_limit",
             max: alloc_limit,
             value: alloc_limit.saturating_add(1),
@@ -295,7 +297,7 @@ fn guarded<T: Send + 'static>(
     let before = dir_size(&pack_dir);
     let start = Instant::now();
     let mut ticks = 0u32;
-    super::stoppable("provenance-fetch", f, STOP_GRACE, || {
+    super::thread::stoppable("provenance-fetch", f, STOP_GRACE, || {
         ticks += 1;
         if should_interrupt.load(Ordering::Relaxed) {
             Some("interrupted".to_owned())
@@ -437,12 +439,19 @@ pub(crate) fn fetch(
         }
     };
     if refs.len() as u64 > options.max_refs {
-        return Err(Failure::Error(Error::LimitExceeded(crate::LimitError {
-            limit: "max_refs",
-            max: options.max_refs,
-            value: refs.len() as u64,
-        })));
+        return Err(Failure::Error(Error::LimitExceeded(
+            crate::error::LimitError {
+                limit: "max_refs",
+                max: options.max_refs,
+                value: refs.len() as u64,
+            },
+        )));
     }
+    Ok(received(refs, outcome))
+}
+
+/// What a fetch received: the advertised refs, the fetched tips, objects and pack bytes.
+fn received(refs: Vec<RemoteRef>, outcome: Option<gix::remote::fetch::Outcome>) -> Received {
     let mut received = Received {
         refs,
         ..Received::default()
@@ -469,7 +478,7 @@ pub(crate) fn fetch(
                 .map_or(0, |m| m.len());
         }
     }
-    Ok(received)
+    received
 }
 
 /// The advertised refs with valid names (git's `check-ref-format`); others (`refs/tags/../x`,

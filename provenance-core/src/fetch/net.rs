@@ -21,7 +21,7 @@ use std::time::Duration;
 use gix::protocol::transport::client::blocking_io::http as gix_http;
 use gix::protocol::transport::{Protocol, client::git::ConnectMode};
 
-use super::Options;
+use super::options::Options;
 use super::url::{RepoUrl, Transport};
 use crate::error::LimitError;
 

@@ -12,8 +12,10 @@ use std::time::Duration;
 use sha2::Digest;
 
 use super::cache::Cache;
-use super::{Error, Options, url as urlpolicy};
-use crate::verify::{Progress, Stage};
+use super::error::{Error, chain, describe_reqwest};
+use super::options::Options;
+use super::url as urlpolicy;
+use crate::progress::{Progress, Stage};
 
 /// The default registry: crates.io's sparse index.
 pub const CRATES_IO_INDEX: &str = "https://index.crates.io/";
@@ -118,7 +120,7 @@ pub(crate) fn http_client_with(
         .map_err(|e| Error::Network {
             host: String::new(),
             what: "creating the HTTP client".into(),
-            message: super::chain(&e),
+            message: chain(&e),
             transient: false,
         })
 }
@@ -156,7 +158,7 @@ impl Registry {
         let raw = index_url.unwrap_or(CRATES_IO_INDEX);
         let raw = raw.strip_prefix("sparse+").unwrap_or(raw);
         let policy = |reason: &str| Error::UrlPolicy {
-            url: crate::archive::escape(raw.as_bytes()),
+            url: crate::text::escape(raw.as_bytes()),
             reason: reason.to_owned(),
         };
         let parsed =
@@ -264,13 +266,6 @@ impl Registry {
         progress: &mut dyn Progress,
         should_interrupt: &AtomicBool,
     ) -> Result<Option<Vec<u8>>, Error> {
-        enum Msg {
-            Head(reqwest::StatusCode, Option<u64>),
-            Chunk(Vec<u8>),
-            Done,
-            /// (message, transient)
-            Failed(String, bool),
-        }
         let net = |message: String, transient: bool| Error::Network {
             host: host.to_owned(),
             what: what.to_owned(),
@@ -281,58 +276,7 @@ impl Registry {
         let (client, target, host_w) = (self.client.clone(), url.to_owned(), host.to_owned());
         let spawned = std::thread::Builder::new()
             .name("provenance-registry".into())
-            .spawn(move || {
-                let mut resp = match client.get(&target).send() {
-                    Ok(r) => r,
-                    Err(e) => {
-                        let _ = tx.send(Msg::Failed(
-                            super::describe_reqwest(&e, &host_w),
-                            e.is_timeout() || e.is_connect(),
-                        ));
-                        return;
-                    }
-                };
-                let declared: Option<u64> = resp
-                    .headers()
-                    .get(reqwest::header::CONTENT_LENGTH)
-                    .and_then(|v| v.to_str().ok())
-                    .and_then(|v| v.trim().parse().ok());
-                if tx.send(Msg::Head(resp.status(), declared)).is_err() {
-                    return;
-                }
-                let mut received = 0usize;
-                loop {
-                    let mut buf = vec![0u8; 64 << 10];
-                    let msg = match resp.read(&mut buf) {
-                        Ok(0) => Msg::Done,
-                        Ok(n) => {
-                            buf.truncate(n);
-                            received += n;
-                            Msg::Chunk(buf)
-                        }
-                        Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
-                        Err(e) => {
-                            let timeout = super::chain(&e).contains("timed out");
-                            Msg::Failed(
-                                format!(
-                                    "{} after {received} bytes: {}",
-                                    if timeout {
-                                        "timed out"
-                                    } else {
-                                        "the transfer broke off"
-                                    },
-                                    super::chain(&e)
-                                ),
-                                true,
-                            )
-                        }
-                    };
-                    let last = matches!(msg, Msg::Done | Msg::Failed(..));
-                    if tx.send(msg).is_err() || last {
-                        return;
-                    }
-                }
-            });
+            .spawn(move || get_on_thread(&client, &target, &host_w, &tx));
         if let Err(e) = spawned {
             return Err(net(format!("cannot start the download thread: {e}"), true));
         }
@@ -369,7 +313,7 @@ impl Registry {
                     if let Some(len) = len
                         && len > max
                     {
-                        return Err(Error::LimitExceeded(crate::LimitError {
+                        return Err(Error::LimitExceeded(crate::error::LimitError {
                             limit: "max_crate_bytes",
                             max,
                             value: len,
@@ -384,7 +328,7 @@ impl Registry {
                     out.extend_from_slice(&bytes);
                     progress.inc(bytes.len() as u64);
                     if out.len() as u64 > max {
-                        return Err(Error::LimitExceeded(crate::LimitError {
+                        return Err(Error::LimitExceeded(crate::error::LimitError {
                             limit: "max_crate_bytes",
                             max,
                             value: out.len() as u64,
@@ -449,8 +393,8 @@ impl Registry {
             return Err(Error::InvalidInput {
                 message: format!(
                     "`{}@{}` is not a valid crate name and version",
-                    crate::archive::escape(name.as_bytes()),
-                    crate::archive::escape(version.as_bytes())
+                    crate::text::escape(name.as_bytes()),
+                    crate::text::escape(version.as_bytes())
                 ),
             });
         }
@@ -518,7 +462,7 @@ impl Registry {
             return Err(Error::InvalidInput {
                 message: format!(
                     "`{}` is not a valid crate name",
-                    crate::archive::escape(name.as_bytes())
+                    crate::text::escape(name.as_bytes())
                 ),
             });
         }
@@ -571,7 +515,7 @@ impl Registry {
         let config: Config = serde_json::from_slice(&data).map_err(|e| Error::InvalidIndex {
             message: format!(
                 "`config.json` is invalid: {e} (it begins `{}`)",
-                crate::archive::escape(&data[..data.len().min(48)])
+                crate::text::escape(&data[..data.len().min(48)])
             ),
         })?;
         let name = &entry.name;
@@ -602,7 +546,7 @@ impl Registry {
         let parsed = url::Url::parse(&url).map_err(|e| Error::InvalidIndex {
             message: format!(
                 "download URL `{}` is invalid: {e}",
-                crate::archive::escape(url.as_bytes())
+                crate::text::escape(url.as_bytes())
             ),
         })?;
         let ok = match parsed.scheme() {
@@ -616,7 +560,7 @@ impl Registry {
         };
         if !ok || !parsed.username().is_empty() || parsed.password().is_some() {
             return Err(Error::UrlPolicy {
-                url: crate::archive::escape(url.as_bytes()),
+                url: crate::text::escape(url.as_bytes()),
                 reason: "download URL refused by the transport policy".into(),
             });
         }
@@ -687,13 +631,13 @@ impl Registry {
             })?
         };
         if bytes.len() as u64 > max {
-            return Err(Error::LimitExceeded(crate::LimitError {
+            return Err(Error::LimitExceeded(crate::error::LimitError {
                 limit: "max_crate_bytes",
                 max,
                 value: bytes.len() as u64,
             }));
         }
-        let actual = super::hex(&sha2::Sha256::digest(&bytes));
+        let actual = crate::ids::hex(&sha2::Sha256::digest(&bytes));
         if actual != entry.cksum {
             return Err(Error::ChecksumMismatch {
                 name: name.to_owned(),
@@ -712,6 +656,75 @@ impl Registry {
             url,
             from_cache: false,
         })
+    }
+}
+
+/// What the download thread hands over.
+enum Msg {
+    Head(reqwest::StatusCode, Option<u64>),
+    Chunk(Vec<u8>),
+    Done,
+    /// (message, transient)
+    Failed(String, bool),
+}
+
+/// The download thread of [`Registry::get_once`]: one GET, the status and declared length,
+/// then the body in chunks, until the receiver hangs up.
+fn get_on_thread(
+    client: &reqwest::blocking::Client,
+    target: &str,
+    host_w: &str,
+    tx: &std::sync::mpsc::SyncSender<Msg>,
+) {
+    let mut resp = match client.get(target).send() {
+        Ok(r) => r,
+        Err(e) => {
+            let _ = tx.send(Msg::Failed(
+                describe_reqwest(&e, host_w),
+                e.is_timeout() || e.is_connect(),
+            ));
+            return;
+        }
+    };
+    let declared: Option<u64> = resp
+        .headers()
+        .get(reqwest::header::CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.trim().parse().ok());
+    if tx.send(Msg::Head(resp.status(), declared)).is_err() {
+        return;
+    }
+    let mut received = 0usize;
+    loop {
+        let mut buf = vec![0u8; 64 << 10];
+        let msg = match resp.read(&mut buf) {
+            Ok(0) => Msg::Done,
+            Ok(n) => {
+                buf.truncate(n);
+                received += n;
+                Msg::Chunk(buf)
+            }
+            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
+            Err(e) => {
+                let timeout = chain(&e).contains("timed out");
+                Msg::Failed(
+                    format!(
+                        "{} after {received} bytes: {}",
+                        if timeout {
+                            "timed out"
+                        } else {
+                            "the transfer broke off"
+                        },
+                        chain(&e)
+                    ),
+                    true,
+                )
+            }
+        };
+        let last = matches!(msg, Msg::Done | Msg::Failed(..));
+        if tx.send(msg).is_err() || last {
+            return;
+        }
     }
 }
 

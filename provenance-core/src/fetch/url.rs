@@ -8,7 +8,7 @@
 
 use crate::report::{Finding, Severity};
 
-use super::Error;
+use super::error::Error;
 
 /// The longest URL accepted.
 const MAX_URL_BYTES: usize = 2048;
@@ -58,12 +58,15 @@ pub struct RepoUrl {
 
 fn refuse(url: &str, reason: impl Into<String>) -> Error {
     Error::UrlPolicy {
-        url: crate::archive::escape(url.as_bytes()),
+        url: crate::text::escape(url.as_bytes()),
         reason: reason.into(),
     }
 }
 
 /// Normalize `raw` and apply the transport policy.
+///
+/// Long because it is the URL policy (shared/SECURITY.md §4.4) read top to bottom: every
+/// refusal and every normalization in the order they apply, which a split would scatter.
 pub fn normalize(raw: &str, allow_insecure: bool) -> Result<RepoUrl, Error> {
     if raw.len() > MAX_URL_BYTES {
         return Err(refuse(
@@ -229,7 +232,7 @@ pub fn normalize(raw: &str, allow_insecure: bool) -> Result<RepoUrl, Error> {
             Severity::Info,
             format!(
                 "repository URL `{}` normalized to `{fetch_url}`: {}",
-                crate::archive::escape(raw.as_bytes()),
+                crate::text::escape(raw.as_bytes()),
                 notes.join("; ")
             ),
         ));
@@ -373,7 +376,7 @@ mod tests {
             "https://github.com/",
         ] {
             let e = normalize(bad, false).expect_err(bad);
-            assert_eq!(e.kind(), crate::ErrorKind::UrlPolicy, "{bad}");
+            assert_eq!(e.kind(), crate::error::ErrorKind::UrlPolicy, "{bad}");
         }
         let long = format!("https://h/{}", "a".repeat(70_000));
         assert!(normalize(&long, false).is_err());

@@ -74,7 +74,7 @@ fn node(t: &toml::Table) -> Option<(Node, Vec<String>)> {
 fn declared(manifests: &[&toml::Table]) -> BTreeSet<String> {
     let mut out = BTreeSet::new();
     for m in manifests {
-        for ((_, key), dep) in crate::manifest_check::deps(m) {
+        for ((_, key), dep) in super::manifest_check::deps(m) {
             out.insert(dep.package.clone().unwrap_or(key));
         }
     }
@@ -85,25 +85,9 @@ fn lock_finding(kind: &str, severity: Severity, message: String) -> Finding {
     Finding::new(kind, severity, message).with_path("Cargo.lock")
 }
 
-/// Check a published `Cargo.lock` against the normalized manifest (and `.orig`, when present:
-/// a verbatim workspace lock of cargo 1.26–1.35 also locks the version-less dev-dependencies
-/// normalization drops).
-pub fn check_lockfile(
-    lock: &[u8],
-    normalized: &[u8],
-    orig: Option<&[u8]>,
-    name: &str,
-    version: &str,
-) -> Vec<Finding> {
-    let parse = crate::metadata::parse_toml_table;
-    let (Some(l), Some(n)) = (parse(lock), parse(normalized)) else {
-        return vec![lock_finding(
-            "lockfile_unparsable",
-            Severity::Low,
-            "the published `Cargo.lock` cannot be parsed".to_owned(),
-        )];
-    };
-    let o = orig.and_then(parse);
+/// Every package of the lock file (the `[root]` of a v1 lock included) with its dependency
+/// edges.
+fn lock_nodes(l: &toml::Table) -> Vec<(Node, Vec<String>)> {
     let mut nodes: Vec<(Node, Vec<String>)> = Vec::new();
     if let Some(root) = l.get("root").and_then(toml::Value::as_table)
         && let Some(n) = node(root)
@@ -118,9 +102,13 @@ pub fn check_lockfile(
                 .filter_map(node),
         );
     }
-    if nodes.is_empty() {
-        return Vec::new();
-    }
+    nodes
+}
+
+/// Reachability from every path package: packages that nothing depends on, dependencies that
+/// have no entry.
+fn graph_findings(nodes: &[(Node, Vec<String>)]) -> Vec<Finding> {
+    let mut findings = Vec::new();
     let mut by_name: BTreeMap<&str, Vec<usize>> = BTreeMap::new();
     for (i, (n, _)) in nodes.iter().enumerate() {
         by_name.entry(n.name.as_str()).or_default().push(i);
@@ -138,7 +126,6 @@ pub fn check_lockfile(
             })
             .unwrap_or_default()
     };
-    let mut findings = Vec::new();
     // Reachability from every path package.
     let mut seen = vec![false; nodes.len()];
     let mut stack: Vec<usize> = (0..nodes.len())
@@ -191,6 +178,33 @@ pub fn check_lockfile(
             ),
         ));
     }
+    findings
+}
+
+/// Check a published `Cargo.lock` against the normalized manifest (and `.orig`, when present:
+/// a verbatim workspace lock of cargo 1.26–1.35 also locks the version-less dev-dependencies
+/// normalization drops).
+pub fn check_lockfile(
+    lock: &[u8],
+    normalized: &[u8],
+    orig: Option<&[u8]>,
+    name: &str,
+    version: &str,
+) -> Vec<Finding> {
+    let parse = crate::metadata::parse_toml_table;
+    let (Some(l), Some(n)) = (parse(lock), parse(normalized)) else {
+        return vec![lock_finding(
+            "lockfile_unparsable",
+            Severity::Low,
+            "the published `Cargo.lock` cannot be parsed".to_owned(),
+        )];
+    };
+    let o = orig.and_then(parse);
+    let nodes = lock_nodes(&l);
+    if nodes.is_empty() {
+        return Vec::new();
+    }
+    let mut findings = graph_findings(&nodes);
     // The package's own entry.
     let Some((_, own_edges)) = nodes
         .iter()

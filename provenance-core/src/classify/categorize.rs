@@ -2,54 +2,13 @@
 //! CRLF from a Windows checkout, an unpushed `.github/` edit) from the worrying (build scripts,
 //! proc-macro code, binaries that are nowhere in the repository).
 
-use serde::{Deserialize, Serialize};
-
+use crate::archive::CrateArchive;
+use crate::compare;
+use crate::limits::Limits;
+use crate::rebuild::{Content, Selection};
+use crate::repo::Repo;
+pub use crate::report::Category;
 use crate::report::{Difference, DifferenceKind, Severity};
-
-/// What kind of change a difference is.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-#[non_exhaustive]
-pub enum Category {
-    /// Only whitespace differs (including trailing whitespace).
-    WhitespaceOnly,
-    /// Only line endings differ (CRLF vs LF).
-    LineEndings,
-    /// `Cargo.toml.orig` differs only in `package.version`.
-    VersionBumpOnly,
-    /// A generated file (generator header, `pregenerated/`, `OUT_DIR` copy).
-    GeneratedFile,
-    /// Inside a submodule or a vendored copy of another project.
-    VendoredUpstream,
-    /// CI, editor and lint configuration.
-    CiOrMeta,
-    /// The build script (runs at build time).
-    BuildScript,
-    /// Source of a proc-macro crate (runs at compile time).
-    ProcMacro,
-    /// Binary content (object files, libraries, executables, other non-text data).
-    Binary,
-    /// Anything else.
-    Other,
-}
-
-impl Category {
-    /// The stable snake_case name.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Category::WhitespaceOnly => "whitespace_only",
-            Category::LineEndings => "line_endings",
-            Category::VersionBumpOnly => "version_bump_only",
-            Category::GeneratedFile => "generated_file",
-            Category::VendoredUpstream => "vendored_upstream",
-            Category::CiOrMeta => "ci_or_meta",
-            Category::BuildScript => "build_script",
-            Category::ProcMacro => "proc_macro",
-            Category::Binary => "binary",
-            Category::Other => "other",
-        }
-    }
-}
 
 /// What the categorizer knows about the package.
 #[derive(Debug, Clone, Default)]
@@ -300,6 +259,51 @@ pub fn summary(differences: &[Difference]) -> String {
             .join(", "),
         severity_name(max)
     )
+}
+
+/// Set `category` and `severity` on every difference of a [`compare::compare`] of `archive` with
+/// `selection` (reading a blob from `repo` only for files whose content differs).
+pub fn categorize_all(
+    differences: &mut [Difference],
+    archive: &CrateArchive,
+    selection: &Selection,
+    repo: &Repo,
+    limits: &Limits,
+) -> Result<(), compare::Error> {
+    let expected = compare::expected_files(archive, selection);
+    let facts = PackageFacts {
+        build: match &selection.manifest.build {
+            Some(Some(b)) => Some(b.trim_start_matches("./").to_owned()),
+            Some(None) => Some(String::new()),
+            None => None,
+        },
+        proc_macro: selection.manifest.proc_macro,
+        submodules: selection
+            .missing_submodules
+            .iter()
+            .map(|s| s.path.clone())
+            .collect(),
+    };
+    for d in differences.iter_mut() {
+        let published = archive
+            .files
+            .get(&d.path)
+            .filter(|f| f.retained())
+            .map(|f| f.data.as_slice());
+        let blob = match expected.get(&d.path).map(|e| &e.content) {
+            Some(Content::Blob { id, .. })
+                if d.kind == DifferenceKind::ContentDiffers
+                    && repo.blob_size(*id)? <= limits.max_blob_bytes =>
+            {
+                Some(repo.blob(*id, limits.max_blob_bytes)?)
+            }
+            _ => None,
+        };
+        let c = categorize(d, blob.as_deref(), published, &facts);
+        d.category = Some(c);
+        d.severity = Some(severity(c, d));
+    }
+    Ok(())
 }
 
 #[cfg(test)]

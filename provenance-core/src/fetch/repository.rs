@@ -1,0 +1,379 @@
+//! Fetching a repository into the cache: URL policy, the cache record (replayed on a hit so
+//! reports do not depend on the cache), the HTTP preflight, then the network part
+//! ([`transfer`](super::transfer)).
+
+use std::path::Path;
+use std::sync::atomic::AtomicBool;
+use std::time::Duration;
+
+use gix::ObjectId;
+use serde::{Deserialize, Serialize};
+
+use super::cache::{self, Cache};
+use super::error::{Error, chain, describe_reqwest};
+use super::git;
+use super::net;
+use super::options::Options;
+use super::registry;
+use super::thread::stoppable;
+use super::transfer;
+use super::url::{self, RepoUrl, Transport};
+use super::want::{Fetched, Want};
+use crate::ids::hex;
+use crate::progress::{Progress, Stage};
+use crate::report::{Finding, RepoFetchInfo, Severity, SubmoduleInfo};
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+struct Record {
+    /// What the fetch that filled the cache received, replayed on cache hits so reports are
+    /// byte-identical whether or not the cache was warm (shared/SECURITY.md §5 promise 13).
+    #[serde(default)]
+    fetched: Option<RepoFetchInfo>,
+    reachable_from: Option<String>,
+    findings: Vec<Finding>,
+    submodules: Vec<SubmoduleInfo>,
+    found: bool,
+}
+
+/// Fetch what `want` needs from the repository at `raw_url` into the cache (or reuse the cache).
+///
+/// `from_crate`: the URL comes from the crate's `package.repository`, so a policy refusal is a
+/// verdict (`Fetched::not_found`) rather than an error.
+pub fn repository(
+    raw_url: &str,
+    from_crate: bool,
+    want: &Want,
+    options: &Options,
+    progress: &mut dyn Progress,
+    should_interrupt: &AtomicBool,
+) -> Result<Fetched, Error> {
+    let url = match url::normalize(raw_url, options.allow_insecure_transport) {
+        Ok(u) => u,
+        Err(e @ Error::UrlPolicy { .. }) if from_crate => {
+            let url = crate::text::escape(raw_url.as_bytes());
+            return Ok(Fetched::refused(url, &e, Vec::new()));
+        }
+        Err(e) => return Err(e),
+    };
+    if let Some(p) = &url.local_path {
+        return Ok(Fetched::local(p, &url));
+    }
+    let commit = want.commit_id()?;
+    progress.stage(Stage::Fetch, None);
+    let cache = options.cache()?;
+    let (repo_path, lock_path) = cache.repo_paths(&url.key);
+    let _lock = cache::Lock::exclusive(&lock_path)?;
+    let repo = git::open_bare(&repo_path, &url, options)?;
+    let record_path = git::record_path(&repo_path, &record_key(commit, want));
+    let mut info = RepoFetchInfo {
+        url: url.fetch_url.clone(),
+        ..RepoFetchInfo::default()
+    };
+    let mut findings = url.findings.clone();
+    if replay(&record_path, &repo, commit, &mut info, &mut findings) {
+        return Ok(Fetched {
+            path: repo_path,
+            not_found: None,
+            info,
+            findings,
+        });
+    }
+    if options.offline {
+        return Err(Error::Offline {
+            what: match commit {
+                Some(c) => format!("commit `{c}` of `{}`", url.fetch_url),
+                None => format!("the version tags of `{}`", url.fetch_url),
+            },
+        });
+    }
+    let refused = |e: Error| refused(e, from_crate, &url);
+    if matches!(url.transport, Transport::Https | Transport::Http) {
+        match preflight_stoppable(&url, options, should_interrupt)? {
+            Ok(Some(message)) => {
+                return Ok(Fetched {
+                    path: repo_path,
+                    not_found: Some(message),
+                    info,
+                    findings,
+                });
+            }
+            Ok(None) => {}
+            Err(e) => return refused(e),
+        }
+    }
+    let outcome = transfer::fetch_into(
+        &repo,
+        &url,
+        commit,
+        want,
+        options,
+        &mut info,
+        should_interrupt,
+    );
+    let found = match outcome {
+        Ok(found) => found,
+        Err(git::Failure::NotFound(message)) => {
+            let message = format!("cannot fetch `{}`: {message}", url.fetch_url);
+            return Ok(Fetched {
+                path: repo_path,
+                not_found: Some(message),
+                info,
+                findings,
+            });
+        }
+        Err(git::Failure::Refused(message)) => {
+            return Err(Error::Network {
+                host: url.host.clone(),
+                what: format!("fetching `{}`", url.fetch_url),
+                message,
+                transient: false,
+            });
+        }
+        Err(git::Failure::Error(e)) => return refused(e),
+    };
+    let rec_findings = after_fetch(
+        &repo,
+        &url,
+        commit,
+        found,
+        want,
+        options,
+        &mut info,
+        should_interrupt,
+    )?;
+    progress.inc(info.bytes);
+    findings.extend(rec_findings.iter().cloned());
+    write_record(&cache, &record_path, &info, rec_findings, commit, found)?;
+    Ok(Fetched {
+        path: repo_path,
+        not_found: None,
+        info,
+        findings,
+    })
+}
+
+/// A URL refused by policy is a verdict when it comes from the crate, an error otherwise.
+fn refused(e: Error, from_crate: bool, url: &RepoUrl) -> Result<Fetched, Error> {
+    match e {
+        Error::UrlPolicy { .. } if from_crate => Ok(Fetched::refused(
+            url.fetch_url.clone(),
+            &e,
+            url.findings.clone(),
+        )),
+        e => Err(e),
+    }
+}
+
+/// The name of the cache record: the commit, or a digest of the wanted tags.
+fn record_key(commit: Option<ObjectId>, want: &Want) -> String {
+    match commit {
+        Some(c) => c.to_string(),
+        None => format!(
+            "tags-{}",
+            &hex(&<sha2::Sha256 as sha2::Digest>::digest(
+                want.tags.join("\n").as_bytes()
+            ))[..16]
+        ),
+    }
+}
+
+/// Cache hit: the record exists and (for a commit) the commit is present. Replays what the
+/// fetch that filled the cache saw into `info` and `findings`.
+fn replay(
+    record_path: &Path,
+    repo: &gix::Repository,
+    commit: Option<ObjectId>,
+    info: &mut RepoFetchInfo,
+    findings: &mut Vec<Finding>,
+) -> bool {
+    let Ok(Some(bytes)) = cache::read_limited(record_path, 1 << 20) else {
+        return false;
+    };
+    let Ok(rec) = serde_json::from_slice::<Record>(&bytes) else {
+        return false;
+    };
+    // The record says the commit was fetched, but it is no longer in the repository: no hit.
+    if rec.found && !commit.is_none_or(|c| git::has_commit(repo, c)) {
+        return false;
+    }
+    if let Some(f) = rec.fetched {
+        *info = f;
+    } else {
+        info.strategy = "cache".into();
+    }
+    info.from_cache = true;
+    info.reachable_from = rec.reachable_from;
+    info.submodules = rec.submodules;
+    findings.extend(rec.findings);
+    true
+}
+
+/// The preflight on its own thread, stopped when `should_interrupt` is set. The outer error is
+/// the stop; the inner result is the preflight's.
+fn preflight_stoppable(
+    url: &RepoUrl,
+    options: &Options,
+    should_interrupt: &AtomicBool,
+) -> Result<Result<Option<String>, Error>, Error> {
+    let (u, o) = (url.clone(), options.clone());
+    // No grace: the preflight holds nothing that needs winding down.
+    let interrupted = || {
+        should_interrupt
+            .load(std::sync::atomic::Ordering::Relaxed)
+            .then(|| "interrupted".to_owned())
+    };
+    let (outcome, why) = stoppable(
+        "provenance-preflight",
+        move |_| preflight(&u, &o),
+        Duration::ZERO,
+        interrupted,
+    );
+    outcome.ok_or_else(|| match why.as_deref() {
+        Some("interrupted") => Error::Interrupted,
+        why => Error::Network {
+            host: url.host.clone(),
+            what: format!("fetching `{}`", url.fetch_url),
+            message: why.unwrap_or("the preflight stopped").to_owned(),
+            transient: true,
+        },
+    })
+}
+
+/// After the commit was fetched: whether it is on an advertised ref, and its submodules'
+/// commits. Returns the findings to keep in the cache record.
+#[allow(clippy::too_many_arguments)]
+fn after_fetch(
+    repo: &gix::Repository,
+    url: &RepoUrl,
+    commit: Option<ObjectId>,
+    found: bool,
+    want: &Want,
+    options: &Options,
+    info: &mut RepoFetchInfo,
+    should_interrupt: &AtomicBool,
+) -> Result<Vec<Finding>, Error> {
+    let mut rec_findings = Vec::new();
+    if let Some(c) = commit
+        && found
+    {
+        if info.reachable_from.is_none() {
+            rec_findings.push(Finding::new(
+                "commit_not_on_any_ref",
+                Severity::Medium,
+                format!(
+                    "commit `{c}` is not reachable from any branch or tag advertised by `{}`",
+                    url.fetch_url
+                ),
+            ));
+        }
+        if options.submodules {
+            transfer::submodules(
+                repo,
+                url,
+                c,
+                want,
+                options,
+                info,
+                &mut rec_findings,
+                should_interrupt,
+            )?;
+        }
+    }
+    Ok(rec_findings)
+}
+
+/// Keep what this fetch saw for the next run (only when there is something to replay).
+fn write_record(
+    cache: &Cache,
+    record_path: &Path,
+    info: &RepoFetchInfo,
+    findings: Vec<Finding>,
+    commit: Option<ObjectId>,
+    found: bool,
+) -> Result<(), Error> {
+    let record = Record {
+        fetched: Some(info.clone()),
+        reachable_from: info.reachable_from.clone(),
+        findings,
+        submodules: info.submodules.clone(),
+        found,
+    };
+    if found || commit.is_none() {
+        let bytes = serde_json::to_vec_pretty(&record).expect("record serializes");
+        cache.write_atomic(record_path, &bytes)?;
+    }
+    Ok(())
+}
+
+/// For HTTP(S): ask for the ref advertisement ourselves first, so that 404/401/403 become
+/// `repository_not_found`, and a redirect to another host or scheme is refused with a clear
+/// message, before gix (which is configured not to follow redirects) connects.
+fn preflight(url: &RepoUrl, options: &Options) -> Result<Option<String>, Error> {
+    let refusal: net::Refusal = std::sync::Arc::default();
+    let resolver = net::PolicyResolver::new(options.allow_insecure_transport, refusal.clone());
+    let client = registry::http_client_with(options, Some(std::sync::Arc::new(resolver)))?;
+    let refused = || {
+        refusal
+            .lock()
+            .expect("not poisoned")
+            .take()
+            .map(|reason| Error::UrlPolicy {
+                url: url.fetch_url.clone(),
+                reason,
+            })
+    };
+    let target = format!("{}/info/refs?service=git-upload-pack", url.fetch_url);
+    match client
+        .get(&target)
+        .header("Git-Protocol", "version=2")
+        .send()
+    {
+        Ok(resp) => {
+            let status = resp.status();
+            if status.is_success() {
+                if resp.url().as_str() != target {
+                    return Ok(Some(format!(
+                        "`{}` redirects to `{}`; use the new URL with `--repo`",
+                        url.fetch_url,
+                        resp.url()
+                    )));
+                }
+                return Ok(None);
+            }
+            if status.is_server_error() || status == reqwest::StatusCode::TOO_MANY_REQUESTS {
+                return Err(Error::Network {
+                    host: url.host.clone(),
+                    what: format!("fetching `{}`", url.fetch_url),
+                    message: format!("HTTP status {status}"),
+                    transient: true,
+                });
+            }
+            if status.is_redirection() {
+                let loc = resp
+                    .headers()
+                    .get(reqwest::header::LOCATION)
+                    .map(|v| crate::text::escape(v.as_bytes()))
+                    .unwrap_or_default();
+                return Ok(Some(format!(
+                    "`{}` answered with a redirect to `{loc}` (HTTP status {status}), which is not followed",
+                    url.fetch_url
+                )));
+            }
+            Ok(Some(format!(
+                "`{}` is not a git repository or access was denied (HTTP status {status})",
+                url.fetch_url
+            )))
+        }
+        Err(e) if e.is_redirect() => Ok(Some(format!(
+            "cannot fetch `{}`: {}",
+            url.fetch_url,
+            chain(&e)
+        ))),
+        Err(e) => Err(refused().unwrap_or_else(|| Error::Network {
+            host: url.host.clone(),
+            what: format!("fetching `{}`", url.fetch_url),
+            message: describe_reqwest(&e, &url.host),
+            transient: true,
+        })),
+    }
+}

@@ -1,0 +1,66 @@
+//! The crate's bytes: a local file, bytes in memory, or a registry download (fetch stage),
+//! parsed by the archive stage.
+
+use sha2::Digest;
+
+use super::fetching;
+use crate::archive::{self, CrateArchive};
+use crate::limits::Limits;
+use crate::metadata;
+use crate::progress::Stage;
+use crate::request::{CrateSource, Error, Run};
+
+/// Read (or download) and parse the `.crate`; a registry download must be the crate asked for.
+/// Returns the archive and the hex SHA-256 of its bytes.
+pub(super) fn read_crate(
+    krate: &CrateSource,
+    run: &mut Run<'_>,
+    fetched: &mut fetching::Context,
+) -> Result<(CrateArchive, String), Error> {
+    let options = run.options;
+    let limits = &options.limits;
+    run.progress.stage(Stage::ReadCrate, None);
+    let bytes = match krate {
+        CrateSource::File(p) => read_limited(p, limits)?,
+        CrateSource::Bytes(b) => b.clone(),
+        CrateSource::Registry { name, version } => fetched.download(name, version, run)?,
+    };
+    run.progress.inc(bytes.len() as u64);
+    let archive = archive::parse(&bytes, limits)?;
+    run.check()?;
+    if let CrateSource::Registry { name, version } = krate {
+        // The registry must have served the crate that was asked for (M6).
+        let (found_name, found_version, _) = archive::identity(&archive, limits)?;
+        for (field, found, expected) in [
+            ("name", &found_name, name),
+            ("version", &found_version, version),
+        ] {
+            if found != expected {
+                return Err(metadata::Error::IdentityMismatch {
+                    field,
+                    found: found.clone(),
+                    expected: expected.clone(),
+                }
+                .into());
+            }
+        }
+    }
+    let sha256 = crate::ids::hex(&sha2::Sha256::digest(&bytes));
+    Ok((archive, sha256))
+}
+
+fn read_limited(path: &std::path::Path, limits: &Limits) -> Result<Vec<u8>, Error> {
+    use std::io::Read;
+    let io = |source| {
+        Error::Archive(archive::Error::Io {
+            path: path.display().to_string(),
+            source,
+        })
+    };
+    let f = std::fs::File::open(path).map_err(io)?;
+    let mut bytes = Vec::new();
+    f.take(limits.max_crate_bytes + 1)
+        .read_to_end(&mut bytes)
+        .map_err(io)?;
+    Ok(bytes)
+}
