@@ -26,12 +26,18 @@
 //! # Ok::<(), provenance_core::Error>(())
 //! ```
 //!
+//! Many crate versions at once — a `Cargo.lock`, a list, an SBOM, all versions of crates — go
+//! through the batch engine [`batch`]: inputs, planning by repository, worker-process isolation,
+//! the append-only resumable results file, the gate and the summary. `crate-provenance scan`,
+//! the Python package's `scan` and its Dask module all use it, so they write the same lines.
+//!
 //! The stages are public too: [`archive::parse`] → [`rebuild::locate_package`] +
 //! [`rebuild::rebuild`] → [`compare::compare`] → [`classify`].
 #![forbid(unsafe_code)]
 #![deny(missing_docs)]
 
 pub mod archive;
+pub mod batch;
 pub mod categorize;
 pub mod compare;
 mod error;
