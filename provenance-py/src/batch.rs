@@ -245,13 +245,15 @@ pub fn scan(
     if let Some(cb) = before_verify {
         let raised = Arc::clone(&raised);
         config.before_verify = Some(Arc::new(move |t: &Target| {
-            Python::attach(|py| match cb.call1(py, (t.name.as_str(), t.version.as_str())) {
-                Ok(_) => Ok(()),
-                Err(e) => {
-                    *raised.lock().expect("lock") = Some(e);
-                    Err(format!("`before_verify` raised for `{}`", t.key()))
-                }
-            })
+            Python::attach(
+                |py| match cb.call1(py, (t.name.as_str(), t.version.as_str())) {
+                    Ok(_) => Ok(()),
+                    Err(e) => {
+                        *raised.lock().expect("lock") = Some(e);
+                        Err(format!("`before_verify` raised for `{}`", t.key()))
+                    }
+                },
+            )
         }));
     }
     let out_path = out.clone();
@@ -395,7 +397,9 @@ pub fn locate_versions(
         };
         for name in names {
             match inputs::index_versions(&name, selection, &options, flag) {
-                Ok(versions) => todo.extend(versions.into_iter().filter(|t| !skip.contains(&t.key()))),
+                Ok(versions) => {
+                    todo.extend(versions.into_iter().filter(|t| !skip.contains(&t.key())))
+                }
                 Err(e) => {
                     let line = outcome::entry(
                         &Target {

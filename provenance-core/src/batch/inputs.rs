@@ -431,7 +431,13 @@ pub fn index_versions(
         })
         .collect();
     if selection.latest_only && !chosen.is_empty() {
-        let release = |t: &Target| !t.version.split('+').next().unwrap_or_default().contains('-');
+        let release = |t: &Target| {
+            !t.version
+                .split('+')
+                .next()
+                .unwrap_or_default()
+                .contains('-')
+        };
         let pool: Vec<&Target> = if chosen.iter().any(release) {
             chosen.iter().filter(|t| release(t)).collect()
         } else {

@@ -29,8 +29,7 @@ pub fn crate_repository(
     stop: &AtomicBool,
 ) -> Result<Option<String>, crate::Error> {
     let fopts = crate::fetch::Options::from_verify(options);
-    let downloaded =
-        crate::fetch::crate_archive(name, version, &fopts, &mut crate::Discard, stop)?;
+    let downloaded = crate::fetch::crate_archive(name, version, &fopts, &mut crate::Discard, stop)?;
     let limits = &fopts.limits;
     let archive = crate::archive::parse(&downloaded.bytes, limits)?;
     let Some(file) = archive.files.get("Cargo.toml") else {
@@ -134,7 +133,12 @@ mod tests {
         );
         assert_eq!(
             keys(&partitions(&located, 2)),
-            vec![vec!["a@1", "a@2"], vec!["b@1"], vec!["c@1", "c@2"], vec!["c@3"]]
+            vec![
+                vec!["a@1", "a@2"],
+                vec!["b@1"],
+                vec!["c@1", "c@2"],
+                vec!["c@3"]
+            ]
         );
         assert_eq!(repositories(&located), 3);
     }

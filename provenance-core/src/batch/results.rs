@@ -353,7 +353,11 @@ mod tests {
         let (a, b) = (dir.path().join("a.jsonl"), dir.path().join("b.jsonl"));
         let first = error("x", "network").to_line();
         let second = error("x", "invalid_archive").to_line();
-        std::fs::write(&a, format!("{first}\n{}\n", error("b", "network").to_line())).unwrap();
+        std::fs::write(
+            &a,
+            format!("{first}\n{}\n", error("b", "network").to_line()),
+        )
+        .unwrap();
         std::fs::write(&b, format!("{second}\n{{\"torn")).unwrap();
         assert_eq!(lines(&b).unwrap(), vec![second.clone()]);
         assert_eq!(line_key(&first).as_deref(), Some("x@1.0.0"));
@@ -361,6 +365,9 @@ mod tests {
         let dest = dir.path().join("merged.jsonl");
         assert_eq!(merge(&[a, b], &dest).unwrap(), 2);
         let got = std::fs::read_to_string(&dest).unwrap();
-        assert_eq!(got, format!("{}\n{second}\n", error("b", "network").to_line()));
+        assert_eq!(
+            got,
+            format!("{}\n{second}\n", error("b", "network").to_line())
+        );
     }
 }

@@ -2,6 +2,7 @@
 
 from collections.abc import Callable, Iterable
 from os import PathLike
+from pathlib import Path
 from typing import Any, TypedDict, final
 
 __all__ = [
@@ -547,8 +548,8 @@ class Summary:
         """Seconds the verifications took."""
 
     @property
-    def results(self) -> str | None:
-        """The results file (``out``), if one was written."""
+    def results(self) -> Path | None:
+        """The results file (``out``), if one was given."""
 
     def to_json(self) -> str:
         """The summary exactly as ``crate-provenance scan --format json`` prints it."""

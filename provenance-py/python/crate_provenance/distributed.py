@@ -434,7 +434,7 @@ def scan(
         skipped = len(pairs) - len(todo)
         for chunk in _chunks(todo, LOCATE_CHUNK):
             locate_futures.append(
-                cl.submit(_locate, chunk, [], False, False, {}, settings, pure=False, retries=2)
+                cl.submit(_locate, chunk, [], False, False, [], settings, pure=False, retries=2)
             )
     located: list[tuple[str, str, str]] = []
     errors: list[str] = []
