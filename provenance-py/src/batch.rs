@@ -1,6 +1,8 @@
 //! The batch engine ([`provenance_core::batch`]) for Python: `crate_provenance.scan(...)`, and
 //! the pieces `crate_provenance.distributed` distributes (locate, plan, result lines, merge).
 //! Nothing here decides what a line says: that is the engine's.
+// PyO3 extracts arguments as owned values.
+#![allow(clippy::needless_pass_by_value)]
 
 use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
@@ -45,7 +47,7 @@ fn add_targets(into: &mut inputs::Inputs, targets: &Bound<'_, PyAny>) -> PyResul
 #[pyclass(frozen, module = "crate_provenance._native")]
 #[derive(Debug)]
 pub struct Summary {
-    summary: summary::Summary,
+    inner: summary::Summary,
     #[pyo3(get)]
     verified: usize,
     #[pyo3(get)]
@@ -61,14 +63,14 @@ impl Summary {
     /// Crate versions with a result line.
     #[getter]
     fn total(&self) -> usize {
-        self.summary.total
+        self.inner.total
     }
 
     /// Lines per verdict (every verdict, in the summary's order) and `"error"`.
     #[getter]
     fn counts<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyDict>> {
         let d = PyDict::new(py);
-        for (k, v) in &self.summary.counts {
+        for (k, v) in &self.inner.counts {
             d.set_item(k, v)?;
         }
         Ok(d)
@@ -77,7 +79,7 @@ impl Summary {
     /// `NAME@VERSION` of the results that are not `match`, in result order.
     #[getter]
     fn not_match(&self) -> Vec<String> {
-        self.summary
+        self.inner
             .not_match
             .iter()
             .map(|r| format!("{}@{}", r.name, r.version))
@@ -87,7 +89,7 @@ impl Summary {
     /// `NAME@VERSION` of the results the gate denies (no exemption applies).
     #[getter]
     fn denied(&self) -> Vec<String> {
-        self.summary
+        self.inner
             .not_match
             .iter()
             .filter(|r| r.denied)
@@ -98,7 +100,7 @@ impl Summary {
     /// `(name, version, reason)` of the packages the inputs name but that were not verified.
     #[getter]
     fn skipped(&self) -> Vec<(String, String, String)> {
-        self.summary
+        self.inner
             .skipped
             .iter()
             .map(|s| (s.name.clone(), s.version.clone(), s.reason.clone()))
@@ -108,49 +110,49 @@ impl Summary {
     /// The denied verdicts.
     #[getter]
     fn deny(&self) -> Vec<String> {
-        self.summary.deny.clone()
+        self.inner.deny.clone()
     }
 
     /// Exemptions that matched no result.
     #[getter]
     fn unused_exemptions(&self) -> Vec<String> {
-        self.summary.unused_exemptions.clone()
+        self.inner.unused_exemptions.clone()
     }
 
     /// Whether the gate fails.
     #[getter]
     fn gate_failed(&self) -> bool {
-        self.summary.gate_failed
+        self.inner.gate_failed
     }
 
     /// The gate passes.
     #[getter]
     fn ok(&self) -> bool {
-        !self.summary.gate_failed
+        !self.inner.gate_failed
     }
 
     /// The summary as `crate-provenance scan --format json` prints it.
     fn to_json(&self) -> String {
-        summary::json(&self.summary)
+        summary::json(&self.inner)
     }
 
     /// The summary as `crate-provenance scan --format markdown` prints it.
     fn to_markdown(&self) -> String {
-        summary::markdown(&self.summary)
+        summary::markdown(&self.inner)
     }
 
     /// The summary as `crate-provenance scan` prints it (`--format human`).
     fn to_text(&self) -> String {
-        summary::human(&self.summary)
+        summary::human(&self.inner)
     }
 
     fn __repr__(&self) -> String {
         format!(
             "Summary(total={}, verified={}, already={}, gate_failed={})",
-            self.summary.total,
+            self.inner.total,
             self.verified,
             self.already,
-            if self.summary.gate_failed {
+            if self.inner.gate_failed {
                 "True"
             } else {
                 "False"
@@ -278,7 +280,7 @@ pub fn scan(
     let (run, skipped) = ran?;
     let refs: Vec<&batch::Entry> = run.entries.iter().collect();
     Ok(Summary {
-        summary: summary::summarize(&refs, &skipped, &policy),
+        inner: summary::summarize(&refs, &skipped, &policy),
         verified: run.verified,
         already: run.already,
         elapsed: run.elapsed.as_secs_f64(),
@@ -339,13 +341,16 @@ pub fn summarize(
     })?;
     let refs: Vec<&batch::Entry> = entries.iter().collect();
     Ok(Summary {
-        summary: summary::summarize(&refs, &[], &policy),
+        inner: summary::summarize(&refs, &[], &policy),
         verified: 0,
         already: entries.len(),
         elapsed: 0.0,
         results,
     })
 }
+
+/// `(name, version, partition key, error line)` of [`locate_versions`].
+type Located = (String, String, Option<String>, Option<String>);
 
 /// For `distributed`: the partition key of each version to verify, from the registry.
 ///
@@ -378,7 +383,7 @@ pub fn locate_versions(
     index_url: Option<String>,
     offline: bool,
     allow_insecure_transport: bool,
-) -> PyResult<Vec<(String, String, Option<String>, Option<String>)>> {
+) -> PyResult<Vec<Located>> {
     let mut options = Options::default();
     options.cache_dir = cache_dir_arg(cache_dir)?;
     options.index_url = index_url;
@@ -398,7 +403,7 @@ pub fn locate_versions(
         for name in names {
             match inputs::index_versions(&name, selection, &options, flag) {
                 Ok(versions) => {
-                    todo.extend(versions.into_iter().filter(|t| !skip.contains(&t.key())))
+                    todo.extend(versions.into_iter().filter(|t| !skip.contains(&t.key())));
                 }
                 Err(e) => {
                     let line = outcome::entry(

@@ -33,9 +33,11 @@ pub fn worker_main() -> ExitCode {
     let served = isolate::serve(
         &mut std::io::stdin().lock(),
         &mut std::io::stdout().lock(),
-        |_req| {
+        |req| {
             #[cfg(debug_assertions)]
-            inject_fault(&_req.name);
+            inject_fault(&req.name);
+            #[cfg(not(debug_assertions))]
+            let _ = req;
         },
     );
     match served {

@@ -267,9 +267,7 @@ impl JournalState {
             .open(&j.path)
             .map_err(|e| format!("cannot open `{}`: {e}", j.path.display()))?;
         // A start torn by a kill: finish its line so that the next one stands alone.
-        let torn = std::fs::read(&j.path)
-            .map(|b| !b.is_empty() && !b.ends_with(b"\n"))
-            .unwrap_or(false);
+        let torn = std::fs::read(&j.path).is_ok_and(|b| !b.is_empty() && !b.ends_with(b"\n"));
         if torn {
             (&file)
                 .write_all(b"\n")
