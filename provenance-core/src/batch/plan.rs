@@ -131,13 +131,15 @@ mod tests {
             keys(&partitions(&located, 3)),
             vec![vec!["a@1", "a@2", "b@1"], vec!["c@1", "c@2", "c@3"]]
         );
+        // A repository bigger than a partition is cut at once; the partition being packed is
+        // closed later.
         assert_eq!(
             keys(&partitions(&located, 2)),
             vec![
                 vec!["a@1", "a@2"],
-                vec!["b@1"],
                 vec!["c@1", "c@2"],
-                vec!["c@3"]
+                vec!["c@3"],
+                vec!["b@1"]
             ]
         );
         assert_eq!(repositories(&located), 3);
