@@ -46,6 +46,11 @@
 //! tags, a bounded history walk) through stages 3–5. [`inspect`] runs stages 1, 2 and the
 //! crate-intrinsic part of 5; [`list_files`] runs stage 3 alone.
 //!
+//! Many crate versions at once — a `Cargo.lock`, a list, an SBOM, all versions of crates — go
+//! through the batch engine [`batch`]: inputs, planning by repository, worker-process isolation,
+//! the append-only resumable results file, the gate and the summary. `crate-provenance scan`,
+//! the Python package's `scan` and its Dask module all use it, so they write the same lines.
+//!
 //! The modules `categorize`, `manifest_check`, `lockfile_check` and `intrinsic` of earlier
 //! releases live in [`classify`](mod@classify) now; their old paths keep working (re-exports, not deprecated).
 #![forbid(unsafe_code)]
@@ -75,6 +80,7 @@ mod request;
 mod verify;
 
 // Above the operation: what front-ends share.
+pub mod batch;
 pub mod sbom;
 
 pub use classify::{

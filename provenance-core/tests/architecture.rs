@@ -30,7 +30,7 @@ const LAYERS: &[&str] = &[
     // The operation: request types, one commit end to end, the assisted search, the orchestrator.
     "request", "evaluate", "assisted", "verify",
     // Front-end helpers, above the operation.
-    "sbom",
+    "sbom", "batch",
 ];
 
 const MAX_FILE_LINES: usize = 800;

@@ -5,6 +5,7 @@
 //! through the one table in [`errors`]; a mismatch is a `Report`, never an exception.
 #![forbid(unsafe_code)]
 
+mod batch;
 mod errors;
 mod types;
 
@@ -420,22 +421,14 @@ fn crate_repository(
     offline: bool,
     allow_insecure_transport: bool,
 ) -> PyResult<Option<String>> {
-    let options = fetch_options(cache_dir, index_url, offline, allow_insecure_transport)?;
-    run_detached(py, None, move |p, flag| {
-        let downloaded = provenance_core::fetch::crate_archive(&name, &version, &options, p, flag)
-            .map_err(core_err)?;
-        let limits = &options.limits;
-        let archive =
-            provenance_core::archive::parse(&downloaded.bytes, limits).map_err(core_err)?;
-        let Some(file) = archive.files.get("Cargo.toml") else {
-            return Err(core_err(provenance_core::metadata::Error::MissingManifest));
-        };
-        let m = provenance_core::metadata::parse_manifest(&file.data, "Cargo.toml", limits)
-            .map_err(core_err)?;
-        Ok(match m.repository {
-            provenance_core::metadata::Field::Value(r) => Some(r),
-            _ => None,
-        })
+    let mut options = Options::default();
+    options.cache_dir = cache_dir_arg(cache_dir)?;
+    options.index_url = index_url;
+    options.offline = offline;
+    options.allow_insecure_transport = allow_insecure_transport;
+    run_detached(py, None, move |_, flag| {
+        provenance_core::batch::plan::crate_repository(&name, &version, &options, flag)
+            .map_err(|e| BindingError::from_core(&e))
     })
 }
 
@@ -444,9 +437,8 @@ fn crate_repository(
 #[pyfunction]
 #[pyo3(signature = (url, *, allow_insecure_transport = false))]
 fn repository_key(url: &str, allow_insecure_transport: bool) -> PyResult<String> {
-    provenance_core::fetch::url::normalize(url, allow_insecure_transport)
-        .map(|u| u.key)
-        .map_err(|e| core_err(e).into())
+    provenance_core::batch::plan::repository_key(url, allow_insecure_transport)
+        .map_err(|e| BindingError::from_core(&e).into())
 }
 
 /// Native part of the `crate_provenance` package; import `crate_provenance` instead.
@@ -466,6 +458,7 @@ fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(index_versions, m)?)?;
     m.add_function(wrap_pyfunction!(crate_repository, m)?)?;
     m.add_function(wrap_pyfunction!(repository_key, m)?)?;
+    batch::register(m)?;
     m.add_class::<types::Report>()?;
     m.add_class::<types::Source>()?;
     m.add_class::<types::FileCounts>()?;

@@ -1,28 +1,29 @@
-//! `crate-provenance scan`: verify many crate versions in parallel over a shared cache,
-//! appending one result per line to a JSONL file (see [`results`]) so that an interrupted scan
-//! resumes where it stopped; then summarize and apply the gate ([`policy`]).
+//! `crate-provenance scan`: the command line of the batch engine [`provenance_core::batch`],
+//! which verifies many crate versions in parallel over a shared cache, appending one result per
+//! line to a JSONL file (see [`results`]) so that an interrupted scan resumes where it stopped.
+//! Here: arguments, signals, progress on stderr, the summary on stdout, the gate's exit status,
+//! and the SARIF / attestation / SBOM outputs.
 //! `crate-provenance report`: summarize a results file, optionally as a static HTML site.
 
-pub mod inputs;
 pub mod isolate;
-pub mod policy;
 pub mod progress;
-pub mod results;
-pub mod summary;
 
-use std::collections::HashMap;
+// The engine's modules, under the paths the CLI has always used.
+pub use provenance_core::batch::{inputs, policy, results, summary};
+
 use std::io::Write;
 use std::num::NonZeroUsize;
 use std::path::PathBuf;
 use std::process::ExitCode;
-use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{Arc, Mutex, mpsc};
-use std::time::{Duration, Instant};
+use std::sync::Arc;
+use std::sync::atomic::AtomicBool;
+use std::time::Duration;
 
 use clap::ValueEnum;
-use provenance_core::{CrateSource, ErrorKind, Options, Request};
+use provenance_core::Options;
+use provenance_core::batch::{self, Observer, Planned};
 
-use inputs::{Inputs, Target};
+use inputs::Inputs;
 use policy::Policy;
 use results::{Entry, Outcome};
 
@@ -178,8 +179,47 @@ fn print_summary(s: &summary::Summary, format: SummaryFormat, sarif: impl FnOnce
     let _ = out.flush();
 }
 
-fn lower_key(name: &str, version: &str) -> String {
-    format!("{}@{version}", name.to_ascii_lowercase())
+/// Progress on stderr: the plan, a warning per error line, the ticker.
+struct Stderr {
+    ticker: Option<progress::Ticker>,
+    interval: Duration,
+    skipped: usize,
+}
+
+impl Observer for Stderr {
+    fn planned(&mut self, plan: &Planned) {
+        let ticker = progress::Ticker::new(plan.pending as u64, self.interval);
+        ticker.println(&format!(
+            "scan: {} crate versions to verify ({} already in the results, {} skipped), {} jobs",
+            plan.pending, plan.already, self.skipped, plan.jobs,
+        ));
+        self.ticker = Some(ticker);
+    }
+
+    fn in_flight(&mut self, keys: &[String]) {
+        if let Some(t) = &mut self.ticker {
+            t.set_current(keys);
+        }
+    }
+
+    fn finished(&mut self, entry: &Entry) {
+        if let Some(t) = &mut self.ticker {
+            if let Outcome::Error { kind, message } = &entry.outcome {
+                t.println(&format!(
+                    "warning: `{}`: {kind}: {}",
+                    summary::clean(&entry.key()),
+                    summary::clean(message)
+                ));
+            }
+            t.inc();
+        }
+    }
+
+    fn idle(&mut self) {
+        if let Some(t) = &mut self.ticker {
+            t.tick(false);
+        }
+    }
 }
 
 /// `crate-provenance scan`.
@@ -197,7 +237,6 @@ pub fn run(args: &ScanArgs) -> ExitCode {
     options.offline = args.offline;
     options.allow_insecure_transport = args.allow_insecure_transport;
     options.assisted = !args.no_assisted;
-    options.unreachable_is_not_found = true;
 
     if args.lockfile.is_empty()
         && args.list.is_empty()
@@ -248,26 +287,6 @@ pub fn run(args: &ScanArgs) -> ExitCode {
         return fail(&e);
     }
 
-    // Resume: what `--out` already holds.
-    let previous = match args.out.as_deref().map(results::load).transpose() {
-        Ok(p) => p.unwrap_or_default(),
-        Err(e) => return fail(&e),
-    };
-    let mut done: HashMap<String, Entry> = previous
-        .into_iter()
-        .map(|e| (lower_key(&e.name, &e.version), e))
-        .collect();
-    let pending: Vec<Target> = inputs
-        .targets
-        .iter()
-        .filter(|t| match done.get(&lower_key(&t.name, &t.version)) {
-            None => true,
-            Some(e) => args.retry_errors && e.verdict().is_none(),
-        })
-        .cloned()
-        .collect();
-    let already = inputs.targets.len() - pending.len();
-
     let interrupted = Arc::new(AtomicBool::new(false));
     for sig in [signal_hook::consts::SIGINT, signal_hook::consts::SIGTERM] {
         // A second signal while the first is being handled exits at once.
@@ -279,7 +298,9 @@ pub fn run(args: &ScanArgs) -> ExitCode {
         let _ = signal_hook::flag::register(sig, interrupted.clone());
     }
 
-    let jobs = args
+    let timeout = Duration::from_secs(args.timeout.max(1));
+    let mut config = batch::Config::new(options);
+    config.jobs = args
         .jobs
         .map(NonZeroUsize::get)
         .or_else(|| {
@@ -287,73 +308,62 @@ pub fn run(args: &ScanArgs) -> ExitCode {
                 .ok()
                 .map(NonZeroUsize::get)
         })
-        .unwrap_or(1)
-        .min(pending.len().max(1));
-    let mut ticker = progress::Ticker::new(
-        pending.len() as u64,
-        Duration::from_secs(args.progress_interval.max(1)),
-    );
-    ticker.println(&format!(
-        "scan: {} crate versions to verify ({already} already in the results, {} skipped), {jobs} jobs",
-        pending.len(),
-        inputs.skipped.len(),
-    ));
-    let started = Instant::now();
-    let mut appender = match args.out.as_deref().map(results::Appender::open).transpose() {
-        Ok(a) => a,
-        Err(e) => return fail(&e),
-    };
-    let timeout = Duration::from_secs(args.timeout.max(1));
-    let pool = Pool {
-        jobs,
-        timeout,
-        options: &options,
-        interrupted: &interrupted,
-        isolation: (!args.no_isolation).then_some(isolate::WorkerLimits {
+        .unwrap_or(1);
+    config.timeout = timeout;
+    config.retry_errors = args.retry_errors;
+    if !args.no_isolation {
+        let limits = batch::WorkerLimits {
             address_space: args.worker_memory.saturating_mul(1 << 20),
-            // CPU time of all threads; the wall-clock `--timeout` is enforced by the pool.
+            // CPU time of all threads; the wall-clock `--timeout` is enforced by the engine.
             cpu_secs: timeout.as_secs().saturating_mul(2).saturating_add(60),
-        }),
-    };
-    let outcome = pool.run(pending, &mut ticker, |entry| {
-        if let Some(a) = appender.as_mut() {
-            a.append(entry)?;
-        }
-        done.insert(lower_key(&entry.name, &entry.version), entry.clone());
-        Ok(())
-    });
-    ticker.finish();
-    let elapsed = started.elapsed();
-    match outcome {
-        Err(e) => return fail(&e),
-        Ok(Finish::Interrupted { verified }) => {
-            let remaining = inputs.targets.len() - already - verified;
-            let _ = writeln!(
-                std::io::stderr(),
-                "scan: interrupted after {verified} crate versions ({remaining} not verified){}",
-                match &args.out {
-                    Some(o) => format!(
-                        "; run the same command again to resume from `{}`",
-                        o.display()
-                    ),
-                    None => String::new(),
-                }
-            );
-            return ExitCode::from(EXIT_INTERRUPTED);
-        }
-        Ok(Finish::Complete { verified }) => {
-            let _ = writeln!(
-                std::io::stderr(),
-                "scan: verified {verified} crate versions in {:.1}s",
-                elapsed.as_secs_f64()
-            );
+        };
+        match isolate::worker(limits) {
+            Ok(w) => config.isolation = Some(w),
+            Err(e) => return fail(&e),
         }
     }
-    let entries: Vec<&Entry> = inputs
-        .targets
-        .iter()
-        .filter_map(|t| done.get(&lower_key(&t.name, &t.version)))
-        .collect();
+    let mut observer = Stderr {
+        ticker: None,
+        interval: Duration::from_secs(args.progress_interval.max(1)),
+        skipped: inputs.skipped.len(),
+    };
+    let outcome = batch::run(
+        &config,
+        &inputs.targets,
+        args.out.as_deref(),
+        &mut observer,
+        &interrupted,
+    );
+    if let Some(t) = &mut observer.ticker {
+        t.finish();
+    }
+    let run = match outcome {
+        Ok(r) => r,
+        Err(e) => return fail(&e),
+    };
+    if run.interrupted {
+        let remaining = inputs.targets.len() - run.already - run.verified;
+        let _ = writeln!(
+            std::io::stderr(),
+            "scan: interrupted after {} crate versions ({remaining} not verified){}",
+            run.verified,
+            match &args.out {
+                Some(o) => format!(
+                    "; run the same command again to resume from `{}`",
+                    o.display()
+                ),
+                None => String::new(),
+            }
+        );
+        return ExitCode::from(EXIT_INTERRUPTED);
+    }
+    let _ = writeln!(
+        std::io::stderr(),
+        "scan: verified {} crate versions in {:.1}s",
+        run.verified,
+        run.elapsed.as_secs_f64()
+    );
+    let entries: Vec<&Entry> = run.entries.iter().collect();
     let s = summary::summarize(&entries, &inputs.skipped, &policy);
     let locations = || {
         let mut l = crate::sarif::Locations::default();
@@ -392,214 +402,6 @@ pub fn run(args: &ScanArgs) -> ExitCode {
     };
     print_summary(&s, args.format, sarif);
     ExitCode::from(u8::from(s.gate_failed))
-}
-
-/// How a pool run ended.
-enum Finish {
-    Complete { verified: usize },
-    Interrupted { verified: usize },
-}
-
-enum Msg {
-    Started(usize, String),
-    Finished(usize, Entry),
-    Aborted(usize),
-}
-
-/// One worker's in-flight state, shared with the watchdog (the main thread).
-#[derive(Default)]
-struct Slot {
-    started: Mutex<Option<Instant>>,
-    flag: AtomicBool,
-}
-
-struct Pool<'a> {
-    jobs: usize,
-    timeout: Duration,
-    options: &'a Options,
-    interrupted: &'a AtomicBool,
-    /// Run each verification in a worker process with these limits (`None`: in-process).
-    isolation: Option<isolate::WorkerLimits>,
-}
-
-impl Pool<'_> {
-    /// Verify `pending` on `jobs` threads; `record` is called on the calling thread for every
-    /// result, in completion order. A failing `record` stops the pool.
-    fn run(
-        &self,
-        pending: Vec<Target>,
-        ticker: &mut progress::Ticker,
-        mut record: impl FnMut(&Entry) -> Result<(), String>,
-    ) -> Result<Finish, String> {
-        let queue = Mutex::new(pending.into_iter());
-        let slots: Vec<Slot> = (0..self.jobs).map(|_| Slot::default()).collect();
-        let mut current: Vec<Option<String>> = vec![None; self.jobs];
-        let mut verified = 0;
-        let mut failure = None;
-        std::thread::scope(|s| {
-            let (tx, rx) = mpsc::channel();
-            for (i, slot) in slots.iter().enumerate() {
-                let tx = tx.clone();
-                let queue = &queue;
-                s.spawn(move || self.worker(i, slot, queue, &tx));
-            }
-            drop(tx);
-            loop {
-                match rx.recv_timeout(Duration::from_millis(200)) {
-                    Ok(Msg::Started(i, key)) => {
-                        current[i] = Some(key);
-                        ticker.set_current(&current.iter().flatten().cloned().collect::<Vec<_>>());
-                    }
-                    Ok(Msg::Finished(i, entry)) => {
-                        current[i] = None;
-                        if let Outcome::Error { kind, message } = &entry.outcome {
-                            ticker.println(&format!(
-                                "warning: `{}`: {kind}: {}",
-                                summary::clean(&entry.key()),
-                                summary::clean(message)
-                            ));
-                        }
-                        if failure.is_none() {
-                            match record(&entry) {
-                                Ok(()) => verified += 1,
-                                Err(e) => {
-                                    failure = Some(e);
-                                    self.interrupted.store(true, Ordering::Relaxed);
-                                }
-                            }
-                        }
-                        ticker.inc();
-                    }
-                    Ok(Msg::Aborted(i)) => current[i] = None,
-                    Err(mpsc::RecvTimeoutError::Timeout) => ticker.tick(false),
-                    Err(mpsc::RecvTimeoutError::Disconnected) => break,
-                }
-                // The watchdog: interrupts and per-crate timeouts.
-                let stop = self.interrupted.load(Ordering::Relaxed);
-                for slot in &slots {
-                    let started = slot.started.lock().expect("slot lock");
-                    if started.is_some_and(|t| stop || t.elapsed() > self.timeout) {
-                        slot.flag.store(true, Ordering::Relaxed);
-                    }
-                }
-            }
-        });
-        if let Some(e) = failure {
-            return Err(e);
-        }
-        if self.interrupted.load(Ordering::Relaxed) {
-            Ok(Finish::Interrupted { verified })
-        } else {
-            Ok(Finish::Complete { verified })
-        }
-    }
-
-    fn worker(
-        &self,
-        i: usize,
-        slot: &Slot,
-        queue: &Mutex<std::vec::IntoIter<Target>>,
-        tx: &mpsc::Sender<Msg>,
-    ) {
-        loop {
-            if self.interrupted.load(Ordering::Relaxed) {
-                return;
-            }
-            let Some(target) = queue.lock().expect("queue lock").next() else {
-                return;
-            };
-            {
-                let mut started = slot.started.lock().expect("slot lock");
-                slot.flag.store(false, Ordering::Relaxed);
-                *started = Some(Instant::now());
-            }
-            let _ = tx.send(Msg::Started(i, target.key()));
-            if let Some(limits) = self.isolation {
-                let req = isolate::WorkerRequest::new(
-                    &target.name,
-                    &target.version,
-                    self.options,
-                    limits,
-                );
-                let ended = isolate::run(&req, &slot.flag);
-                *slot.started.lock().expect("slot lock") = None;
-                let outcome = match ended {
-                    isolate::Ended::Done(outcome) => outcome,
-                    isolate::Ended::Stopped if self.interrupted.load(Ordering::Relaxed) => {
-                        // Not recorded: the next run verifies it.
-                        let _ = tx.send(Msg::Aborted(i));
-                        return;
-                    }
-                    isolate::Ended::Stopped => Outcome::Error {
-                        kind: ErrorKind::LimitExceeded.as_str().to_owned(),
-                        message: format!(
-                            "limit `--timeout` exceeded: verifying took longer than {} s",
-                            self.timeout.as_secs()
-                        ),
-                    },
-                };
-                let entry = Entry {
-                    name: target.name,
-                    version: target.version,
-                    outcome,
-                };
-                if tx.send(Msg::Finished(i, entry)).is_err() {
-                    return;
-                }
-                continue;
-            }
-            let request = Request::new(CrateSource::Registry {
-                name: target.name.clone(),
-                version: target.version.clone(),
-            })
-            .with_options(self.options.clone());
-            let result = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
-                provenance_core::verify_opts(&request, &mut provenance_core::Discard, &slot.flag)
-            }));
-            *slot.started.lock().expect("slot lock") = None;
-            let error = |kind: &str, message: String| Outcome::Error {
-                kind: kind.to_owned(),
-                message,
-            };
-            let outcome = match result {
-                Ok(Ok(report)) => Outcome::Report(Box::new(report)),
-                Ok(Err(e)) if e.kind() == ErrorKind::Interrupted => {
-                    if self.interrupted.load(Ordering::Relaxed) {
-                        // Not recorded: the next run verifies it.
-                        let _ = tx.send(Msg::Aborted(i));
-                        return;
-                    }
-                    error(
-                        ErrorKind::LimitExceeded.as_str(),
-                        format!(
-                            "limit `--timeout` exceeded: verifying took longer than {} s",
-                            self.timeout.as_secs()
-                        ),
-                    )
-                }
-                Ok(Err(e)) => error(e.kind().as_str(), crate::render::error_chain(&e)),
-                Err(panic) => error(
-                    ErrorKind::Internal.as_str(),
-                    format!(
-                        "panic while verifying: {}",
-                        panic
-                            .downcast_ref::<&str>()
-                            .map(|s| (*s).to_owned())
-                            .or_else(|| panic.downcast_ref::<String>().cloned())
-                            .unwrap_or_default()
-                    ),
-                ),
-            };
-            let entry = Entry {
-                name: target.name,
-                version: target.version,
-                outcome,
-            };
-            if tx.send(Msg::Finished(i, entry)).is_err() {
-                return;
-            }
-        }
-    }
 }
 
 /// `crate-provenance report`.

@@ -5,6 +5,10 @@
 >>> report.verdict  # doctest: +SKIP
 'match'
 
+:func:`scan` verifies many crate versions with the batch engine of ``crate-provenance scan``
+(same inputs, same results file line for line, same summary); :mod:`crate_provenance.distributed`
+spreads it over a Dask cluster.
+
 :func:`verify` returns a :class:`Report` for every verdict (a mismatch is data, not an
 exception) and raises a :class:`~crate_provenance.exceptions.ProvenanceError` subclass when the
 inputs are unusable. :func:`inspect` examines a crate alone, without its repository, and returns
@@ -22,9 +26,11 @@ from ._native import (
     Inspection,
     Report,
     Source,
+    Summary,
     __version__,
     inspect,
     list_files,
+    scan,
     verify,
 )
 from .exceptions import (
@@ -63,10 +69,12 @@ __all__ = [
     "RebuildError",
     "Report",
     "Source",
+    "Summary",
     "UnsupportedError",
     "__version__",
     "exceptions",
     "inspect",
     "list_files",
+    "scan",
     "verify",
 ]

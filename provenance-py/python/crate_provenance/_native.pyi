@@ -1,7 +1,8 @@
 """Native part of the ``crate_provenance`` package (Rust, PyO3). Import ``crate_provenance``."""
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from os import PathLike
+from pathlib import Path
 from typing import Any, TypedDict, final
 
 __all__ = [
@@ -13,6 +14,16 @@ __all__ = [
     "index_versions",
     "crate_repository",
     "repository_key",
+    "scan",
+    "Summary",
+    "read_targets",
+    "summarize",
+    "locate_versions",
+    "plan_partitions",
+    "result_lines",
+    "result_key",
+    "merge_results",
+    "lost_line",
     "Report",
     "Source",
     "FileCounts",
@@ -481,3 +492,202 @@ def repository_key(url: str, *, allow_insecure_transport: bool = False) -> str:
     :raises crate_provenance.exceptions.FetchError: the URL is refused by the transport policy
         (``kind == "url_policy"``).
     """
+
+@final
+class Summary:
+    """What :func:`scan` did: the summary ``crate-provenance scan --format json`` prints, and
+    the run."""
+
+    @property
+    def total(self) -> int:
+        """Crate versions with a result line (this run's and the results file's)."""
+
+    @property
+    def counts(self) -> dict[str, int]:
+        """Lines per verdict (every verdict, ``"match"`` first) and ``"error"``."""
+
+    @property
+    def not_match(self) -> list[str]:
+        """``NAME@VERSION`` of the results that are not ``match``, in result order."""
+
+    @property
+    def denied(self) -> list[str]:
+        """``NAME@VERSION`` of the results the gate denies (no exemption applies)."""
+
+    @property
+    def skipped(self) -> list[tuple[str, str, str]]:
+        """``(name, version, reason)`` of the packages the inputs name but that were not
+        verified (git and path packages, other registries, …)."""
+
+    @property
+    def deny(self) -> list[str]:
+        """The denied verdicts (and ``"error"``)."""
+
+    @property
+    def unused_exemptions(self) -> list[str]:
+        """Exemptions of the policy file that matched no result."""
+
+    @property
+    def gate_failed(self) -> bool:
+        """Some result has a denied verdict and no exemption."""
+
+    @property
+    def ok(self) -> bool:
+        """The gate passes (``not gate_failed``)."""
+
+    @property
+    def verified(self) -> int:
+        """Crate versions verified (or failed) in this run."""
+
+    @property
+    def already(self) -> int:
+        """Crate versions the results file already had (not verified again)."""
+
+    @property
+    def elapsed(self) -> float:
+        """Seconds the verifications took."""
+
+    @property
+    def results(self) -> Path | None:
+        """The results file (``out``), if one was given."""
+
+    def to_json(self) -> str:
+        """The summary exactly as ``crate-provenance scan --format json`` prints it."""
+
+    def to_markdown(self) -> str:
+        """The summary as ``crate-provenance scan --format markdown`` prints it."""
+
+    def to_text(self) -> str:
+        """The summary as ``crate-provenance scan`` prints it (``--format human``)."""
+
+def scan(
+    targets: str | PathLike[str] | Iterable[str | tuple[str, str]] | None = None,
+    *,
+    out: str | PathLike[str] | None = None,
+    lockfile: Iterable[str | PathLike[str]] = ...,
+    sbom: Iterable[str | PathLike[str]] = ...,
+    all_versions: Iterable[str] = ...,
+    jobs: int = 1,
+    deny: Iterable[str] | None = None,
+    policy: str | PathLike[str] | None = None,
+    retry_errors: bool = False,
+    timeout: int = 600,
+    cache_dir: str | PathLike[str] | None = None,
+    index_url: str | None = None,
+    offline: bool = False,
+    allow_insecure_transport: bool = False,
+    assisted: bool = True,
+    journal: str | PathLike[str] | None = None,
+    max_starts: int = 2,
+    before_verify: Callable[[str, str], object] | None = None,
+) -> Summary:
+    """Verify many crate versions with the batch engine of ``crate-provenance scan``, writing
+    the same results file (JSON Lines, one line per crate version, append-only and resumable)
+    and returning the same summary.
+
+    Verification runs in this process, in ``jobs`` threads (the GIL is released); the worker
+    processes with resource limits of ``crate-provenance scan`` are the command line's. A
+    crate that cannot be verified is an error line, never an exception; a repository that
+    cannot be reached is the verdict ``repository_not_found`` with a ``repository_unreachable``
+    finding, as in ``crate-provenance scan``.
+
+    :param targets: a list file (``NAME@VERSION`` per line, ``#`` comments: ``--list``), or an
+        iterable of ``"NAME@VERSION"`` strings or ``(name, version)`` pairs.
+    :param out: the results file (``--out``): versions it already has are not verified again.
+    :param lockfile: ``Cargo.lock`` files (``--lockfile``); git and path packages are skipped.
+    :param sbom: CycloneDX or SPDX JSON SBOMs (``--sbom``).
+    :param all_versions: crates whose every index version is verified (``--all-versions``).
+    :param jobs: parallel verifications (``--jobs``).
+    :param deny: verdicts (or ``"error"``) that fail the gate (``--deny``); replaces the policy
+        file's ``gate.deny``.
+    :param policy: a ``provenance.toml`` (``--policy``). Unlike the command line, no default
+        file is looked for.
+    :param retry_errors: verify error lines of ``out`` again (``--retry-errors``).
+    :param timeout: seconds per crate version (``--timeout``), then a ``limit_exceeded`` line.
+    :param cache_dir: cache of downloads and repositories, shared by the jobs (``--cache-dir``).
+    :param index_url: sparse index URL of the registry (``--index-url``).
+    :param offline: use only what is cached (``--offline``).
+    :param allow_insecure_transport: allow ``http://``, ``git://``, ``file://`` and loopback.
+    :param assisted: try version tags for ``no_vcs_info`` / ``revision_not_found``
+        (``--no-assisted`` is ``assisted=False``).
+    :param journal: a crash journal for processes that may be killed (distributed workers):
+        every start is appended to it before the verification; a version with ``max_starts``
+        starts and no result is recorded as an ``internal`` error and not verified again.
+    :param max_starts: see ``journal``.
+    :param before_verify: called as ``before_verify(name, version)`` in the verifying thread
+        right before each verification (after the journal recorded it); an exception stops the
+        scan and propagates.
+    :raises crate_provenance.exceptions.InvalidInputError: unreadable inputs or policy, an
+        unknown verdict in ``deny``.
+    :raises crate_provenance.exceptions.LocalIOError: the results file cannot be read or
+        written.
+    :raises KeyboardInterrupt: on Ctrl-C; versions in flight are not recorded, and the same call
+        resumes.
+    """
+
+def read_targets(
+    targets: str | PathLike[str] | Iterable[str | tuple[str, str]] | None = None,
+    *,
+    lockfile: Iterable[str | PathLike[str]] = ...,
+    sbom: Iterable[str | PathLike[str]] = ...,
+    index_url: str | None = None,
+) -> tuple[list[tuple[str, str]], list[tuple[str, str, str]]]:
+    """The crate versions the inputs of :func:`scan` name, ``(name, version)`` without
+    duplicates in the command line's order, and the skipped packages ``(name, version,
+    reason)``.
+
+    :raises crate_provenance.exceptions.InvalidInputError: an unreadable input, or a target
+        that is not ``NAME@VERSION``.
+    """
+
+def summarize(
+    results: str | PathLike[str] | None = None,
+    *,
+    deny: Iterable[str] | None = None,
+    policy: str | PathLike[str] | None = None,
+) -> Summary:
+    """The summary of a results file, as ``crate-provenance report --format json`` prints it
+    (``None``: no results, which still checks ``deny`` and ``policy``).
+
+    :raises crate_provenance.exceptions.InvalidInputError: an unknown verdict in ``deny``, an
+        invalid policy file.
+    :raises crate_provenance.exceptions.LocalIOError: the results file cannot be read.
+    """
+
+def locate_versions(
+    specs: list[tuple[str, str]],
+    names: list[str] = ...,
+    *,
+    latest_only: bool = False,
+    include_yanked: bool = False,
+    skip: list[str] = ...,
+    cache_dir: str | PathLike[str] | None = None,
+    index_url: str | None = None,
+    offline: bool = False,
+    allow_insecure_transport: bool = False,
+) -> list[tuple[str, str, str | None, str | None]]:
+    """For :mod:`crate_provenance.distributed`: the partition key (normalized repository) of
+    every version to verify, ``(name, version, key, None)``. ``names`` are expanded from the
+    index (all versions or the latest; yanked ones only with ``include_yanked``) without the
+    ``NAME@VERSION`` in ``skip``; a name whose index cannot be read is ``(name, "*", None,
+    line)`` with its error line."""
+
+def plan_partitions(located: list[tuple[str, str, str]], size: int) -> list[list[tuple[str, str]]]:
+    """For :mod:`crate_provenance.distributed`: whole repositories packed into partitions of up
+    to ``size`` versions (a bigger repository is cut into pieces), from ``(name, version,
+    key)``."""
+
+def result_lines(path: str | PathLike[str]) -> list[str]:
+    """The complete lines of a results file (a torn last line is left out); ``[]`` when the file
+    does not exist."""
+
+def result_key(line: str) -> str | None:
+    """``NAME@VERSION`` of a results line, or ``None`` when it is not one."""
+
+def merge_results(sources: list[str | PathLike[str]], dest: str | PathLike[str]) -> int:
+    """Write ``dest`` (atomically): one line per crate version of ``sources``, a later file's
+    line winning, sorted by ``NAME@VERSION``. Returns the number of lines."""
+
+def lost_line(name: str, version: str, starts: int | None = None) -> str:
+    """The ``internal`` error line of a version whose verification took its process down
+    (``starts`` times, or once as seen by a scheduler)."""

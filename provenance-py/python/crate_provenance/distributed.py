@@ -10,15 +10,23 @@ Needs the ``dask`` extra (``pip install "crate_provenance[dask]"``): ``dask[dist
 
 How it works:
 
-1. *Locate* (in parallel on the workers): selections are expanded from the registry index, and
-   every version's ``.crate`` is downloaded (checked against the index, kept in the worker's
-   cache) to read its ``package.repository``, normalized with core's URL normalization.
-2. *Partition*: versions are grouped by repository; whole repositories are packed into
-   partitions of about ``partition_size`` versions (a bigger repository is cut into
-   ``partition_size`` pieces). One partition is one Dask task: its worker fetches each
-   repository into its cache once and verifies every version of it from there.
-3. *Verify*: each partition appends one JSON line per version to
-   ``OUT/parts/<id>.partial.jsonl`` as it goes; when it finishes, the client writes
+This module only distributes: everything it shares with ``crate-provenance scan`` — list
+parsing, version selection, planning by repository, the result lines and the mapping from errors
+to lines, resuming, merging, the summary — is the library's batch engine
+(``provenance_core::batch``, bound in :mod:`crate_provenance._native`), so a version gets the same
+line here as from ``crate-provenance scan`` and :func:`crate_provenance.scan`.
+
+1. *Locate* (in parallel on the workers, :func:`crate_provenance._native.locate_versions`):
+   selections are expanded from the registry index, and every version's ``.crate`` is downloaded
+   (checked against the index, kept in the worker's cache) to read its ``package.repository``,
+   normalized with core's URL normalization.
+2. *Partition* (:func:`crate_provenance._native.plan_partitions`): versions are grouped by
+   repository; whole repositories are packed into partitions of about ``partition_size``
+   versions (a bigger repository is cut into ``partition_size`` pieces). One partition is one
+   Dask task: its worker fetches each repository into its cache once and verifies every version
+   of it from there.
+3. *Verify*: each partition is one :func:`crate_provenance.scan` (in the worker process) with
+   the results file ``OUT/parts/<id>.partial.jsonl``; when it finishes, the client writes
    ``OUT/parts/<id>.jsonl`` (and ``<id>.parquet``) and removes the partial file.
 4. *Merge*: ``OUT/results.jsonl`` gets every line of every part, in the line format of
    ``crate-provenance scan --out``, so ``crate-provenance report OUT/results.jsonl --html DIR``
@@ -28,8 +36,9 @@ Re-running the same command resumes: versions that already have a line under ``O
 in partial files left by a lost worker or Ctrl-C) are not located or verified again.
 
 A worker that dies is replaced and its partition retried by Dask; the retry continues after the
-last line of the partial file. A crate version that was started twice without finishing (it
-crashed its worker twice) is recorded as an ``internal`` error line and skipped.
+last line of the partial file (the engine resumes from it). A crate version that was started
+twice without finishing (it crashed its worker twice, according to the engine's crash journal
+``OUT/parts/<id>.attempts``) is recorded as an ``internal`` error line and skipped.
 """
 
 from __future__ import annotations
@@ -41,7 +50,7 @@ import json
 import os
 import sys
 import time
-from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Union
 
@@ -136,39 +145,15 @@ def _key(name: str, version: str) -> str:
     return f"{name}@{version}"
 
 
-def _report_line(report: _native.Report) -> str:
-    return json.dumps(json.loads(report.to_json()), separators=(",", ":"), ensure_ascii=False)
-
-
-def _error_line(name: str, version: str, kind: str, message: str) -> str:
-    return json.dumps(
-        {
-            "schema_version": 1,
-            "crate": {"name": name, "version": version},
-            "error": {"kind": kind, "message": message},
-        },
-        separators=(",", ":"),
-        ensure_ascii=False,
-    )
-
-
 def _line_key(line: str) -> str | None:
-    try:
-        obj = json.loads(line)
-        return _key(str(obj["crate"]["name"]), str(obj["crate"]["version"]))
-    except (ValueError, KeyError, TypeError):
-        return None
+    """``NAME@VERSION`` of a results line (the engine's reading), or ``None``."""
+    return _native.result_key(line)
 
 
 def _read_lines(path: Path) -> list[str]:
-    """The complete lines of a JSON Lines file (a torn last line, without its newline, is
+    """The complete lines of a results file (the engine's reading: a torn last line is
     dropped); ``[]`` when the file does not exist."""
-    try:
-        text = path.read_text(encoding="utf-8")
-    except FileNotFoundError:
-        return []
-    lines = text.split("\n")
-    return [ln for ln in lines[:-1] if ln.strip()]
+    return _native.result_lines(path)
 
 
 def _write_atomic(path: Path, data: bytes) -> None:
@@ -237,12 +222,14 @@ def _recover(out: Path) -> None:
         (parts / f"{pid}.attempts").unlink(missing_ok=True)
 
 
+def _part_files(out: Path) -> list[Path]:
+    return [f for f in sorted(_parts_dir(out).glob("*.jsonl")) if not f.name.endswith(".partial.jsonl")]
+
+
 def _finished(out: Path) -> dict[str, str]:
     """Every recorded line under ``OUT/parts``, by ``NAME@VERSION`` (a later file wins)."""
     done: dict[str, str] = {}
-    for f in sorted(_parts_dir(out).glob("*.jsonl")):
-        if f.name.endswith(".partial.jsonl"):
-            continue
+    for f in _part_files(out):
         for line in _read_lines(f):
             k = _line_key(line)
             if k is not None:
@@ -255,9 +242,8 @@ def merge(out: str | os.PathLike[str]) -> Path:
     (sorted by name and version), the format ``crate-provenance report`` reads. Returns its
     path."""
     root = Path(out)
-    done = _finished(root)
     dest = root / "results.jsonl"
-    _write_atomic(dest, "".join(done[k] + "\n" for k in sorted(done)).encode())
+    _native.merge_results(list(_part_files(root)), dest)
     return dest
 
 
@@ -286,64 +272,27 @@ def _cache_dir(settings: _Settings) -> str | None:
     return d.replace("{worker}", safe)
 
 
-def _version_key(v: str) -> tuple[Any, ...]:
-    """Semantic-version precedence (build metadata ignored)."""
-    core, _, pre = v.split("+", 1)[0].partition("-")
-    nums = tuple(int(p) if p.isdigit() else 0 for p in core.split("."))
-    if not pre:
-        return (nums, 1, ())
-    ids = tuple((0, int(p), "") if p.isdigit() else (1, 0, p) for p in pre.split("."))
-    return (nums, 0, ids)
-
-
 def _locate(
     specs: list[tuple[str, str]],
     names: list[str],
     latest_only: bool,
     include_yanked: bool,
-    skip: dict[str, list[str]],
+    skip: list[str],
     settings: _Settings,
-) -> list[tuple[str, str, str, str | None, str | None]]:
-    """For each version: ``(name, version, partition key, error kind, error message)``.
-
-    ``names`` are expanded from the index first (versions in ``skip`` left out)."""
-    cache = _cache_dir(settings)
-    common: dict[str, Any] = {
-        "cache_dir": cache,
-        "index_url": settings.index_url,
-        "allow_insecure_transport": settings.allow_insecure_transport,
-    }
-    out: list[tuple[str, str, str, str | None, str | None]] = []
-    todo = list(specs)
-    for name in names:
-        try:
-            versions = _native.index_versions(name, **common)
-        except ProvenanceError as e:
-            out.append((name, "*", "", e.kind, str(e)))
-            continue
-        chosen = [v for v, yanked in versions if include_yanked or not yanked]
-        if latest_only and chosen:
-            releases = [v for v in chosen if "-" not in v.split("+", 1)[0]]
-            chosen = [max(releases or chosen, key=_version_key)]
-        done = set(skip.get(name, ()))
-        todo.extend((name, v) for v in chosen if v not in done)
-    for name, version in todo:
-        try:
-            repo = _native.crate_repository(name, version, **common)
-        except ProvenanceError as e:
-            out.append((name, version, "", e.kind, str(e)))
-            continue
-        if repo is None:
-            key = "none:"
-        else:
-            try:
-                key = _native.repository_key(
-                    repo, allow_insecure_transport=settings.allow_insecure_transport
-                )
-            except ProvenanceError:
-                key = "refused:" + repo
-        out.append((name, version, key, None, None))
-    return out
+) -> list[tuple[str, str, str | None, str | None]]:
+    """For each version: ``(name, version, partition key, None)``; for a name whose index
+    cannot be read ``(name, "*", None, error line)``. ``names`` are expanded from the index
+    first (the ``NAME@VERSION`` in ``skip`` left out)."""
+    return _native.locate_versions(
+        specs,
+        names,
+        latest_only=latest_only,
+        include_yanked=include_yanked,
+        skip=skip,
+        cache_dir=_cache_dir(settings),
+        index_url=settings.index_url,
+        allow_insecure_transport=settings.allow_insecure_transport,
+    )
 
 
 def _maybe_crash(name: str, version: str) -> None:
@@ -360,57 +309,25 @@ def _maybe_crash(name: str, version: str) -> None:
 def _verify_partition(
     pid: str, items: list[tuple[str, str]], out: str, settings: _Settings
 ) -> list[str]:
-    """Verify ``items`` in order, appending each line to the partition's partial file; return
-    every line of the partition. Continues after the lines of an earlier attempt."""
+    """Verify ``items`` with the engine (one :func:`crate_provenance.scan`), appending each line
+    to the partition's partial file; return every line of the partition. Continues after the
+    lines of an earlier attempt; the engine's crash journal gives up a version after
+    :data:`MAX_CRASHES` starts."""
     parts = _parts_dir(Path(out))
     parts.mkdir(parents=True, exist_ok=True)
     partial = parts / f"{pid}.partial.jsonl"
-    attempts_file = parts / f"{pid}.attempts"
-    lines = _read_lines(partial)
-    done = {k for k in map(_line_key, lines) if k is not None}
-    starts: dict[str, int] = {}
-    for a in _read_lines(attempts_file):
-        starts[a] = starts.get(a, 0) + 1
-    cache = _cache_dir(settings)
-    # A torn last line (the worker died while writing it) is dropped before appending.
-    if partial.exists() and not partial.read_bytes().endswith(b"\n") and partial.stat().st_size:
-        _write_atomic(partial, "".join(ln + "\n" for ln in lines).encode())
-    with (
-        open(partial, "a", encoding="utf-8") as sink,
-        open(attempts_file, "a", encoding="utf-8") as attempts,
-    ):
-        for name, version in items:
-            k = _key(name, version)
-            if k in done:
-                continue
-            if starts.get(k, 0) >= MAX_CRASHES:
-                line = _error_line(
-                    name,
-                    version,
-                    "internal",
-                    f"the verification of `{k}` crashed its worker {starts[k]} times; not retried",
-                )
-            else:
-                attempts.write(k + "\n")
-                attempts.flush()
-                os.fsync(attempts.fileno())
-                _maybe_crash(name, version)
-                try:
-                    report = _native.verify(
-                        name,
-                        version,
-                        cache_dir=cache,
-                        index_url=settings.index_url,
-                        allow_insecure_transport=settings.allow_insecure_transport,
-                    )
-                    line = _report_line(report)
-                except ProvenanceError as e:
-                    line = _error_line(name, version, e.kind, str(e))
-            sink.write(line + "\n")
-            sink.flush()
-            lines.append(line)
-            done.add(k)
-    return lines
+    _native.scan(
+        items,
+        out=partial,
+        jobs=1,
+        cache_dir=_cache_dir(settings),
+        index_url=settings.index_url,
+        allow_insecure_transport=settings.allow_insecure_transport,
+        journal=parts / f"{pid}.attempts",
+        max_starts=MAX_CRASHES,
+        before_verify=_maybe_crash,
+    )
+    return _read_lines(partial)
 
 
 # --- client side ------------------------------------------------------------------------------
@@ -419,27 +336,6 @@ def _verify_partition(
 def _partition_id(items: Sequence[tuple[str, str]]) -> str:
     h = hashlib.sha256("\n".join(_key(n, v) for n, v in sorted(items)).encode())
     return "p-" + h.hexdigest()[:20]
-
-
-def _partitions(
-    located: Mapping[str, list[tuple[str, str]]], size: int
-) -> list[list[tuple[str, str]]]:
-    """Whole repositories packed into partitions of up to ``size`` versions; a repository with
-    more versions is cut into pieces of ``size``."""
-    out: list[list[tuple[str, str]]] = []
-    cur: list[tuple[str, str]] = []
-    for key in sorted(located):
-        versions = located[key]
-        if len(versions) > size:
-            out.extend(versions[i : i + size] for i in range(0, len(versions), size))
-            continue
-        if cur and len(cur) + len(versions) > size:
-            out.append(cur)
-            cur = []
-        cur.extend(versions)
-    if cur:
-        out.append(cur)
-    return out
 
 
 def _chunks(seq: Sequence[Any], n: int) -> Iterator[list[Any]]:
@@ -484,6 +380,8 @@ def scan(
     """
     if partition_size < 1:
         raise ValueError("partition_size must be at least 1")
+    deny_list = list(deny or ())
+    _native.summarize(None, deny=deny_list)  # an unknown verdict fails before the scan
     try:
         import distributed as _distributed
     except ImportError as e:  # pragma: no cover - depends on the environment
@@ -510,8 +408,8 @@ def scan(
     if isinstance(specs, VersionSelection):
         skip: dict[str, list[str]] = {}
         for k in done:
-            n, _, v = k.partition("@")
-            skip.setdefault(n, []).append(v)
+            n, _, _v = k.partition("@")
+            skip.setdefault(n, []).append(k)
         names = sorted(set(specs.names))
         for chunk in _chunks(names, max(1, LOCATE_CHUNK // 8)):
             locate_futures.append(
@@ -521,7 +419,7 @@ def scan(
                     chunk,
                     specs.latest_only,
                     specs.include_yanked,
-                    {n: skip[n] for n in chunk if n in skip},
+                    [k for n in chunk for k in skip.get(n, ())],
                     settings,
                     pure=False,
                     retries=2,
@@ -529,21 +427,23 @@ def scan(
             )
         skipped = sum(len(skip.get(n, ())) for n in names)
     else:
-        pairs = sorted({(str(n), str(v)) for n, v in specs})
+        # The engine's reading of the targets: an invalid NAME@VERSION fails here, not on a worker.
+        targets, _ = _native.read_targets([(str(n), str(v)) for n, v in specs])
+        pairs = sorted(set(targets))
         todo = [p for p in pairs if _key(*p) not in done]
         skipped = len(pairs) - len(todo)
         for chunk in _chunks(todo, LOCATE_CHUNK):
             locate_futures.append(
-                cl.submit(_locate, chunk, [], False, False, {}, settings, pure=False, retries=2)
+                cl.submit(_locate, chunk, [], False, False, [], settings, pure=False, retries=2)
             )
-    by_repo: dict[str, list[tuple[str, str]]] = {}
+    located: list[tuple[str, str, str]] = []
     errors: list[str] = []
     for fut in distributed.as_completed(locate_futures):
-        for name, version, key, kind, message in fut.result():
-            if kind is not None:
-                errors.append(_error_line(name, version, kind, message or ""))
-            else:
-                by_repo.setdefault(key, []).append((name, version))
+        for name, version, key, line in fut.result():
+            if line is not None:
+                errors.append(line)
+            elif key is not None:
+                located.append((name, version, key))
     if errors:
         f = (
             _parts_dir(root)
@@ -554,7 +454,7 @@ def scan(
     verified = len(errors)
 
     # Verify.
-    partitions = _partitions(by_repo, partition_size)
+    partitions = _native.plan_partitions(sorted(located), partition_size)
     total = len(partitions)
     pending: dict[Any, tuple[str, list[tuple[str, str]], bool]] = {}
     for items in partitions:
@@ -594,11 +494,7 @@ def scan(
                 lines = _read_lines(_parts_dir(root) / f"{pid}.partial.jsonl")
             elif exc is not None and _is_killed_worker(exc):
                 (n, v) = items[0]
-                lines = [
-                    _error_line(
-                        n, v, "internal", f"the verification of `{_key(n, v)}` killed its worker"
-                    )
-                ]
+                lines = [_native.lost_line(n, v)]
             elif exc is not None:
                 raise exc
             else:
@@ -619,27 +515,18 @@ def scan(
         raise
 
     results = merge(root)
-    final_lines = _finished(root)
-    counts: dict[str, int] = {}
-    denied: list[str] = []
-    deny_set = set(deny or ())
-    for k in sorted(final_lines):
-        obj = json.loads(final_lines[k])
-        what = str(obj.get("verdict") or "error") if "error" not in obj else "error"
-        counts[what] = counts.get(what, 0) + 1
-        if what in deny_set:
-            denied.append(k)
+    summary = _native.summarize(results, deny=deny_list)
     return ScanSummary(
         out=root,
         results=results,
-        total=len(final_lines),
-        counts=counts,
+        total=summary.total,
+        counts={k: n for k, n in summary.counts.items() if n},
         verified=verified,
         skipped=skipped,
         partitions=total,
-        repositories=len(by_repo),
+        repositories=len({key for _, _, key in located}),
         elapsed=time.monotonic() - start,
-        denied=denied,
+        denied=sorted(summary.denied),
     )
 
 
@@ -647,16 +534,12 @@ def scan(
 
 
 def _read_list(path: str) -> list[tuple[str, str]]:
-    pairs: list[tuple[str, str]] = []
-    for raw in Path(path).read_text(encoding="utf-8").splitlines():
-        line = raw.split("#", 1)[0].strip()
-        if not line:
-            continue
-        name, sep, version = line.partition("@")
-        if not sep or not name or not version:
-            raise SystemExit(f"{path}: `{line}` is not NAME@VERSION")
-        pairs.append((name, version))
-    return pairs
+    """A ``NAME@VERSION`` list, read by the engine as ``crate-provenance scan --list`` reads it."""
+    try:
+        targets, _ = _native.read_targets(path)
+    except ProvenanceError as e:
+        raise SystemExit(f"{path}: {e}") from e
+    return targets
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -17,7 +17,7 @@
 use std::collections::BTreeMap;
 use std::path::Path;
 
-use provenance_core::Verdict;
+use crate::report::Verdict;
 use serde::Deserialize;
 
 /// The pseudo-verdict of a crate whose verification failed.
@@ -94,6 +94,12 @@ impl Policy {
             None if default.is_file() => Some(default),
             None => None,
         };
+        Policy::from_file(file, deny)
+    }
+
+    /// The policy of the file `file` (none: no exemptions, no deny list); `deny` replaces the
+    /// file's list. Unlike [`Policy::load`], no default file is looked for.
+    pub fn from_file(file: Option<&Path>, deny: Option<&[String]>) -> Result<Policy, String> {
         let mut policy = Policy::default();
         if let Some(p) = file {
             let text = std::fs::read_to_string(p)

@@ -4,7 +4,7 @@
 
 use std::fmt::Write as _;
 
-use provenance_core::Verdict;
+use crate::report::Verdict;
 use serde::Serialize;
 
 use super::inputs::Skipped;

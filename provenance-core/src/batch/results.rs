@@ -10,7 +10,8 @@
 //!   `{"schema_version":1,"crate":{"name":"…","version":"…"},"error":{"kind":"…","message":"…"}}`
 //!   where `kind` is a stable `ErrorKind` name (`network`, `invalid_archive`, `crate_not_found`,
 //!   `checksum_mismatch`, `limit_exceeded` for the per-crate `--timeout`, …), or the scan-level
-//!   `worker_crashed` when the crate's worker process died (see [`super::isolate`]).
+//!   `worker_crashed` when the crate's worker process died (see [`super::isolate`]); the one
+//!   mapping from a verification's outcome to a line is [`super::outcome`].
 //!
 //! Lines are only ever appended. A later line for the same `NAME@VERSION` supersedes an earlier
 //! one (`scan --retry-errors` appends the new result). A last line without its newline (the
@@ -20,7 +21,7 @@ use std::collections::HashMap;
 use std::io::Write;
 use std::path::{Path, PathBuf};
 
-use provenance_core::{Report, SCHEMA_VERSION};
+use crate::report::{Report, SCHEMA_VERSION};
 use serde::Serialize;
 
 /// What one line holds.
@@ -55,7 +56,7 @@ impl Entry {
     }
 
     /// The verdict, or `None` for an error.
-    pub fn verdict(&self) -> Option<provenance_core::Verdict> {
+    pub fn verdict(&self) -> Option<crate::report::Verdict> {
         match &self.outcome {
             Outcome::Report(r) => Some(r.verdict),
             Outcome::Error { .. } => None,
@@ -173,6 +174,88 @@ pub fn load(path: &Path) -> Result<Vec<Entry>, String> {
     Ok(entries)
 }
 
+/// The complete lines of a results file, as written (a torn last line, without its newline, is
+/// left out; blank lines too). A missing file has none.
+pub fn lines(path: &Path) -> Result<Vec<String>, String> {
+    let text = match std::fs::read(path) {
+        Ok(b) => String::from_utf8(b).map_err(|_| format!("`{}` is not UTF-8", path.display()))?,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Vec::new()),
+        Err(e) => return Err(format!("cannot read `{}`: {e}", path.display())),
+    };
+    let complete = match text.rfind('\n') {
+        Some(i) => &text[..=i],
+        None => "",
+    };
+    Ok(complete
+        .lines()
+        .filter(|l| !l.trim().is_empty())
+        .map(str::to_owned)
+        .collect())
+}
+
+/// `NAME@VERSION` of a line (its `crate` object), without reading the rest of it; `None` when
+/// the line is not a JSON object with `crate.name` and `crate.version`.
+pub fn line_key(line: &str) -> Option<String> {
+    #[derive(serde::Deserialize)]
+    struct Krate {
+        name: String,
+        version: String,
+    }
+    #[derive(serde::Deserialize)]
+    struct Line {
+        #[serde(rename = "crate")]
+        krate: Krate,
+    }
+    let l: Line = serde_json::from_str(line).ok()?;
+    Some(format!("{}@{}", l.krate.name, l.krate.version))
+}
+
+/// Write `lines` (each without its newline) to `path` atomically: a temporary file beside it,
+/// synced, then renamed over it.
+pub fn write_atomic(path: &Path, lines: &[String]) -> Result<(), String> {
+    let name = path
+        .file_name()
+        .ok_or_else(|| format!("`{}` is not a file name", path.display()))?;
+    let tmp = path.with_file_name(format!(
+        ".{}.{}.tmp",
+        name.to_string_lossy(),
+        std::process::id()
+    ));
+    let mut data = String::with_capacity(lines.iter().map(|l| l.len() + 1).sum());
+    for l in lines {
+        data.push_str(l);
+        data.push('\n');
+    }
+    let written = std::fs::File::create(&tmp).and_then(|mut f| {
+        f.write_all(data.as_bytes())?;
+        f.sync_all()
+    });
+    written
+        .and_then(|()| std::fs::rename(&tmp, path))
+        .map_err(|e| {
+            let _ = std::fs::remove_file(&tmp);
+            format!("cannot write `{}`: {e}", path.display())
+        })
+}
+
+/// Merge results files into `dest`: one line per crate version (a line of a later file in
+/// `sources` supersedes one of an earlier file, and a later line an earlier one), sorted by
+/// `NAME@VERSION`, written atomically. Lines are copied byte for byte; lines without a crate
+/// are left out. Returns the number of lines.
+pub fn merge(sources: &[PathBuf], dest: &Path) -> Result<usize, String> {
+    let mut by_key: std::collections::BTreeMap<String, String> = std::collections::BTreeMap::new();
+    for source in sources {
+        for line in lines(source)? {
+            if let Some(k) = line_key(&line) {
+                by_key.insert(k, line);
+            }
+        }
+    }
+    let merged: Vec<String> = by_key.into_values().collect();
+    write_atomic(dest, &merged)?;
+    Ok(merged.len())
+}
+
 /// Appends lines to a results file, one `write` per line.
 #[derive(Debug)]
 pub struct Appender {
@@ -262,5 +345,29 @@ mod tests {
         // A damaged line in the middle is an error, not silently skipped.
         std::fs::write(&path, "garbage\n".to_owned() + &line).unwrap();
         assert!(load(&path).unwrap_err().contains("line 1"));
+    }
+
+    #[test]
+    fn lines_keys_and_merge() {
+        let dir = tempfile::tempdir().unwrap();
+        let (a, b) = (dir.path().join("a.jsonl"), dir.path().join("b.jsonl"));
+        let first = error("x", "network").to_line();
+        let second = error("x", "invalid_archive").to_line();
+        std::fs::write(
+            &a,
+            format!("{first}\n{}\n", error("b", "network").to_line()),
+        )
+        .unwrap();
+        std::fs::write(&b, format!("{second}\n{{\"torn")).unwrap();
+        assert_eq!(lines(&b).unwrap(), vec![second.clone()]);
+        assert_eq!(line_key(&first).as_deref(), Some("x@1.0.0"));
+        assert_eq!(line_key("[]"), None);
+        let dest = dir.path().join("merged.jsonl");
+        assert_eq!(merge(&[a, b], &dest).unwrap(), 2);
+        let got = std::fs::read_to_string(&dest).unwrap();
+        assert_eq!(
+            got,
+            format!("{}\n{second}\n", error("b", "network").to_line())
+        );
     }
 }

@@ -1,5 +1,5 @@
 //! What to scan: `Cargo.lock`, a `NAME@VERSION` list, a CycloneDX or SPDX JSON SBOM (`pkg:cargo/`
-//! purls), or every version of a crate in the registry index.
+//! purls), every version of a crate in the registry index, or its latest version.
 
 use std::collections::HashSet;
 use std::path::Path;
@@ -50,7 +50,8 @@ pub struct Inputs {
 }
 
 impl Inputs {
-    fn push(&mut self, name: &str, version: &str) {
+    /// Add one crate version (a duplicate of an earlier one is ignored).
+    pub fn push(&mut self, name: &str, version: &str) {
         let t = Target {
             name: name.to_owned(),
             version: version.to_owned(),
@@ -60,7 +61,8 @@ impl Inputs {
         }
     }
 
-    fn skip(&mut self, name: &str, version: &str, reason: String) {
+    /// Record a package that is not verified, and why.
+    pub fn skip(&mut self, name: &str, version: &str, reason: String) {
         let s = Skipped {
             name: name.to_owned(),
             version: version.to_owned(),
@@ -145,6 +147,20 @@ fn plausible(name: &str, version: &str) -> bool {
                 .all(|b| b.is_ascii_alphanumeric() || extra.contains(&b))
     };
     ok(name, b"-_") && ok(version, b".-+")
+}
+
+/// Add one `NAME@VERSION` (as a list line holds it).
+pub fn spec(inputs: &mut Inputs, spec: &str) -> Result<(), String> {
+    match spec.trim().split_once('@') {
+        Some((n, v)) if plausible(n, v) => {
+            inputs.push(n, v);
+            Ok(())
+        }
+        _ => Err(format!(
+            "expected `NAME@VERSION`, got `{}`",
+            spec.escape_debug()
+        )),
+    }
 }
 
 /// Add a `NAME@VERSION` list (one per line; blank lines and `#` comments are ignored).
@@ -349,30 +365,122 @@ pub fn sbom(inputs: &mut Inputs, path: &Path, index_url: Option<&str>) -> Result
     }
 }
 
+/// Which versions of a crate the registry index gives.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Selection {
+    /// Only the greatest version (by semantic-version precedence; a pre-release only when
+    /// there is no release).
+    pub latest_only: bool,
+    /// Yanked versions too.
+    pub include_yanked: bool,
+}
+
+impl Selection {
+    /// Every version, yanked ones too (`scan --all-versions`).
+    pub const ALL: Selection = Selection {
+        latest_only: false,
+        include_yanked: true,
+    };
+}
+
+/// Semantic-version precedence key of `v` (build metadata ignored; a non-numeric core part
+/// counts as 0).
+fn precedence(v: &str) -> (Vec<u64>, bool, Vec<(bool, u64, String)>) {
+    let core_pre = v.split('+').next().unwrap_or_default();
+    let (core, pre) = match core_pre.split_once('-') {
+        Some((c, p)) => (c, Some(p)),
+        None => (core_pre, None),
+    };
+    let nums = core.split('.').map(|p| p.parse().unwrap_or(0)).collect();
+    let Some(pre) = pre.filter(|p| !p.is_empty()) else {
+        return (nums, true, Vec::new());
+    };
+    let ids = pre
+        .split('.')
+        .map(|p| match p.parse::<u64>() {
+            Ok(n) if p.bytes().all(|b| b.is_ascii_digit()) => (false, n, String::new()),
+            _ => (true, 0, p.to_owned()),
+        })
+        .collect();
+    (nums, false, ids)
+}
+
+/// The versions of `name` the index lists, chosen by `selection`, in index order (`Err` when
+/// the index cannot be read or does not know `name`).
+pub fn index_versions(
+    name: &str,
+    selection: Selection,
+    options: &crate::request::Options,
+    stop: &std::sync::atomic::AtomicBool,
+) -> Result<Vec<Target>, crate::request::Error> {
+    use crate::fetch;
+    let fopts = fetch::Options::from_verify(options);
+    let cache = fopts.cache()?;
+    let lines = fetch::Registry::new(options.index_url.as_deref(), &fopts)?.versions(
+        &cache,
+        name,
+        &mut crate::progress::Discard,
+        stop,
+    )?;
+    let mut chosen: Vec<Target> = lines
+        .into_iter()
+        .filter(|l| selection.include_yanked || !l.yanked)
+        .map(|l| Target {
+            name: l.name,
+            version: l.vers,
+        })
+        .collect();
+    if selection.latest_only && !chosen.is_empty() {
+        let release = |t: &Target| {
+            !t.version
+                .split('+')
+                .next()
+                .unwrap_or_default()
+                .contains('-')
+        };
+        let pool: Vec<&Target> = if chosen.iter().any(release) {
+            chosen.iter().filter(|t| release(t)).collect()
+        } else {
+            chosen.iter().collect()
+        };
+        let best = pool
+            .into_iter()
+            .max_by(|a, b| precedence(&a.version).cmp(&precedence(&b.version)))
+            .cloned()
+            .expect("not empty");
+        chosen = vec![best];
+    }
+    Ok(chosen)
+}
+
 /// Add every version of `name` in the index (yanked versions too).
 pub fn all_versions(
     inputs: &mut Inputs,
     name: &str,
-    options: &provenance_core::Options,
+    options: &crate::request::Options,
 ) -> Result<(), String> {
-    use provenance_core::fetch;
-    let fopts = fetch::Options::from_verify(options);
-    let versions = fopts
-        .cache()
-        .and_then(|cache| {
-            fetch::Registry::new(options.index_url.as_deref(), &fopts)?.versions(
-                &cache,
-                name,
-                &mut provenance_core::Discard,
-                &std::sync::atomic::AtomicBool::new(false),
-            )
-        })
-        .map_err(|e| format!("cannot list the versions of `{name}`: {e}"))?;
+    select(inputs, name, Selection::ALL, options)
+}
+
+/// Add the versions of `name` that `selection` chooses from the index.
+pub fn select(
+    inputs: &mut Inputs,
+    name: &str,
+    selection: Selection,
+    options: &crate::request::Options,
+) -> Result<(), String> {
+    let versions = index_versions(
+        name,
+        selection,
+        options,
+        &std::sync::atomic::AtomicBool::new(false),
+    )
+    .map_err(|e| format!("cannot list the versions of `{name}`: {e}"))?;
     if versions.is_empty() {
         return Err(format!("the index has no versions of `{name}`"));
     }
     for v in versions {
-        inputs.push(&v.name, &v.vers);
+        inputs.push(&v.name, &v.version);
     }
     Ok(())
 }
@@ -394,5 +502,37 @@ mod tests {
         assert_eq!(parse_purl("pkg:npm/%40scope/x@1").unwrap().name, "x");
         assert!(parse_purl("cargo/serde@1").is_none());
         assert_eq!(percent_decode("a%2"), "a%2");
+    }
+
+    #[test]
+    fn version_precedence() {
+        let mut v = vec![
+            "1.0.0-alpha.beta",
+            "1.0.0",
+            "1.0.0-rc.1",
+            "1.0.0-alpha",
+            "0.9.10",
+            "1.0.0-beta.11",
+            "1.0.0-alpha.1",
+            "1.0.0-beta.2",
+            "1.0.0-beta",
+            "0.9.9+build",
+        ];
+        v.sort_by_key(|s| precedence(s));
+        assert_eq!(
+            v,
+            [
+                "0.9.9+build",
+                "0.9.10",
+                "1.0.0-alpha",
+                "1.0.0-alpha.1",
+                "1.0.0-alpha.beta",
+                "1.0.0-beta",
+                "1.0.0-beta.2",
+                "1.0.0-beta.11",
+                "1.0.0-rc.1",
+                "1.0.0",
+            ]
+        );
     }
 }

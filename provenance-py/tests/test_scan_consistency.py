@@ -1,0 +1,336 @@
+"""One batch engine: the same list through `crate-provenance scan --out` and
+`crate_provenance.scan(out=...)` (and, when Dask is installed, `crate_provenance.distributed`)
+gives the same results file, line for line, and the same summary.
+
+The world: a loopback sparse registry and a loopback `git daemon`, 13 crate versions —
+matches (one repository under two spellings), a mismatch, no repository, a commit missing from
+its repository, a repository whose host refuses connections (issue 16: `repository_not_found`
+with a `repository_unreachable` finding everywhere, never a `network` error), a corrupt archive,
+and a version the registry does not have.
+
+No field is removed before comparing: reports carry no timing and nothing that depends on the
+cache, so the lines are byte-identical."""
+
+from __future__ import annotations
+
+import gzip
+import io
+import json
+import os
+import socket
+import subprocess
+import tarfile
+import time
+from pathlib import Path
+from typing import Any, Dict, Iterator, List, Optional, Tuple
+
+import pytest
+
+import crate_provenance as cp
+
+from registry import Registry
+
+GIT_ENV = {
+    "GIT_CONFIG_NOSYSTEM": "1",
+    "GIT_AUTHOR_NAME": "t",
+    "GIT_AUTHOR_EMAIL": "t@example.invalid",
+    "GIT_COMMITTER_NAME": "t",
+    "GIT_COMMITTER_EMAIL": "t@example.invalid",
+    "GIT_AUTHOR_DATE": "2024-01-01T00:00:00Z",
+    "GIT_COMMITTER_DATE": "2024-01-01T00:00:00Z",
+}
+
+
+def git(cwd: Path, *args: str) -> str:
+    env = {**os.environ, **GIT_ENV, "HOME": str(cwd)}
+    out = subprocess.run(["git", *args], cwd=cwd, env=env, capture_output=True, text=True)
+    assert out.returncode == 0, f"git {args}: {out.stderr}"
+    return out.stdout.strip()
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+class GitDaemon:
+    """`git daemon` on 127.0.0.1 serving every repository under `base`."""
+
+    def __init__(self, base: Path) -> None:
+        self.port = free_port()
+        self.proc = subprocess.Popen(
+            [
+                "git",
+                "daemon",
+                "--export-all",
+                f"--base-path={base}",
+                "--reuseaddr",
+                "--listen=127.0.0.1",
+                f"--port={self.port}",
+                str(base),
+            ],
+            env={**os.environ, "GIT_CONFIG_NOSYSTEM": "1", "HOME": str(base)},
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
+        for _ in range(200):
+            try:
+                socket.create_connection(("127.0.0.1", self.port), timeout=1).close()
+                break
+            except OSError:
+                time.sleep(0.025)
+
+    def url(self, path: str) -> str:
+        return f"git://127.0.0.1:{self.port}/{path}"
+
+    def close(self) -> None:
+        self.proc.kill()
+        self.proc.wait()
+
+
+def manifest(name: str, version: str, repository: Optional[str]) -> str:
+    m = (
+        f'[package]\nname = "{name}"\nversion = "{version}"\nedition = "2021"\n'
+        f'license = "MIT"\ndescription = "fixture"\n'
+    )
+    if repository is not None:
+        m += f'repository = "{repository}"\n'
+    return m
+
+
+def make_crate(name: str, version: str, manifest_text: str, sha1: Optional[str], lib: str) -> bytes:
+    files: List[Tuple[str, bytes]] = []
+    if sha1 is not None:
+        vcs = '{\n  "git": {\n    "sha1": "%s"\n  },\n  "path_in_vcs": ""\n}' % sha1
+        files.append((".cargo_vcs_info.json", vcs.encode()))
+    files += [
+        ("Cargo.toml", manifest_text.encode()),
+        ("Cargo.toml.orig", manifest_text.encode()),
+        ("src/lib.rs", lib.encode()),
+    ]
+    buf = io.BytesIO()
+    with tarfile.open(fileobj=buf, mode="w", format=tarfile.GNU_FORMAT) as t:
+        for path, data in files:
+            info = tarfile.TarInfo(f"{name}-{version}/{path}")
+            info.size = len(data)
+            info.mode = 0o644
+            info.mtime = 0
+            t.addfile(info, io.BytesIO(data))
+    return gzip.compress(buf.getvalue(), mtime=0)
+
+
+class World:
+    def __init__(self, base: Path, registry: Registry, daemon: GitDaemon) -> None:
+        self.base = base
+        self.registry = registry
+        self.daemon = daemon
+        self.versions: List[str] = []
+
+    def add_repo(
+        self,
+        name: str,
+        versions: List[str],
+        spellings: List[str],
+        *,
+        tamper: Optional[str] = None,
+        commit: Optional[str] = None,
+    ) -> None:
+        """A bare repository `NAME.git`, one commit per version, each published (`tamper`: that
+        version's published lib differs; `commit`: every version records this commit)."""
+        work = self.base / f"{name}.work"
+        (work / "src").mkdir(parents=True)
+        git(work, "init", "-q", "-b", "main")
+        for i, v in enumerate(versions):
+            m = manifest(name, v, self.daemon.url(spellings[i % len(spellings)]))
+            lib = f"pub fn version() -> &'static str {{\n    \"{v}\"\n}}\n"
+            (work / "Cargo.toml").write_text(m)
+            (work / "src/lib.rs").write_text(lib)
+            git(work, "add", "-A")
+            git(work, "commit", "-q", "-m", f"release {v}")
+            sha1 = commit or git(work, "rev-parse", "HEAD")
+            published = lib + "// tampered\n" if v == tamper else lib
+            self.registry.publish(name, v, make_crate(name, v, m, sha1, published))
+            self.versions.append(f"{name}@{v}")
+        git(self.base, "clone", "-q", "--bare", str(work), str(self.base / f"{name}.git"))
+
+    def publish(self, name: str, version: str, data: bytes) -> None:
+        self.registry.publish(name, version, data)
+        self.versions.append(f"{name}@{version}")
+
+
+@pytest.fixture(scope="module")
+def world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[World]:
+    base = tmp_path_factory.mktemp("srv")
+    daemon = GitDaemon(base)
+    with Registry() as reg:
+        w = World(base, reg, daemon)
+        w.add_repo("alpha", ["1.0.0", "1.1.0", "1.2.0"], ["alpha.git"])
+        w.add_repo("beta", ["0.1.0", "0.2.0"], ["beta.git", "beta"])  # two spellings
+        w.add_repo("gamma", ["2.0.0", "2.1.0"], ["gamma.git"], tamper="2.1.0")  # mismatch
+        w.add_repo("zeta", ["0.0.1"], ["zeta.git"], commit="ab" * 20)  # revision_not_found
+        w.publish("delta", "1.0.0", make_crate("delta", "1.0.0", manifest("delta", "1.0.0", None), None, "\n"))
+        # A repository host that refuses connections: nothing listens on this loopback port.
+        closed = f"git://127.0.0.1:{free_port()}/gone.git"
+        w.publish(
+            "unreach",
+            "1.0.0",
+            make_crate("unreach", "1.0.0", manifest("unreach", "1.0.0", closed), "cd" * 20, "\n"),
+        )
+        w.publish("corrupt", "1.0.0", b"this is not a crate")  # checksum right, not a .crate
+        w.versions.append("missing@9.9.9")  # not in the registry
+        # A match after the failures: the results keep the list's order.
+        w.add_repo("omega", ["3.0.0"], ["omega.git"])
+        yield w
+    daemon.close()
+
+
+def write_list(world: World, path: Path) -> Path:
+    path.write_text("# every outcome of interest\n" + "".join(f"{v}\n" for v in world.versions))
+    return path
+
+
+def by_key(lines: List[str]) -> Dict[str, Dict[str, Any]]:
+    out: Dict[str, Dict[str, Any]] = {}
+    for line in lines:
+        obj = json.loads(line)
+        out[f"{obj['crate']['name']}@{obj['crate']['version']}"] = obj
+    return out
+
+
+def cli_scan(cli: Path, world: World, lst: Path, out: Path, cache: Path, *extra: str) -> Any:
+    p = subprocess.run(
+        [
+            str(cli),
+            "scan",
+            "--list",
+            str(lst),
+            "--out",
+            str(out),
+            "--cache-dir",
+            str(cache),
+            "--index-url",
+            world.registry.index_url,
+            "--allow-insecure-transport",
+            "--format",
+            "json",
+            "--deny",
+            "mismatch,error",
+            *extra,
+        ],
+        capture_output=True,
+        text=True,
+        timeout=300,
+        env={k: v for k, v in os.environ.items() if k != "CI"},
+    )
+    assert p.returncode == 1, p.stderr  # the gate fails: a mismatch and errors
+    return p
+
+
+def test_cli_and_python_scan_write_the_same_lines(world: World, cli: Path, tmp_path: Path) -> None:
+    assert len(world.versions) >= 10
+    lst = write_list(world, tmp_path / "list.txt")
+
+    # The CLI: worker processes (its default), one job, so the order is the list's.
+    p = cli_scan(cli, world, lst, tmp_path / "cli.jsonl", tmp_path / "cache-cli", "--jobs", "1")
+    # The Python package: in-process, one job.
+    s = cp.scan(
+        lst,
+        out=tmp_path / "py.jsonl",
+        jobs=1,
+        deny=["mismatch", "error"],
+        cache_dir=tmp_path / "cache-py",
+        index_url=world.registry.index_url,
+        allow_insecure_transport=True,
+    )
+    cli_lines = (tmp_path / "cli.jsonl").read_text().splitlines()
+    py_lines = (tmp_path / "py.jsonl").read_text().splitlines()
+    assert len(cli_lines) == len(world.versions)
+    for i, (a, b) in enumerate(zip(cli_lines, py_lines)):
+        assert a == b, f"line {i + 1} differs:\nCLI:    {a}\nPython: {b}"
+    assert len(py_lines) == len(cli_lines)
+    # The same summary document.
+    assert s.to_json() == p.stdout
+    assert s.gate_failed and not s.ok and s.verified == len(world.versions) and s.already == 0
+
+    got = by_key(cli_lines)
+    assert [f"{o['crate']['name']}@{o['crate']['version']}" for o in map(json.loads, cli_lines)] == world.versions
+    verdicts = {k: o.get("verdict") or o["error"]["kind"] for k, o in got.items()}
+    assert verdicts == {
+        "alpha@1.0.0": "match",
+        "alpha@1.1.0": "match",
+        "alpha@1.2.0": "match",
+        "beta@0.1.0": "match",
+        "beta@0.2.0": "match",
+        "gamma@2.0.0": "match",
+        "gamma@2.1.0": "mismatch",
+        "zeta@0.0.1": "revision_not_found",
+        "delta@1.0.0": "no_repository",
+        "unreach@1.0.0": "repository_not_found",
+        "corrupt@1.0.0": "invalid_archive",
+        "missing@9.9.9": "crate_not_found",
+        "omega@3.0.0": "match",
+    }, verdicts
+    # Issue 16: an unreachable host is a verdict with a finding, not a `network` error.
+    findings = [f["kind"] for f in got["unreach@1.0.0"]["findings"]]
+    assert "repository_unreachable" in findings, got["unreach@1.0.0"]
+    assert s.denied == ["gamma@2.1.0", "corrupt@1.0.0", "missing@9.9.9"]
+
+    # Resuming: the same call again verifies nothing and appends nothing.
+    again = cp.scan(
+        lst,
+        out=tmp_path / "py.jsonl",
+        cache_dir=tmp_path / "cache-py",
+        index_url=world.registry.index_url,
+        allow_insecure_transport=True,
+    )
+    assert (again.verified, again.already) == (0, len(world.versions))
+    assert (tmp_path / "py.jsonl").read_text().splitlines() == py_lines
+
+
+def test_parallel_jobs_give_the_same_lines(world: World, cli: Path, tmp_path: Path) -> None:
+    """With two jobs the order is the completion order; the lines are the same."""
+    lst = write_list(world, tmp_path / "list.txt")
+    cli_scan(cli, world, lst, tmp_path / "cli.jsonl", tmp_path / "cache-cli", "--jobs", "2", "--no-isolation")
+    cp.scan(
+        [tuple(v.split("@")) for v in world.versions],
+        out=tmp_path / "py.jsonl",
+        jobs=2,
+        cache_dir=tmp_path / "cache-py",
+        index_url=world.registry.index_url,
+        allow_insecure_transport=True,
+    )
+    assert sorted((tmp_path / "cli.jsonl").read_text().splitlines()) == sorted(
+        (tmp_path / "py.jsonl").read_text().splitlines()
+    )
+
+
+def test_distributed_writes_the_same_lines(world: World, cli: Path, tmp_path: Path) -> None:
+    """`crate_provenance.distributed` (Dask) merges to the same lines, sorted by crate."""
+    distributed = pytest.importorskip("distributed")
+    from crate_provenance import distributed as cpd
+
+    lst = write_list(world, tmp_path / "list.txt")
+    cli_scan(cli, world, lst, tmp_path / "cli.jsonl", tmp_path / "cache-cli", "--jobs", "2")
+    c = distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=True, dashboard_address=":0")
+    client = distributed.Client(c)
+    try:
+        s = cpd.scan(
+            [tuple(v.split("@")) for v in world.versions],
+            client=client,
+            out=tmp_path / "dist",
+            cache_dir=str(tmp_path / "cache-{worker}"),
+            partition_size=4,
+            deny=["mismatch", "error"],
+            index_url=world.registry.index_url,
+            allow_insecure_transport=True,
+        )
+    finally:
+        client.close()
+        c.close()
+    cli_lines = (tmp_path / "cli.jsonl").read_text().splitlines()
+    dist_lines = s.results.read_text().splitlines()
+    # The merged file is sorted by `NAME@VERSION`; otherwise the same lines.
+    keyed = sorted((f"{o['crate']['name']}@{o['crate']['version']}", line) for o, line in zip(map(json.loads, cli_lines), cli_lines))
+    assert dist_lines == [line for _, line in keyed]
+    assert s.denied == sorted(["gamma@2.1.0", "corrupt@1.0.0", "missing@9.9.9"])
