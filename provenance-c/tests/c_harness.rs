@@ -12,11 +12,12 @@
 //! relative to the workspace root (or `$PROV_REALWORLD_DIR`); fails loudly without them.
 //! Downloads are cached in `provenance-c/tests/.cache/` (gitignored).
 
+use std::collections::HashMap;
 use std::fmt::Write as _;
 use std::io::Read;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
-use std::sync::{Mutex, OnceLock};
+use std::sync::{Arc, Mutex, OnceLock, PoisonError};
 
 use provenance_core::{CrateSource, RepoSource, Request, verify};
 use sha2::{Digest, Sha256};
@@ -276,6 +277,21 @@ fn compile_with(
         Mode::Sanitizers => "-asan",
     };
     let exe = out_dir().join(format!("{stem}{tag}{suffix}"));
+    // Each executable is built once per test process and then shared: tests run in parallel,
+    // and compiling it again while another test runs it fails with "Text file busy" (ETXTBSY)
+    // or runs a half-written file. A name always stands for the same inputs here.
+    static BUILT: OnceLock<Mutex<HashMap<PathBuf, Arc<Mutex<bool>>>>> = OnceLock::new();
+    let slot = BUILT
+        .get_or_init(Mutex::default)
+        .lock()
+        .unwrap_or_else(PoisonError::into_inner)
+        .entry(exe.clone())
+        .or_default()
+        .clone();
+    let mut built = slot.lock().unwrap_or_else(PoisonError::into_inner);
+    if *built {
+        return exe;
+    }
     let cc = std::env::var("CC").unwrap_or_else(|_| "cc".to_owned());
     let mut cmd = Command::new(cc);
     cmd.args([
@@ -303,6 +319,7 @@ fn compile_with(
         src.display(),
         String::from_utf8_lossy(&out.stderr)
     );
+    *built = true;
     exe
 }
 
