@@ -91,6 +91,12 @@ pub fn hex(b: &[u8]) -> String {
 
 /// Download (once) and check a crate file; unpack (once) its repository archive.
 pub fn entry(id: &str) -> Entry {
+    // One at a time in this process: tests run in parallel, and on a fresh clone several ask
+    // for the same crate at once (they would write the same temporary file or directory).
+    static LOCK: std::sync::Mutex<()> = std::sync::Mutex::new(());
+    let _guard = LOCK
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner);
     let dir = realworld_dir().join(id);
     let expected: Expected =
         serde_json::from_slice(&std::fs::read(dir.join("expected.json")).unwrap()).unwrap();
