@@ -2,7 +2,9 @@
 # Fuzz smoke test for CI: builds the cargo-fuzz targets on the stable toolchain (libFuzzer with
 # SanitizerCoverage, no sanitizer: `-s none`, which needs no nightly), replays the seeds and every
 # kept crasher, then fuzzes each target for a few seconds from a scratch corpus.
-# Each target runs ≤ 20 s (12 s of fuzzing), ≤ 60 s in all; long runs: see fuzz/README.md.
+# Each target fuzzes for 12 s (libFuzzer's own -max_total_time); the outer `timeout` is only a
+# hang guard with a wide margin, so a busy CI machine cannot fail the smoke test (issue 18).
+# Long runs: see fuzz/README.md.
 set -euo pipefail
 cd "$(dirname "$0")"
 SECS="${FUZZ_SMOKE_SECS:-12}"
@@ -22,7 +24,7 @@ for t in crate_parse vcs_info manifest file_selection; do
       { cat "$scratch/$t.replay"; echo "fuzz smoke: $t: a kept crasher fails again"; exit 1; }
   fi
   echo "== fuzz smoke: $t (${SECS}s)"
-  timeout 20 "$bin/$t" "$scratch/$t" "${inputs[@]}" -max_total_time="$SECS" -rss_limit_mb=2048 \
+  timeout "$((SECS + 300))" "$bin/$t" "$scratch/$t" "${inputs[@]}" -max_total_time="$SECS" -rss_limit_mb=2048 \
     -timeout=10 -max_len=16384 -artifact_prefix="$scratch/artifacts/$t/" -print_final_stats=1 \
     >"$scratch/$t.log" 2>&1 || {
     status=$?
