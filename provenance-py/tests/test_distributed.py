@@ -29,6 +29,10 @@ from registry import Registry  # noqa: E402
 
 GIT_ENV = {
     "GIT_CONFIG_NOSYSTEM": "1",
+    # No automatic `git gc` racing a following clone (issue 18).
+    "GIT_CONFIG_COUNT": "1",
+    "GIT_CONFIG_KEY_0": "gc.auto",
+    "GIT_CONFIG_VALUE_0": "0",
     "GIT_AUTHOR_NAME": "t",
     "GIT_AUTHOR_EMAIL": "t@example.invalid",
     "GIT_COMMITTER_NAME": "t",
