@@ -222,21 +222,95 @@ impl Observer for Stderr {
     }
 }
 
+impl ScanArgs {
+    /// The gate: `--policy` (or `./provenance.toml`) with `--deny`.
+    pub fn policy(&self) -> Result<Policy, String> {
+        Policy::load(
+            self.policy.as_deref(),
+            (!self.deny.is_empty()).then_some(self.deny.as_slice()),
+        )
+    }
+
+    /// The verification options of these flags.
+    pub fn options(&self) -> Options {
+        let mut options = Options::default();
+        options.index_url.clone_from(&self.index_url);
+        options.cache_dir.clone_from(&self.cache_dir);
+        options.offline = self.offline;
+        options.allow_insecure_transport = self.allow_insecure_transport;
+        options.assisted = !self.no_assisted;
+        options
+    }
+
+    /// The batch engine's configuration of these flags: `--jobs`, `--timeout`,
+    /// `--retry-errors`, worker isolation and its limits.
+    pub fn engine(&self, options: Options) -> Result<batch::Config, String> {
+        let timeout = Duration::from_secs(self.timeout.max(1));
+        let mut config = batch::Config::new(options);
+        config.jobs = self
+            .jobs
+            .map(NonZeroUsize::get)
+            .or_else(|| {
+                std::thread::available_parallelism()
+                    .ok()
+                    .map(NonZeroUsize::get)
+            })
+            .unwrap_or(1);
+        config.timeout = timeout;
+        config.retry_errors = self.retry_errors;
+        if !self.no_isolation {
+            let limits = batch::WorkerLimits {
+                address_space: self.worker_memory.saturating_mul(1 << 20),
+                // CPU time of all threads; the wall-clock `--timeout` is enforced by the engine.
+                cpu_secs: timeout.as_secs().saturating_mul(2).saturating_add(60),
+            };
+            config.isolation = Some(isolate::worker(limits)?);
+        }
+        Ok(config)
+    }
+
+    /// The inputs of `watch` (which follows the crates these name, starting at the versions
+    /// they name): `--lockfile`, `--list`, `--sbom`, `--all-versions`.
+    pub fn watch_inputs(&self) -> (&[PathBuf], &[PathBuf], &[PathBuf], &[String]) {
+        (&self.lockfile, &self.list, &self.sbom, &self.all_versions)
+    }
+
+    /// `--index-url` and `--allow-insecure-transport`.
+    pub fn index(&self) -> (Option<&str>, bool) {
+        (self.index_url.as_deref(), self.allow_insecure_transport)
+    }
+
+    /// `--cache-dir`.
+    pub fn cache_dir(&self) -> Option<&std::path::Path> {
+        self.cache_dir.as_deref()
+    }
+
+    /// `--out`: a results file the verifications are also appended to.
+    pub fn out(&self) -> Option<&std::path::Path> {
+        self.out.as_deref()
+    }
+
+    /// The first given flag of `scan` that `watch` has no use for.
+    pub fn not_for_watch(&self) -> Option<&'static str> {
+        [
+            (self.sarif.is_some(), "--sarif"),
+            (self.attest_dir.is_some(), "--attest-dir"),
+            (!self.annotate.is_empty(), "--annotate"),
+            (self.retry_errors, "--retry-errors"),
+            (self.format != SummaryFormat::Human, "--format"),
+        ]
+        .into_iter()
+        .find_map(|(given, flag)| given.then_some(flag))
+    }
+}
+
 /// `crate-provenance scan`.
 pub fn run(args: &ScanArgs) -> ExitCode {
-    let policy = match Policy::load(
-        args.policy.as_deref(),
-        (!args.deny.is_empty()).then_some(args.deny.as_slice()),
-    ) {
+    let policy = match args.policy() {
         Ok(p) => p,
         Err(e) => return fail(&e),
     };
-    let mut options = Options::default();
-    options.index_url.clone_from(&args.index_url);
-    options.cache_dir.clone_from(&args.cache_dir);
-    options.offline = args.offline;
-    options.allow_insecure_transport = args.allow_insecure_transport;
-    options.assisted = !args.no_assisted;
+    let options = args.options();
 
     if args.lockfile.is_empty()
         && args.list.is_empty()
@@ -298,30 +372,10 @@ pub fn run(args: &ScanArgs) -> ExitCode {
         let _ = signal_hook::flag::register(sig, interrupted.clone());
     }
 
-    let timeout = Duration::from_secs(args.timeout.max(1));
-    let mut config = batch::Config::new(options);
-    config.jobs = args
-        .jobs
-        .map(NonZeroUsize::get)
-        .or_else(|| {
-            std::thread::available_parallelism()
-                .ok()
-                .map(NonZeroUsize::get)
-        })
-        .unwrap_or(1);
-    config.timeout = timeout;
-    config.retry_errors = args.retry_errors;
-    if !args.no_isolation {
-        let limits = batch::WorkerLimits {
-            address_space: args.worker_memory.saturating_mul(1 << 20),
-            // CPU time of all threads; the wall-clock `--timeout` is enforced by the engine.
-            cpu_secs: timeout.as_secs().saturating_mul(2).saturating_add(60),
-        };
-        match isolate::worker(limits) {
-            Ok(w) => config.isolation = Some(w),
-            Err(e) => return fail(&e),
-        }
-    }
+    let config = match args.engine(options) {
+        Ok(c) => c,
+        Err(e) => return fail(&e),
+    };
     let mut observer = Stderr {
         ticker: None,
         interval: Duration::from_secs(args.progress_interval.max(1)),
