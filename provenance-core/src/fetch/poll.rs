@@ -7,8 +7,9 @@
 //! (the `ETag` when there is one); we send both, which HTTP defines to mean the same thing
 //! (a server that knows the `ETag` ignores `If-Modified-Since`, RFC 9110 §13.2.2).
 //!
-//! A poll never reads or writes the download cache: the caller keeps the validators (watch
-//! keeps them in its database, next to the versions they describe).
+//! The validators are the caller's to keep (watch keeps them in its database, next to the
+//! versions they describe); a changed index file is also written to the download cache, as
+//! [`Registry::versions`] does, so that verifying a new version does not ask for it again.
 
 use std::io::Read as _;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -174,6 +175,10 @@ impl Registry {
                 value: data.len() as u64,
             }));
         }
+        // As `Registry::versions` does: the verification of a new version then reads the
+        // index entry from the cache instead of asking again.
+        let cache = self.options().cache()?;
+        cache.write_atomic(&self.cached_index_path(&cache, name)?, &data)?;
         Ok(Polled::Modified {
             lines: parse_lines(&data, name),
             validators,

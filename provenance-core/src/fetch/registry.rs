@@ -221,6 +221,13 @@ impl Registry {
         }
     }
 
+    /// The cached copy of `name`'s index file (what [`Registry::entry`] reads when fresh).
+    pub(super) fn cached_index_path(&self, cache: &Cache, name: &str) -> Result<PathBuf, Error> {
+        Ok(cache
+            .index_dir(&self.index_key)?
+            .join(name.to_ascii_lowercase()))
+    }
+
     /// The options this client was made with.
     pub(super) fn options(&self) -> &Options {
         &self.options

@@ -1,0 +1,850 @@
+//! `crate-provenance watch` end to end: a loopback sparse registry that answers conditional
+//! requests (ETag → 304) and publishes and yanks during the test, a loopback RSS feed, a
+//! loopback webhook receiver, repositories on a loopback `git daemon`; the database is read
+//! with SQLite.
+
+#[path = "../provenance-core/tests/fetch_support/mod.rs"]
+mod fetch_support;
+
+use std::collections::BTreeMap;
+use std::fmt::Write as _;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use fetch_support::{GitDaemon, HttpServer, Response, make_crate, make_repo, manifest, sha256};
+
+fn cli() -> Command {
+    Command::new(env!("CARGO_BIN_EXE_crate-provenance"))
+}
+
+fn text(out: &Output) -> String {
+    format!(
+        "status {:?}\nstdout:\n{}\nstderr:\n{}",
+        out.status.code(),
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    )
+}
+
+/// What the registry served, counted on the server side.
+#[derive(Debug, Default, Clone)]
+struct Served {
+    /// Index-file answers with a body (200), by path.
+    full: BTreeMap<String, usize>,
+    /// Index-file answers `304 Not Modified`, by path.
+    not_modified: BTreeMap<String, usize>,
+    /// Body bytes of index-file answers.
+    index_body_bytes: usize,
+}
+
+impl Served {
+    fn full_total(&self) -> usize {
+        self.full.values().sum()
+    }
+    fn not_modified_total(&self) -> usize {
+        self.not_modified.values().sum()
+    }
+}
+
+/// A sparse registry whose index files carry an `ETag` (and `Last-Modified`) and answer
+/// `If-None-Match` with a 304 without a body, as crates.io's CDN does.
+struct Registry {
+    server: HttpServer,
+    /// Index lines by crate (name → [(version, cksum, yanked)]).
+    versions: Arc<Mutex<BTreeMap<String, Vec<(String, String, bool)>>>>,
+    crates: Arc<Mutex<BTreeMap<String, Vec<u8>>>>,
+    served: Arc<Mutex<Served>>,
+}
+
+fn index_rel(n: &str) -> String {
+    let n = n.to_ascii_lowercase();
+    match n.len() {
+        1 => format!("1/{n}"),
+        2 => format!("2/{n}"),
+        3 => format!("3/{}/{n}", &n[..1]),
+        _ => format!("{}/{}/{n}", &n[..2], &n[2..4]),
+    }
+}
+
+fn index_file(name: &str, lines: &[(String, String, bool)]) -> Vec<u8> {
+    let mut s = String::new();
+    for (v, ck, y) in lines {
+        let _ = writeln!(
+            s,
+            "{{\"name\":\"{name}\",\"vers\":\"{v}\",\"deps\":[],\"cksum\":\"{ck}\",\"features\":{{}},\"yanked\":{y}}}"
+        );
+    }
+    s.into_bytes()
+}
+
+impl Registry {
+    fn start() -> Registry {
+        let versions: Arc<Mutex<BTreeMap<String, Vec<(String, String, bool)>>>> = Arc::default();
+        let crates: Arc<Mutex<BTreeMap<String, Vec<u8>>>> = Arc::default();
+        let served: Arc<Mutex<Served>> = Arc::default();
+        let port = Arc::new(Mutex::new(0u16));
+        let (v2, c2, s2, p2) = (
+            versions.clone(),
+            crates.clone(),
+            served.clone(),
+            port.clone(),
+        );
+        let server = HttpServer::start(move |req| {
+            if req.path == "/index/config.json" {
+                let port = *p2.lock().unwrap();
+                return Response::ok(format!(
+                    "{{\"dl\":\"http://127.0.0.1:{port}/crates/{{crate}}/{{crate}}-{{version}}.crate\"}}"
+                ));
+            }
+            if let Some(rel) = req.path.strip_prefix("/index/") {
+                let versions = v2.lock().unwrap();
+                let Some((name, lines)) = versions.iter().find(|(n, _)| index_rel(n) == rel) else {
+                    return Response::status(404);
+                };
+                let body = index_file(name, lines);
+                let etag = format!("\"{}\"", &sha256(&body)[..16]);
+                let mut served = s2.lock().unwrap();
+                if req.headers.get("if-none-match") == Some(&etag) {
+                    *served.not_modified.entry(req.path.clone()).or_default() += 1;
+                    return Response::Full {
+                        status: 304,
+                        headers: vec![("ETag".into(), etag)],
+                        body: vec![],
+                    };
+                }
+                *served.full.entry(req.path.clone()).or_default() += 1;
+                served.index_body_bytes += body.len();
+                return Response::Full {
+                    status: 200,
+                    headers: vec![
+                        ("ETag".into(), etag),
+                        (
+                            "Last-Modified".into(),
+                            "Mon, 01 Jan 2024 00:00:00 GMT".into(),
+                        ),
+                    ],
+                    body,
+                };
+            }
+            match c2.lock().unwrap().get(&req.path) {
+                Some(b) => Response::ok(b.clone()),
+                None => Response::status(404),
+            }
+        });
+        *port.lock().unwrap() = server.port;
+        Registry {
+            server,
+            versions,
+            crates,
+            served,
+        }
+    }
+
+    fn index_url(&self) -> String {
+        format!("sparse+{}", self.server.url("/index/"))
+    }
+
+    fn publish(&self, name: &str, version: &str, bytes: &[u8]) {
+        self.crates.lock().unwrap().insert(
+            format!("/crates/{name}/{name}-{version}.crate"),
+            bytes.to_vec(),
+        );
+        self.versions
+            .lock()
+            .unwrap()
+            .entry(name.to_owned())
+            .or_default()
+            .push((version.to_owned(), sha256(bytes), false));
+    }
+
+    fn yank(&self, name: &str, version: &str, yanked: bool) {
+        let mut v = self.versions.lock().unwrap();
+        let line = v
+            .get_mut(name)
+            .and_then(|l| l.iter_mut().find(|l| l.0 == version))
+            .unwrap();
+        line.2 = yanked;
+    }
+
+    fn served(&self) -> Served {
+        self.served.lock().unwrap().clone()
+    }
+
+    fn reset_counts(&self) {
+        *self.served.lock().unwrap() = Served::default();
+    }
+}
+
+/// A `.crate` with the given `src/lib.rs`.
+fn crate_with_lib(name: &str, version: &str, manifest: &str, sha1: &str, lib: &str) -> Vec<u8> {
+    let prefix = format!("{name}-{version}");
+    let vcs =
+        format!("{{\n  \"git\": {{\n    \"sha1\": \"{sha1}\"\n  }},\n  \"path_in_vcs\": \"\"\n}}");
+    let files: Vec<(&str, Vec<u8>)> = vec![
+        (".cargo_vcs_info.json", vcs.into_bytes()),
+        ("Cargo.toml", manifest.as_bytes().to_vec()),
+        ("Cargo.toml.orig", manifest.as_bytes().to_vec()),
+        ("src/lib.rs", lib.as_bytes().to_vec()),
+    ];
+    let enc = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());
+    let mut tar = tar::Builder::new(enc);
+    for (path, data) in files {
+        let mut h = tar::Header::new_gnu();
+        h.set_size(data.len() as u64);
+        h.set_mode(0o644);
+        h.set_entry_type(tar::EntryType::Regular);
+        tar.append_data(&mut h, format!("{prefix}/{path}"), data.as_slice())
+            .unwrap();
+    }
+    tar.into_inner().unwrap().finish().unwrap()
+}
+
+struct World {
+    tmp: tempfile::TempDir,
+    registry: Registry,
+    daemon: GitDaemon,
+}
+
+impl World {
+    fn new() -> World {
+        let tmp = tempfile::tempdir().unwrap();
+        std::fs::create_dir_all(tmp.path().join("srv")).unwrap();
+        let daemon = GitDaemon::start(&tmp.path().join("srv"), tmp.path());
+        World {
+            registry: Registry::start(),
+            daemon,
+            tmp,
+        }
+    }
+
+    fn path(&self, p: &str) -> PathBuf {
+        self.tmp.path().join(p)
+    }
+
+    /// Publish `name@version` built from its own repository (`match`).
+    fn publish_match(&self, name: &str, version: &str) {
+        let repo = format!("{name}-{}", version.replace('.', "_"));
+        let m = manifest(name, version, &self.daemon.url(&format!("{repo}.git")));
+        let commit = make_repo(&self.path("srv"), &repo, &m, 0, 0);
+        self.registry
+            .publish(name, version, &make_crate(name, version, &m, &commit));
+    }
+
+    /// Publish `name@version` whose `src/lib.rs` differs from its repository's (`mismatch`).
+    fn publish_mismatch(&self, name: &str, version: &str) {
+        let repo = format!("{name}-{}", version.replace('.', "_"));
+        let m = manifest(name, version, &self.daemon.url(&format!("{repo}.git")));
+        let commit = make_repo(&self.path("srv"), &repo, &m, 0, 0);
+        let bytes = crate_with_lib(
+            name,
+            version,
+            &m,
+            &commit,
+            "pub fn f() -> u32 {\n    43\n}\n",
+        );
+        self.registry.publish(name, version, &bytes);
+    }
+
+    fn watch(&self, db: &str, args: &[&str]) -> Command {
+        let mut c = cli();
+        c.current_dir(self.tmp.path())
+            .arg("watch")
+            .arg("--once")
+            .args(["--db", db])
+            .args(["--index-url", &self.registry.index_url()])
+            .arg("--allow-insecure-transport")
+            .arg("--cache-dir")
+            .arg(self.path("cache"))
+            .args(args)
+            .env_remove("CRATE_PROVENANCE_TEST_PAUSE");
+        c
+    }
+}
+
+fn open(db: &Path) -> rusqlite::Connection {
+    rusqlite::Connection::open(db).unwrap()
+}
+
+fn rows(db: &Path, sql: &str) -> Vec<Vec<String>> {
+    let c = open(db);
+    let mut st = c.prepare(sql).unwrap();
+    let n = st.column_count();
+    st.query_map([], |r| {
+        (0..n)
+            .map(|i| {
+                r.get::<_, rusqlite::types::Value>(i).map(|v| match v {
+                    rusqlite::types::Value::Null => "NULL".to_owned(),
+                    rusqlite::types::Value::Integer(i) => i.to_string(),
+                    rusqlite::types::Value::Real(f) => f.to_string(),
+                    rusqlite::types::Value::Text(t) => t,
+                    rusqlite::types::Value::Blob(b) => format!("{b:?}"),
+                })
+            })
+            .collect()
+    })
+    .unwrap()
+    .map(Result::unwrap)
+    .collect()
+}
+
+fn strs(rows: &[Vec<String>]) -> Vec<String> {
+    rows.iter().map(|r| r.join(" ")).collect()
+}
+
+fn alerts_on_stdout(out: &Output) -> Vec<serde_json::Value> {
+    String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("{e}: {l}\n{}", text(out))))
+        .collect()
+}
+
+#[test]
+fn new_versions_are_verified_and_alerted_once_304s_yanks_and_exemptions() {
+    let w = World::new();
+    w.publish_match("alpha", "1.0.0");
+    w.publish_match("beta", "1.0.0");
+    w.publish_mismatch("gamma", "0.9.0");
+    w.publish_match("gamma", "1.0.0");
+    std::fs::write(w.path("watch.txt"), "# followed\nalpha\nbeta@1.0.0\n").unwrap();
+    std::fs::write(
+        w.path("provenance.toml"),
+        "[gate]\ndeny = [\"mismatch\"]\n\n[[exemptions.alpha]]\nversion = \"1.0.2\"\nreason = \"reviewed by hand\"\n",
+    )
+    .unwrap();
+    let args = ["--list", "watch.txt", "--crates", "gamma", "--jobs", "2"];
+
+    // First run: the starting versions are verified; gamma 0.9.0 (a mismatch) is history.
+    let out = w.watch("w.db", &args).output().unwrap();
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+    assert!(out.stdout.is_empty(), "{}", text(&out));
+    let db = w.path("w.db");
+    assert_eq!(
+        strs(&rows(
+            &db,
+            "SELECT name, version, status FROM versions ORDER BY 1, 2"
+        )),
+        [
+            "alpha 1.0.0 verified",
+            "beta 1.0.0 verified",
+            "gamma 0.9.0 history",
+            "gamma 1.0.0 verified"
+        ]
+    );
+    assert_eq!(
+        strs(&rows(
+            &db,
+            "SELECT name, version, verdict, origin FROM verifications ORDER BY 1, 2"
+        )),
+        [
+            "alpha 1.0.0 match watch",
+            "beta 1.0.0 match watch",
+            "gamma 1.0.0 match watch"
+        ]
+    );
+    let served = w.registry.served();
+    assert_eq!((served.full_total(), served.not_modified_total()), (3, 0));
+
+    // Nothing new: only 304s, no body, nothing verified.
+    w.registry.reset_counts();
+    let out = w.watch("w.db", &args).output().unwrap();
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+    let served = w.registry.served();
+    assert_eq!(served.full_total(), 0, "{served:?}");
+    assert_eq!(served.not_modified_total(), 3, "{served:?}");
+    assert_eq!(served.index_body_bytes, 0);
+    assert_eq!(rows(&db, "SELECT COUNT(*) FROM verifications")[0][0], "3");
+
+    // Publishes and a yank: the new versions are verified, the mismatch alerted once.
+    w.publish_mismatch("gamma", "1.1.0");
+    w.publish_match("alpha", "1.0.1");
+    w.registry.yank("beta", "1.0.0", true);
+    w.registry.reset_counts();
+    let out = w.watch("w.db", &args).output().unwrap();
+    assert_eq!(out.status.code(), Some(1), "{}", text(&out));
+    let alerts = alerts_on_stdout(&out);
+    assert_eq!(alerts.len(), 1, "{}", text(&out));
+    assert_eq!(alerts[0]["type"], "alert");
+    assert_eq!(alerts[0]["crate"]["name"], "gamma");
+    assert_eq!(alerts[0]["crate"]["version"], "1.1.0");
+    assert_eq!(alerts[0]["verdict"], "mismatch");
+    assert_eq!(w.registry.served().full_total(), 3);
+    assert_eq!(
+        strs(&rows(&db, "SELECT name, version, yanked FROM yank_events")),
+        ["beta 1.0.0 1"]
+    );
+    assert_eq!(
+        strs(&rows(&db, "SELECT name, version, verdict FROM alerts")),
+        ["gamma 1.1.0 mismatch"]
+    );
+    assert_eq!(
+        strs(&rows(&db, "SELECT target, state, attempts FROM deliveries")),
+        ["stdout delivered 1"]
+    );
+
+    // Un-yank, and an exempt mismatch: recorded, verified, not alerted.
+    w.registry.yank("beta", "1.0.0", false);
+    w.publish_mismatch("alpha", "1.0.2");
+    let out = w.watch("w.db", &args).output().unwrap();
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+    assert!(out.stdout.is_empty(), "{}", text(&out));
+    assert_eq!(
+        strs(&rows(
+            &db,
+            "SELECT name, version, yanked FROM yank_events ORDER BY id"
+        )),
+        ["beta 1.0.0 1", "beta 1.0.0 0"]
+    );
+    assert_eq!(
+        strs(&rows(
+            &db,
+            "SELECT name, version, verdict FROM verifications WHERE name = 'alpha' ORDER BY 2"
+        )),
+        [
+            "alpha 1.0.0 match",
+            "alpha 1.0.1 match",
+            "alpha 1.0.2 mismatch"
+        ]
+    );
+    assert_eq!(rows(&db, "SELECT COUNT(*) FROM alerts")[0][0], "1");
+
+    // Every version verified exactly once.
+    assert!(
+        rows(
+            &db,
+            "SELECT name, version FROM verifications GROUP BY 1, 2 HAVING COUNT(*) > 1"
+        )
+        .is_empty()
+    );
+    assert_eq!(
+        rows(&db, "SELECT MAX(version) FROM schema_version")[0][0],
+        "1"
+    );
+}
+
+#[test]
+fn lockfile_versions_are_the_starting_point() {
+    let w = World::new();
+    w.publish_match("alpha", "1.0.0");
+    w.publish_match("alpha", "1.1.0");
+    std::fs::write(
+        w.path("Cargo.lock"),
+        "version = 4\n\n[[package]]\nname = \"alpha\"\nversion = \"1.0.0\"\nsource = \"registry+https://github.com/rust-lang/crates.io-index\"\n\n[[package]]\nname = \"mine\"\nversion = \"0.1.0\"\n",
+    )
+    .unwrap();
+    let out = w
+        .watch("w.db", &["--lockfile", "Cargo.lock"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+    assert_eq!(
+        strs(&rows(
+            &w.path("w.db"),
+            "SELECT version, status FROM versions ORDER BY 1"
+        )),
+        ["1.0.0 verified", "1.1.0 history"]
+    );
+}
+
+/// A loopback webhook receiver: answers 500 to the first `fail_first` requests, then 200.
+struct Receiver {
+    server: HttpServer,
+    got: Arc<Mutex<Vec<(BTreeMap<String, String>, Vec<u8>, u16)>>>,
+}
+
+impl Receiver {
+    fn start(fail_first: usize) -> Receiver {
+        let got: Arc<Mutex<Vec<(BTreeMap<String, String>, Vec<u8>, u16)>>> = Arc::default();
+        let g2 = got.clone();
+        let server = HttpServer::start(move |req| {
+            let mut got = g2.lock().unwrap();
+            let status = if got.len() < fail_first { 500 } else { 200 };
+            got.push((req.headers.clone(), req.body.clone(), status));
+            Response::status(status)
+        });
+        Receiver { server, got }
+    }
+}
+
+fn hmac_hex(secret: &[u8], body: &[u8]) -> String {
+    use hmac::{KeyInit, Mac};
+    let mut mac = <hmac::Hmac<sha2::Sha256> as KeyInit>::new_from_slice(secret).unwrap();
+    mac.update(body);
+    mac.finalize()
+        .into_bytes()
+        .iter()
+        .fold(String::new(), |mut s, b| {
+            let _ = write!(s, "{b:02x}");
+            s
+        })
+}
+
+#[test]
+fn webhook_is_signed_retried_after_a_500_and_not_delivered_twice() {
+    let w = World::new();
+    w.publish_mismatch("zeta", "1.0.0");
+    let rx = Receiver::start(1);
+    std::fs::write(w.path("secret"), "s3cr3t\n").unwrap();
+    let hook = rx.server.url("/hook");
+    let args = [
+        "--crates",
+        "zeta",
+        "--deny",
+        "mismatch",
+        "--webhook",
+        &hook,
+        "--webhook-secret-file",
+        "secret",
+    ];
+    let out = w
+        .watch("w.db", &args)
+        .env("CRATE_PROVENANCE_WEBHOOK_BACKOFF_MS", "20")
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1), "{}", text(&out));
+    let stdout_alerts = alerts_on_stdout(&out);
+    assert_eq!(stdout_alerts.len(), 1);
+    let got = rx.got.lock().unwrap().clone();
+    assert_eq!(got.len(), 2, "a 500, then the retry");
+    assert_eq!((got[0].2, got[1].2), (500, 200));
+    assert_eq!(got[0].1, got[1].1, "the retry posts the same body");
+    let (headers, body, _) = &got[1];
+    let alert: serde_json::Value = serde_json::from_slice(body).unwrap();
+    assert_eq!(alert, stdout_alerts[0]);
+    assert_eq!(alert["crate"]["name"], "zeta");
+    assert_eq!(alert["verdict"], "mismatch");
+    assert_eq!(
+        headers
+            .get("x-provenance-signature-256")
+            .map(String::as_str),
+        Some(format!("sha256={}", hmac_hex(b"s3cr3t", body)).as_str())
+    );
+    assert_ne!(
+        headers.get("x-provenance-signature-256"),
+        Some(&format!("sha256={}", hmac_hex(b"other", body)))
+    );
+    assert_eq!(
+        headers.get("content-type").map(String::as_str),
+        Some("application/json")
+    );
+    assert_eq!(
+        headers.get("x-provenance-delivery"),
+        Some(&alert["id"].to_string())
+    );
+    let db = w.path("w.db");
+    assert_eq!(
+        strs(&rows(
+            &db,
+            &format!("SELECT state, attempts, last_status FROM deliveries WHERE target = '{hook}'")
+        )),
+        ["delivered 2 200"]
+    );
+
+    // A restart delivers nothing again.
+    let out = w.watch("w.db", &args).output().unwrap();
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+    assert!(out.stdout.is_empty());
+    assert_eq!(rx.got.lock().unwrap().len(), 2);
+}
+
+/// What must be the same after any number of kills and restarts as after one uninterrupted
+/// run (no ids, no times).
+fn snapshot(db: &Path) -> Vec<String> {
+    let mut s = Vec::new();
+    for q in [
+        "SELECT 'crate', name, initialized, etag IS NOT NULL FROM crates ORDER BY name",
+        "SELECT 'version', name, version, checksum, yanked, status FROM versions ORDER BY 2, 3",
+        "SELECT 'verification', name, version, verdict, error_kind, origin FROM verifications ORDER BY 2, 3",
+        "SELECT 'alert', name, version, verdict FROM alerts ORDER BY 2, 3",
+        "SELECT 'delivery', a.name, a.version, d.target, d.state FROM deliveries d JOIN alerts a ON a.id = d.alert_id ORDER BY 2, 3, 4",
+    ] {
+        s.extend(strs(&rows(db, q)));
+    }
+    s
+}
+
+/// Wait for the paused child's readiness file (the pause point was reached), then SIGKILL it.
+/// Returns what it printed on stdout, or `None` when it ended without pausing.
+fn kill_when_paused(mut child: std::process::Child, marker: &Path) -> Option<String> {
+    let deadline = Instant::now() + Duration::from_secs(300);
+    loop {
+        if marker.is_file() {
+            child.kill().unwrap();
+            let _ = child.wait();
+            let mut printed = String::new();
+            std::io::Read::read_to_string(&mut child.stdout.take().unwrap(), &mut printed).unwrap();
+            return Some(printed);
+        }
+        if let Some(status) = child.try_wait().unwrap() {
+            // It ended without reaching the pause point.
+            assert!(status.code().is_some(), "{status:?}");
+            return None;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "the child neither paused nor ended"
+        );
+        std::thread::sleep(Duration::from_millis(20));
+    }
+}
+
+#[test]
+fn kill_9_during_verification_or_a_database_write_then_restart_equals_an_uninterrupted_run() {
+    let w = World::new();
+    w.publish_match("alpha", "1.0.0");
+    w.publish_mismatch("beta", "1.0.0");
+    w.publish_match("gamma", "1.0.0");
+    let args = [
+        "--crates",
+        "alpha,beta,gamma",
+        "--deny",
+        "mismatch",
+        "--jobs",
+        "1",
+    ];
+    let out = w.watch("reference.db", &args).output().unwrap();
+    assert_eq!(out.status.code(), Some(1), "{}", text(&out));
+    let reference = snapshot(&w.path("reference.db"));
+    assert_eq!(
+        reference
+            .iter()
+            .filter(|l| l.starts_with("verification"))
+            .count(),
+        3
+    );
+    assert!(reference.contains(&"alert beta 1.0.0 mismatch".to_owned()));
+
+    // `CRATE_PROVENANCE_CRASH_ITERATIONS=20` for the acceptance's 20 runs in a row.
+    let iterations: usize = std::env::var("CRATE_PROVENANCE_CRASH_ITERATIONS")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(6);
+    let points = [
+        "verify:1",
+        "record-result:2",
+        "record-index:1",
+        "verify:3",
+        "record-result:1",
+        "record-index:3",
+        "record-result:3",
+    ];
+    for i in 0..iterations {
+        let point = points[i % points.len()];
+        let db = format!("crash{i}.db");
+        let marker = w.path(&format!("paused{i}"));
+        let child = w
+            .watch(&db, &args)
+            .env("CRATE_PROVENANCE_TEST_PAUSE", point)
+            .env("CRATE_PROVENANCE_TEST_PAUSE_FILE", &marker)
+            .stdout(std::process::Stdio::piped())
+            .spawn()
+            .unwrap();
+        let before_kill = kill_when_paused(child, &marker)
+            .unwrap_or_else(|| panic!("iteration {i}: `{point}` was never reached"));
+        // The restart finishes the work.
+        let out = w.watch(&db, &args).output().unwrap();
+        assert!(
+            matches!(out.status.code(), Some(0 | 1)),
+            "iteration {i} ({point}): {}",
+            text(&out)
+        );
+        assert_eq!(
+            snapshot(&w.path(&db)),
+            reference,
+            "iteration {i}: killed at `{point}`"
+        );
+        // The alert was printed exactly once, by the killed run or by the restart.
+        let printed = before_kill.lines().count() + alerts_on_stdout(&out).len();
+        assert_eq!(
+            printed,
+            1,
+            "iteration {i} ({point}): {before_kill}\n{}",
+            text(&out)
+        );
+        // Another run changes nothing.
+        let out = w.watch(&db, &args).output().unwrap();
+        assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+        assert!(out.stdout.is_empty());
+        assert_eq!(snapshot(&w.path(&db)), reference);
+    }
+}
+
+/// The feed: items become pending versions and are verified; a poll whose oldest item is newer
+/// than everything seen before records a gap.
+#[test]
+fn feed_items_are_verified_and_gaps_recorded() {
+    let w = World::new();
+    w.publish_match("alpha", "1.0.0");
+    w.publish_mismatch("beta", "2.0.0");
+    let feed: Arc<Mutex<String>> = Arc::default();
+    let f2 = feed.clone();
+    let server = HttpServer::start(move |_| Response::ok(f2.lock().unwrap().clone()));
+    let item = |name: &str, version: &str, date: &str| {
+        format!(
+            "<item><title>{name} v{version}</title><link>https://crates.io/crates/{name}/{version}</link><guid>https://crates.io/crates/{name}/{version}</guid><pubDate>{date}</pubDate></item>"
+        )
+    };
+    let doc = |items: &[String]| {
+        format!(
+            "<?xml version=\"1.0\" encoding=\"UTF-8\"?><rss version=\"2.0\"><channel><title>crates.io: recent updates</title>{}</channel></rss>",
+            items.concat()
+        )
+    };
+    *feed.lock().unwrap() = doc(&[
+        item("beta", "2.0.0", "Tue, 02 Dec 2025 10:05:00 +0000"),
+        item("alpha", "1.0.0", "Tue, 02 Dec 2025 10:00:00 +0000"),
+    ]);
+    let url = server.url("/rss/updates.xml");
+    let args = ["--feed", &url, "--deny", "mismatch"];
+    let out = w.watch("w.db", &args).output().unwrap();
+    assert_eq!(out.status.code(), Some(1), "{}", text(&out));
+    let db = w.path("w.db");
+    assert_eq!(
+        strs(&rows(
+            &db,
+            "SELECT name, version, verdict FROM verifications ORDER BY 1"
+        )),
+        ["alpha 1.0.0 match", "beta 2.0.0 mismatch"]
+    );
+    assert!(rows(&db, "SELECT * FROM feed_gaps").is_empty());
+    // The next poll's oldest item is newer than the newest seen: a gap.
+    w.publish_match("gamma", "1.0.0");
+    *feed.lock().unwrap() = doc(&[item("gamma", "1.0.0", "Wed, 03 Dec 2025 09:00:00 +0000")]);
+    let out = w.watch("w.db", &args).output().unwrap();
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("feed gap"),
+        "{}",
+        text(&out)
+    );
+    assert_eq!(
+        strs(&rows(
+            &db,
+            "SELECT newest_before, oldest_now FROM feed_gaps"
+        )),
+        ["1764669900 1764752400"]
+    );
+    assert_eq!(rows(&db, "SELECT COUNT(*) FROM verifications")[0][0], "3");
+}
+
+/// A 500-crate watch list with nothing new costs 500 conditional requests answered 304; then
+/// 10 new versions are each verified, stored and alerted exactly once. (The time it takes is
+/// measured by `benches/watch_poll.rs`, not here.)
+#[test]
+fn five_hundred_crates_nothing_new_is_only_304s_then_ten_new_versions_alert_once() {
+    let w = World::new();
+    let names: Vec<String> = (0..500).map(|i| format!("crate{i:03}")).collect();
+    for n in &names {
+        // Not a crate: verifying it fails at once (an `error` line), which keeps the set-up
+        // cheap; the policy denies `error` only in the second half.
+        w.registry.publish(n, "1.0.0", b"not a crate");
+    }
+    std::fs::write(w.path("list.txt"), names.join("\n")).unwrap();
+    let base = ["--list", "list.txt", "--no-isolation", "--jobs", "2"];
+    let out = w.watch("w.db", &base).output().unwrap();
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+    let db = w.path("w.db");
+    assert_eq!(rows(&db, "SELECT COUNT(*) FROM verifications")[0][0], "500");
+
+    w.registry.reset_counts();
+    let out = w.watch("w.db", &base).output().unwrap();
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+    let served = w.registry.served();
+    assert_eq!(served.not_modified_total(), 500, "{served:?}");
+    assert_eq!(served.full_total(), 0);
+    assert_eq!(served.index_body_bytes, 0);
+    assert!(served.not_modified.values().all(|n| *n == 1));
+
+    for n in names.iter().step_by(50) {
+        w.registry.publish(n, "1.1.0", b"still not a crate");
+    }
+    w.registry.reset_counts();
+    let mut args = base.to_vec();
+    args.extend(["--deny", "error"]);
+    let out = w.watch("w.db", &args).output().unwrap();
+    assert_eq!(out.status.code(), Some(1), "{}", text(&out));
+    let alerts = alerts_on_stdout(&out);
+    assert_eq!(alerts.len(), 10, "{}", text(&out));
+    let served = w.registry.served();
+    assert_eq!(
+        (served.full_total(), served.not_modified_total()),
+        (10, 490)
+    );
+    assert_eq!(
+        rows(
+            &db,
+            "SELECT COUNT(*) FROM verifications WHERE version = '1.1.0'"
+        )[0][0],
+        "10"
+    );
+    assert_eq!(rows(&db, "SELECT COUNT(*) FROM alerts")[0][0], "10");
+    let out = w.watch("w.db", &args).output().unwrap();
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+    assert!(out.stdout.is_empty());
+    assert_eq!(rows(&db, "SELECT COUNT(*) FROM verifications")[0][0], "510");
+}
+
+#[test]
+fn db_import_loads_scan_results_once() {
+    let tmp = tempfile::tempdir().unwrap();
+    let results = tmp.path().join("r.jsonl");
+    std::fs::write(
+        &results,
+        "{\"schema_version\":1,\"crate\":{\"name\":\"foo\",\"version\":\"1.0.0\"},\"error\":{\"kind\":\"network\",\"message\":\"down\"}}\n",
+    )
+    .unwrap();
+    let db = tmp.path().join("w.db");
+    for expected in [
+        "1 verifications added (0 already",
+        "0 verifications added (1 already",
+    ] {
+        let out = cli()
+            .args(["db", "import"])
+            .arg(&results)
+            .arg("--db")
+            .arg(&db)
+            .output()
+            .unwrap();
+        assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+        assert!(
+            String::from_utf8_lossy(&out.stderr).contains(expected),
+            "{}",
+            text(&out)
+        );
+    }
+    assert_eq!(
+        strs(&rows(
+            &db,
+            "SELECT name, version, verdict, error_kind, origin FROM verifications"
+        )),
+        ["foo 1.0.0 NULL network import"]
+    );
+    let out = cli()
+        .args(["db", "import", "/nonexistent.jsonl", "--db"])
+        .arg(&db)
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2), "{}", text(&out));
+}
+
+#[test]
+fn watch_refuses_scan_only_flags_and_empty_sources() {
+    let tmp = tempfile::tempdir().unwrap();
+    let out = cli()
+        .current_dir(tmp.path())
+        .args([
+            "watch", "--once", "--crates", "a", "--sarif", "x.sarif", "--db", "w.db",
+        ])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2), "{}", text(&out));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("`--sarif`"));
+    let out = cli()
+        .current_dir(tmp.path())
+        .args(["watch", "--once", "--db", "w.db"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2), "{}", text(&out));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("nothing to watch"));
+}
