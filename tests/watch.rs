@@ -28,6 +28,11 @@ fn text(out: &Output) -> String {
     )
 }
 
+/// Index lines by crate: name → [(version, cksum, yanked)].
+type Index = BTreeMap<String, Vec<(String, String, bool)>>;
+/// A webhook request: headers, body, and the status answered.
+type Posted = (BTreeMap<String, String>, Vec<u8>, u16);
+
 /// What the registry served, counted on the server side.
 #[derive(Debug, Default, Clone)]
 struct Served {
@@ -53,7 +58,7 @@ impl Served {
 struct Registry {
     server: HttpServer,
     /// Index lines by crate (name → [(version, cksum, yanked)]).
-    versions: Arc<Mutex<BTreeMap<String, Vec<(String, String, bool)>>>>,
+    versions: Arc<Mutex<Index>>,
     crates: Arc<Mutex<BTreeMap<String, Vec<u8>>>>,
     served: Arc<Mutex<Served>>,
 }
@@ -81,7 +86,7 @@ fn index_file(name: &str, lines: &[(String, String, bool)]) -> Vec<u8> {
 
 impl Registry {
     fn start() -> Registry {
-        let versions: Arc<Mutex<BTreeMap<String, Vec<(String, String, bool)>>>> = Arc::default();
+        let versions: Arc<Mutex<Index>> = Arc::default();
         let crates: Arc<Mutex<BTreeMap<String, Vec<u8>>>> = Arc::default();
         let served: Arc<Mutex<Served>> = Arc::default();
         let port = Arc::new(Mutex::new(0u16));
@@ -450,12 +455,12 @@ fn lockfile_versions_are_the_starting_point() {
 /// A loopback webhook receiver: answers 500 to the first `fail_first` requests, then 200.
 struct Receiver {
     server: HttpServer,
-    got: Arc<Mutex<Vec<(BTreeMap<String, String>, Vec<u8>, u16)>>>,
+    got: Arc<Mutex<Vec<Posted>>>,
 }
 
 impl Receiver {
     fn start(fail_first: usize) -> Receiver {
-        let got: Arc<Mutex<Vec<(BTreeMap<String, String>, Vec<u8>, u16)>>> = Arc::default();
+        let got: Arc<Mutex<Vec<Posted>>> = Arc::default();
         let g2 = got.clone();
         let server = HttpServer::start(move |req| {
             let mut got = g2.lock().unwrap();

@@ -73,7 +73,9 @@ pub struct Db {
 
 impl std::fmt::Debug for Db {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Db").field("path", &self.path).finish()
+        f.debug_struct("Db")
+            .field("path", &self.path)
+            .finish_non_exhaustive()
     }
 }
 
@@ -386,36 +388,34 @@ fn record_index_tx(
                 |r| Ok(r.get::<_, i64>(0)? != 0),
             )
             .optional()?;
-        match known {
-            Some(yanked) => {
-                tx.execute(
+        if let Some(yanked) = known {
+            tx.execute(
                     "UPDATE versions SET checksum = COALESCE(checksum, ?3), published = COALESCE(published, ?4)
                      WHERE name = ?1 AND version = ?2",
                     params![key, l.vers, l.cksum, l.pubtime],
                 )?;
-                if yanked != l.yanked {
-                    tx.execute(
-                        "UPDATE versions SET yanked = ?3 WHERE name = ?1 AND version = ?2",
-                        params![key, l.vers, l.yanked],
-                    )?;
-                    tx.execute(
+            if yanked != l.yanked {
+                tx.execute(
+                    "UPDATE versions SET yanked = ?3 WHERE name = ?1 AND version = ?2",
+                    params![key, l.vers, l.yanked],
+                )?;
+                tx.execute(
                         "INSERT INTO yank_events (name, version, yanked, seen_at) VALUES (?1, ?2, ?3, ?4)",
                         params![key, l.vers, l.yanked, now],
                     )?;
-                    recorded.yank_changes += 1;
-                }
+                recorded.yank_changes += 1;
             }
-            None => {
-                let verify = if initialized {
-                    true
-                } else {
-                    match start {
-                        Start::Pinned(v) => v.iter().any(|p| *p == l.vers),
-                        Start::Newest => newest == Some(l.vers.as_str()),
-                        Start::All => true,
-                    }
-                };
-                tx.execute(
+        } else {
+            let verify = if initialized {
+                true
+            } else {
+                match start {
+                    Start::Pinned(v) => v.contains(&l.vers),
+                    Start::Newest => newest == Some(l.vers.as_str()),
+                    Start::All => true,
+                }
+            };
+            tx.execute(
                     "INSERT INTO versions (name, version, checksum, published, first_seen, yanked, status)
                      VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
                     params![
@@ -428,8 +428,7 @@ fn record_index_tx(
                         if verify { "pending" } else { "history" }
                     ],
                 )?;
-                recorded.new_pending += usize::from(verify);
-            }
+            recorded.new_pending += usize::from(verify);
         }
     }
     tx.execute(

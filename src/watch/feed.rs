@@ -99,7 +99,8 @@ pub fn parse(xml: &[u8]) -> Result<Vec<Item>, String> {
                 }
             }
             Event::End(_) => {
-                if path.pop().is_some_and(|p| p == b"item") {
+                let ended = path.pop();
+                if ended.as_deref() == Some(b"item".as_slice()) {
                     let link = if fields[1].trim().is_empty() {
                         &fields[2]
                     } else {
