@@ -705,3 +705,48 @@ fn watch_refuses_scan_only_flags_and_empty_sources() {
     assert_eq!(out.status.code(), Some(2), "{}", text(&out));
     assert!(String::from_utf8_lossy(&out.stderr).contains("nothing to watch"));
 }
+
+/// The real sparse index (read-only): the versions of 3 real crates are read by a poll; a
+/// validator that matches nothing gets the body again; and when the index's answers carry
+/// validators (crates.io's CDN sends an `ETag`), a repeat poll with them is a `304` without a
+/// body, as cargo relies on. (Behind some proxies the answers carry no validators; every poll
+/// then has a body, which is what watch must cope with too.)
+#[test]
+fn the_real_sparse_index_polls() {
+    use provenance_core::fetch::{Options, Polled, Registry, Validators};
+    let tmp = tempfile::tempdir().unwrap();
+    let mut options = Options::default();
+    options.cache_dir = Some(tmp.path().to_path_buf());
+    let registry = Registry::new(None, &options).unwrap();
+    let stop = std::sync::atomic::AtomicBool::new(false);
+    for (name, old) in [("itoa", "1.0.0"), ("either", "1.0.0"), ("semver", "1.0.0")] {
+        let Polled::Modified { lines, validators } =
+            registry.poll(name, &Validators::default(), &stop).unwrap()
+        else {
+            panic!("`{name}`: a first poll without validators must have a body");
+        };
+        assert!(lines.iter().any(|l| l.vers == old), "{name}: {lines:?}");
+        assert!(lines.iter().all(|l| l.cksum.len() == 64), "{name}");
+        let stale = Validators {
+            etag: Some("\"no-such-etag\"".into()),
+            last_modified: None,
+        };
+        let again = registry.poll(name, &stale, &stop).unwrap();
+        assert!(
+            matches!(&again, Polled::Modified { lines: l, .. } if l.len() >= lines.len()),
+            "{name}: {again:?}"
+        );
+        if validators.etag.is_some() || validators.last_modified.is_some() {
+            let again = registry.poll(name, &validators, &stop).unwrap();
+            assert!(matches!(again, Polled::NotModified), "{name}: {again:?}");
+        } else {
+            eprintln!(
+                "note: the index's answer for `{name}` carries no `ETag` / `Last-Modified` here"
+            );
+        }
+    }
+    assert!(matches!(
+        registry.poll("no-such-crate-xyzzy-12345", &Validators::default(), &stop),
+        Ok(Polled::NotFound)
+    ));
+}
