@@ -750,3 +750,126 @@ fn the_real_sparse_index_polls() {
         Ok(Polled::NotFound)
     ));
 }
+
+fn chromium() -> Option<PathBuf> {
+    if let Some(p) = std::env::var_os("CHROMIUM") {
+        return Some(PathBuf::from(p));
+    }
+    ["chromium", "chromium-browser", "google-chrome"]
+        .iter()
+        .flat_map(|n| {
+            std::env::split_paths(&std::env::var_os("PATH").unwrap_or_default())
+                .map(move |d| d.join(n))
+                .collect::<Vec<_>>()
+        })
+        .find(|p| p.is_file())
+}
+
+fn dump_dom(bin: &Path, profile: &Path, page: &Path) -> String {
+    let out = Command::new(bin)
+        .args([
+            "--headless",
+            "--no-sandbox",
+            "--disable-gpu",
+            "--no-first-run",
+        ])
+        .args([
+            "--disable-background-networking",
+            "--disable-component-update",
+        ])
+        .arg(format!("--user-data-dir={}", profile.display()))
+        .arg("--dump-dom")
+        .arg(format!("file://{}", page.display()))
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8(out.stdout).unwrap()
+}
+
+const PWN: &str = "document.body.setAttribute('data-pwned','1')";
+
+#[test]
+fn report_from_the_database_has_timelines_and_charts_and_runs_no_injected_script() {
+    let w = World::new();
+    w.publish_match("alpha", "1.0.0");
+    let out = w.watch("w.db", &["--crates", "alpha"]).output().unwrap();
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+    w.publish_mismatch("alpha", "1.1.0");
+    let out = w.watch("w.db", &["--crates", "alpha"]).output().unwrap();
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+    // A hostile result imported from a results file: name, version and message are markup.
+    let hostile = serde_json::json!({
+        "schema_version": 1,
+        "crate": { "name": format!("evil<script>{PWN}</script>"),
+                   "version": format!("1.0.0<img src=x onerror=\"{PWN}\">") },
+        "error": { "kind": "network", "message": format!("<script>{PWN}</script>") }
+    });
+    std::fs::write(w.path("hostile.jsonl"), format!("{hostile}\n")).unwrap();
+    let out = cli()
+        .current_dir(w.tmp.path())
+        .args(["db", "import", "hostile.jsonl", "--db", "w.db"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+
+    let out = cli()
+        .current_dir(w.tmp.path())
+        .args([
+            "report", "--db", "w.db", "--html", "site", "--format", "json",
+        ])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+    let summary: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(summary["total"], 3, "{summary:#}");
+    let site = w.path("site");
+    let index = std::fs::read_to_string(site.join("index.html")).unwrap();
+    assert!(index.contains("<svg id=\"by-year\""), "{index}");
+    assert!(index.contains("<svg id=\"by-category\""), "{index}");
+    let timeline = site.join("timelines/alpha.html");
+    let page = std::fs::read_to_string(&timeline).unwrap();
+    assert_eq!(page.matches("<rect class=\"version\"").count(), 2, "{page}");
+    assert!(page.contains("1.1.0 mismatch"), "{page}");
+    let pages: Vec<PathBuf> = std::fs::read_dir(site.join("timelines"))
+        .unwrap()
+        .chain(std::fs::read_dir(site.join("crates")).unwrap())
+        .map(|e| e.unwrap().path())
+        .chain([site.join("index.html")])
+        .collect();
+    for p in &pages {
+        let html = std::fs::read_to_string(p).unwrap();
+        assert!(!html.contains("<script>document"), "{}", p.display());
+        assert!(!html.contains("<img src=x"), "{}", p.display());
+    }
+
+    let Some(bin) = chromium() else {
+        assert!(
+            std::env::var("CI").as_deref() != Ok("true"),
+            "chromium is required under CI=true"
+        );
+        eprintln!("skipped: no chromium");
+        return;
+    };
+    let dom = dump_dom(&bin, &w.path("p1"), &timeline);
+    assert_eq!(dom.matches("<rect class=\"version\"").count(), 2, "{dom}");
+    assert!(!dom.contains("data-pwned=\""), "{dom}");
+    let dom = dump_dom(&bin, &w.path("p2"), &site.join("index.html"));
+    assert!(
+        dom.contains("data-ready=\"1\""),
+        "the index script did not run"
+    );
+    assert!(dom.contains("<rect class=\"seg\""), "{dom}");
+    assert!(!dom.contains("data-pwned=\""), "{dom}");
+    for p in pages
+        .iter()
+        .filter(|p| p.to_string_lossy().contains("evil"))
+    {
+        let dom = dump_dom(&bin, &w.path("p3"), p);
+        assert!(!dom.contains("data-pwned=\""), "{}: {dom}", p.display());
+        assert!(dom.contains("evil&lt;script&gt;"), "{}: {dom}", p.display());
+    }
+}

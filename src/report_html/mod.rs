@@ -1,4 +1,5 @@
-//! `crate-provenance report --html DIR`: a static site from a results file.
+//! `crate-provenance report --html DIR`: a static site from a results file (or a watch
+//! database, whose charts and timelines `src/watch/site.rs` adds).
 //!
 //! `index.html` holds the verdict counts and one table row per crate version (sortable and
 //! filterable by a small inline script; the page works from `file://` and loads nothing from
@@ -45,7 +46,7 @@ fn href(url: &str) -> Option<String> {
 }
 
 /// A file name for a crate page: `NAME@VERSION` with anything but `[A-Za-z0-9._+@-]` replaced.
-fn slug(name: &str, version: &str) -> String {
+pub fn slug(name: &str, version: &str) -> String {
     let raw = format!("{name}@{version}");
     let mut s: String = raw
         .chars()
@@ -65,7 +66,7 @@ fn slug(name: &str, version: &str) -> String {
 }
 
 /// Percent-encode a file name for use in an `href`.
-fn url_path(s: &str) -> String {
+pub fn url_path(s: &str) -> String {
     s.bytes()
         .map(|b| {
             if b.is_ascii_alphanumeric() || matches!(b, b'.' | b'_' | b'-' | b'@') {
@@ -122,7 +123,8 @@ rows.sort(function(a,c){var x=a.cells[i].dataset.sort||a.cells[i].textContent,y=
 for(var r of rows)b.appendChild(r)})})(i)}
 h();document.body.dataset.ready='1';})();";
 
-fn head(out: &mut String, title: &str, csp: &str) {
+/// The page head: `<!DOCTYPE>` … `<body>` with the site's style and `csp`.
+pub fn head(out: &mut String, title: &str, csp: &str) {
     let _ = write!(
         out,
         "<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">\
@@ -134,12 +136,20 @@ fn head(out: &mut String, title: &str, csp: &str) {
     );
 }
 
-fn verdict_badge(label: &str) -> String {
+/// A verdict (or `error`) as a coloured badge.
+pub fn verdict_badge(label: &str) -> String {
     format!("<span class=\"v v-{label}\">{label}</span>")
 }
 
-/// Write the site into `dir`; returns the number of crate pages.
-pub fn write_site(dir: &Path, entries: &[Entry], summary: &Summary) -> Result<usize, String> {
+/// Write the site into `dir`; returns the number of crate pages. `index_extra` (trusted HTML,
+/// built from escaped parts) goes into the index after the verdict counts (`report --db` puts
+/// its charts and timeline links there; empty for a results file).
+pub fn write_site_with(
+    dir: &Path,
+    entries: &[Entry],
+    summary: &Summary,
+    index_extra: &str,
+) -> Result<usize, String> {
     let crates_dir = dir.join("crates");
     std::fs::create_dir_all(&crates_dir)
         .map_err(|e| format!("cannot create `{}`: {e}", crates_dir.display()))?;
@@ -162,7 +172,7 @@ pub fn write_site(dir: &Path, entries: &[Entry], summary: &Summary) -> Result<us
     }
     write(
         &dir.join("index.html"),
-        &index_page(entries, &pages, summary),
+        &index_page(entries, &pages, summary, index_extra),
     )?;
     Ok(pages.len())
 }
@@ -175,7 +185,7 @@ fn label(e: &Entry) -> &str {
 }
 
 #[allow(clippy::cast_precision_loss)]
-fn index_page(entries: &[Entry], pages: &[String], summary: &Summary) -> String {
+fn index_page(entries: &[Entry], pages: &[String], summary: &Summary, extra: &str) -> String {
     let hash = base64(&sha2::Sha256::digest(SCRIPT.as_bytes()));
     let csp = format!(
         "default-src 'none'; style-src 'unsafe-inline'; script-src 'sha256-{hash}'; base-uri 'none'; form-action 'none'"
@@ -219,6 +229,7 @@ fn index_page(entries: &[Entry], pages: &[String], summary: &Summary) -> String 
             }
         );
     }
+    out.push_str(extra);
     out.push_str("<div class=\"controls\"><input id=\"q\" type=\"search\" placeholder=\"filter: name, version, repository…\" aria-label=\"filter\"> <select id=\"verdict\" aria-label=\"verdict\"><option value=\"\">all verdicts</option>");
     for (k, n) in &summary.counts {
         if *n > 0 {
@@ -284,8 +295,12 @@ fn render_diff(out: &mut String, diff: &str) {
     out.push_str("</pre>\n");
 }
 
+/// The differences, most severe first (`high`, `medium`, `low`, `info`, then unclassified);
+/// the report's order within a severity.
 fn differences(out: &mut String, diffs: &[Difference]) {
-    for d in diffs {
+    let mut ordered: Vec<&Difference> = diffs.iter().collect();
+    ordered.sort_by_key(|d| std::cmp::Reverse(d.severity));
+    for d in ordered {
         let name = |v: Option<serde_json::Value>| {
             v.and_then(|v| {
                 v.as_str()

@@ -143,7 +143,13 @@ impl ScanArgs {
 #[derive(Debug, clap::Args)]
 pub struct ReportArgs {
     /// A results file written by `scan --out`.
-    results: PathBuf,
+    #[arg(required_unless_present = "db", conflicts_with = "db")]
+    results: Option<PathBuf>,
+    /// A watch database instead of a results file: each version's latest verification; the
+    /// HTML site adds per-crate timelines and charts by publication year and difference
+    /// category.
+    #[arg(long, value_name = "PATH")]
+    db: Option<PathBuf>,
     /// Write a static HTML site (index + one page per crate version) into this directory.
     #[arg(long, value_name = "DIR")]
     html: Option<PathBuf>,
@@ -467,17 +473,38 @@ pub fn report(args: &ReportArgs) -> ExitCode {
         Ok(p) => p,
         Err(e) => return fail(&e),
     };
-    if !args.results.is_file() {
-        return fail(&format!("`{}` is not a file", args.results.display()));
-    }
-    let entries = match results::load(&args.results) {
-        Ok(e) => e,
-        Err(e) => return fail(&e),
+    let (entries, db) = match (&args.results, &args.db) {
+        (_, Some(path)) if !path.is_file() => {
+            return fail(&format!("`{}` is not a file", path.display()));
+        }
+        (_, Some(path)) => {
+            match crate::watch::db::Db::open(path)
+                .and_then(|db| Ok((crate::watch::site::entries(&db)?, Some(db))))
+            {
+                Ok(x) => x,
+                Err(e) => return fail(&e),
+            }
+        }
+        (Some(path), None) if !path.is_file() => {
+            return fail(&format!("`{}` is not a file", path.display()));
+        }
+        (Some(path), None) => match results::load(path) {
+            Ok(e) => (e, None),
+            Err(e) => return fail(&e),
+        },
+        (None, None) => return fail("give a results file or `--db`"),
     };
     let refs: Vec<&Entry> = entries.iter().collect();
     let s = summary::summarize(&refs, &[], &policy);
     if let Some(dir) = &args.html {
-        match crate::report_html::write_site(dir, &entries, &s) {
+        let extra = match &db {
+            Some(db) => match crate::watch::site::write_extras(db, &entries, dir) {
+                Ok(x) => x,
+                Err(e) => return fail(&e),
+            },
+            None => String::new(),
+        };
+        match crate::report_html::write_site_with(dir, &entries, &s, &extra) {
             Ok(pages) => {
                 let _ = writeln!(
                     std::io::stderr(),

@@ -340,6 +340,11 @@ impl Db {
         Ok(done)
     }
 
+    /// The connection, for reports ([`super::site`]).
+    pub fn conn(&self) -> &Connection {
+        &self.conn
+    }
+
     /// Record one poll cycle's counts.
     pub fn record_poll(&self, started: &str, counts: [usize; 5]) -> Result<(), String> {
         let c = counts.map(|n| i64::try_from(n).unwrap_or(i64::MAX));

@@ -20,6 +20,7 @@
 pub mod alert;
 pub mod db;
 pub mod feed;
+pub mod site;
 
 use std::collections::BTreeMap;
 use std::io::Write as _;
