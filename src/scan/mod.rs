@@ -474,7 +474,7 @@ pub fn report(args: &ReportArgs) -> ExitCode {
         Err(e) => return fail(&e),
     };
     let (entries, db) = match (&args.results, &args.db) {
-        (_, Some(path)) if !path.is_file() => {
+        (Some(path), _) | (None, Some(path)) if !path.is_file() => {
             return fail(&format!("`{}` is not a file", path.display()));
         }
         (_, Some(path)) => {
@@ -484,9 +484,6 @@ pub fn report(args: &ReportArgs) -> ExitCode {
                 Ok(x) => x,
                 Err(e) => return fail(&e),
             }
-        }
-        (Some(path), None) if !path.is_file() => {
-            return fail(&format!("`{}` is not a file", path.display()));
         }
         (Some(path), None) => match results::load(path) {
             Ok(e) => (e, None),

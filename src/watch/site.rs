@@ -21,7 +21,7 @@ const CSP: &str =
 
 /// One version row of the database.
 struct Version {
-    version: String,
+    number: String,
     published: Option<String>,
     first_seen: String,
     yanked: bool,
@@ -65,7 +65,7 @@ fn versions(db: &Db) -> Result<BTreeMap<String, Vec<Version>>, String> {
             Ok((
                 r.get::<_, String>(0)?,
                 Version {
-                    version: r.get(1)?,
+                    number: r.get(1)?,
                     published: r.get(2)?,
                     first_seen: r.get(3)?,
                     yanked: r.get::<_, i64>(4)? != 0,
@@ -99,7 +99,7 @@ fn versions(db: &Db) -> Result<BTreeMap<String, Vec<Version>>, String> {
         let (name, version, at, verdict) = row.map_err(|e| e.to_string())?;
         if let Some(v) = out
             .get_mut(&name)
-            .and_then(|vs| vs.iter_mut().find(|v| v.version == version))
+            .and_then(|vs| vs.iter_mut().find(|v| v.number == version))
         {
             v.history.push((at, verdict));
         }
@@ -213,7 +213,7 @@ pub fn write_extras(db: &Db, entries: &[Entry], dir: &Path) -> Result<String, St
     let mut by_year: BTreeMap<String, BTreeMap<String, usize>> = BTreeMap::new();
     for (name, vs) in &versions {
         for v in vs {
-            let Some(verdict) = latest.get(&(name.to_ascii_lowercase(), v.version.clone())) else {
+            let Some(verdict) = latest.get(&(name.to_ascii_lowercase(), v.number.clone())) else {
                 continue;
             };
             let year = v
@@ -304,7 +304,7 @@ fn timeline_page(name: &str, vs: &[Version]) -> String {
             "<rect class=\"version\" x=\"{}\" y=\"4\" width=\"14\" height=\"22\" fill=\"{}\"{stroke}><title>{} {}{}</title></rect>",
             2 + 18 * i,
             colour(verdict),
-            escape(&v.version),
+            escape(&v.number),
             escape(verdict),
             if v.yanked { " (yanked)" } else { "" }
         );
@@ -328,12 +328,12 @@ fn timeline_page(name: &str, vs: &[Version]) -> String {
                 .join(" → ")
         };
         let version = if v.history.is_empty() {
-            escape(&v.version)
+            escape(&v.number)
         } else {
             format!(
                 "<a href=\"../crates/{}.html\">{}</a>",
-                url_path(&slug(name, &v.version)),
-                escape(&v.version)
+                url_path(&slug(name, &v.number)),
+                escape(&v.number)
             )
         };
         let _ = writeln!(
