@@ -126,7 +126,8 @@ enum Command {
     /// Exit status: 0 = done (and the gate passed), 1 = a crate has a denied verdict
     /// (`--deny` / `provenance.toml`), 2 = error of the tool itself, 130 = interrupted.
     Scan(scan::ScanArgs),
-    /// Summarize a results file written by `scan --out`, optionally as a static HTML site.
+    /// Summarize a results file written by `scan --out` (or a watch database, `--db`),
+    /// optionally as a static HTML site.
     ///
     /// Exit status: 0, or 1 when the gate (`--deny` / `provenance.toml`) fails, 2 = error.
     Report(scan::ReportArgs),
