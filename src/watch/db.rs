@@ -24,9 +24,11 @@ const MIGRATIONS: &[(i64, &str)] = &[(1, include_str!("migrations/001_initial.sq
 /// The tool version recorded with every verification.
 pub const TOOL_VERSION: &str = env!("CARGO_PKG_VERSION");
 
-/// The current time, RFC 3339 UTC.
+/// The current time, RFC 3339 UTC, to the second.
 pub fn now() -> String {
-    jiff::Timestamp::now().to_string()
+    jiff::Timestamp::now()
+        .strftime("%Y-%m-%dT%H:%M:%SZ")
+        .to_string()
 }
 
 fn sql(e: &rusqlite::Error, path: &str) -> String {
