@@ -926,3 +926,82 @@ fn report_from_the_database_has_timelines_and_charts_and_runs_no_injected_script
         assert!(dom.contains("evil&lt;script&gt;"), "{}: {dom}", p.display());
     }
 }
+
+/// Without `--once`: a version published while `watch` runs is verified and alerted within
+/// an interval; SIGTERM stops it (exit 130).
+#[test]
+fn watch_loop_alerts_a_version_published_while_it_runs_and_stops_on_sigterm() {
+    use std::io::BufRead as _;
+    let w = World::new();
+    w.publish_match("alpha", "1.0.0");
+    let mut child = cli()
+        .current_dir(w.tmp.path())
+        .args([
+            "watch",
+            "--crates",
+            "alpha",
+            "--interval",
+            "1s",
+            "--deny",
+            "mismatch",
+        ])
+        .args(["--db", "w.db", "--index-url", &w.registry.index_url()])
+        .arg("--allow-insecure-transport")
+        .arg("--cache-dir")
+        .arg(w.path("cache"))
+        .env_remove("CRATE_PROVENANCE_TEST_PAUSE")
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let (tx, rx) = std::sync::mpsc::channel();
+    let stdout = child.stdout.take().unwrap();
+    let stderr = child.stderr.take().unwrap();
+    let tx2 = tx.clone();
+    std::thread::spawn(move || {
+        for l in std::io::BufReader::new(stdout).lines() {
+            let _ = tx.send(("out", l.unwrap()));
+        }
+    });
+    std::thread::spawn(move || {
+        for l in std::io::BufReader::new(stderr).lines() {
+            let _ = tx2.send(("err", l.unwrap()));
+        }
+    });
+    let wait_for = |what: &str, pred: &dyn Fn(&str, &str) -> bool| {
+        let deadline = Instant::now() + Duration::from_secs(300);
+        loop {
+            let left = deadline.saturating_duration_since(Instant::now());
+            let (stream, line) = rx
+                .recv_timeout(left)
+                .unwrap_or_else(|_| panic!("no {what} within 300 s"));
+            if pred(stream, &line) {
+                return line;
+            }
+        }
+    };
+    // The first cycle verified the starting version.
+    wait_for("first cycle", &|s, l| {
+        s == "err" && l.contains("verified 1,")
+    });
+    w.publish_mismatch("alpha", "1.1.0");
+    let alert = wait_for("alert", &|s, _| s == "out");
+    let alert: serde_json::Value = serde_json::from_str(&alert).unwrap();
+    assert_eq!(alert["crate"]["version"], "1.1.0");
+    assert_eq!(alert["verdict"], "mismatch");
+    // A later cycle finds nothing new.
+    wait_for("a quiet cycle", &|s, l| {
+        s == "err" && l.contains("verified 0,")
+    });
+    let ok = Command::new("kill")
+        .args(["-TERM", &child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(ok.success());
+    let status = child.wait().unwrap();
+    assert_eq!(status.code(), Some(130), "{status:?}");
+    assert_eq!(
+        rows(&w.path("w.db"), "SELECT COUNT(*) FROM alerts")[0][0],
+        "1"
+    );
+}

@@ -372,15 +372,26 @@ fn record_index_tx(
     now: &str,
 ) -> rusqlite::Result<Recorded> {
     let display = lines.first().map_or(display, |l| l.name.as_str());
+    // Nothing is written when nothing changed (an index without validators answers every
+    // poll with a body): a transaction without writes costs no sync.
     tx.execute(
         "INSERT INTO crates (name, display_name, first_seen) VALUES (?1, ?2, ?3)
-         ON CONFLICT (name) DO UPDATE SET display_name = excluded.display_name",
+         ON CONFLICT (name) DO UPDATE SET display_name = excluded.display_name
+         WHERE display_name <> excluded.display_name",
         params![key, display, now],
     )?;
-    let initialized: bool = tx.query_row(
-        "SELECT initialized FROM crates WHERE name = ?1",
+    let (initialized, previous): (bool, Validators) = tx.query_row(
+        "SELECT initialized, etag, last_modified FROM crates WHERE name = ?1",
         [key],
-        |r| Ok(r.get::<_, i64>(0)? != 0),
+        |r| {
+            Ok((
+                r.get::<_, i64>(0)? != 0,
+                Validators {
+                    etag: r.get(1)?,
+                    last_modified: r.get(2)?,
+                },
+            ))
+        },
     )?;
     let newest = match start {
         Start::Newest => newest(lines),
@@ -398,7 +409,8 @@ fn record_index_tx(
         if let Some(yanked) = known {
             tx.execute(
                     "UPDATE versions SET checksum = COALESCE(checksum, ?3), published = COALESCE(published, ?4)
-                     WHERE name = ?1 AND version = ?2",
+                     WHERE name = ?1 AND version = ?2
+                     AND ((checksum IS NULL AND ?3 IS NOT NULL) OR (published IS NULL AND ?4 IS NOT NULL))",
                     params![key, l.vers, l.cksum, l.pubtime],
                 )?;
             if yanked != l.yanked {
@@ -438,10 +450,13 @@ fn record_index_tx(
             recorded.new_pending += usize::from(verify);
         }
     }
-    tx.execute(
-        "UPDATE crates SET initialized = 1, etag = ?2, last_modified = ?3, last_polled = ?4 WHERE name = ?1",
-        params![key, validators.etag, validators.last_modified, now],
-    )?;
+    let changed = recorded.new_pending > 0 || recorded.yank_changes > 0;
+    if !initialized || changed || previous != *validators {
+        tx.execute(
+            "UPDATE crates SET initialized = 1, etag = ?2, last_modified = ?3, last_polled = ?4 WHERE name = ?1",
+            params![key, validators.etag, validators.last_modified, now],
+        )?;
+    }
     Ok(recorded)
 }
 

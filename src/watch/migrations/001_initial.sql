@@ -13,6 +13,7 @@ CREATE TABLE crates (
     -- transaction as the versions that answer listed.
     etag TEXT,
     last_modified TEXT,
+    -- The last index answer that changed something (a 304, or an unchanged body, writes nothing).
     last_polled TEXT
 );
 
