@@ -300,10 +300,9 @@ fn lockfile_versions_are_the_starting_point() {
         "version = 4\n\n[[package]]\nname = \"alpha\"\nversion = \"1.0.0\"\nsource = \"registry+https://github.com/rust-lang/crates.io-index\"\n\n[[package]]\nname = \"mine\"\nversion = \"0.1.0\"\n",
     )
     .unwrap();
-    let out = w
-        .watch("w.db", &["--lockfile", "Cargo.lock"])
-        .output()
-        .unwrap();
+    // `--out` (a `scan` flag) also gets each result, as `scan --out` would.
+    let args = ["--lockfile", "Cargo.lock", "--out", "r.jsonl"];
+    let out = w.watch("w.db", &args).output().unwrap();
     assert_eq!(out.status.code(), Some(0), "{}", text(&out));
     assert_eq!(
         strs(&rows(
@@ -312,6 +311,15 @@ fn lockfile_versions_are_the_starting_point() {
         )),
         ["1.0.0 verified", "1.1.0 history"]
     );
+    let lines = std::fs::read_to_string(w.path("r.jsonl")).unwrap();
+    assert_eq!(lines.lines().count(), 1, "{lines}");
+    assert!(lines.contains("\"verdict\":\"match\""), "{lines}");
+    // The results file does not decide what is pending: the database does.
+    w.publish_match("alpha", "1.2.0");
+    let out = w.watch("w.db", &args).output().unwrap();
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+    let lines = std::fs::read_to_string(w.path("r.jsonl")).unwrap();
+    assert_eq!(lines.lines().count(), 2, "{lines}");
 }
 
 /// A webhook request: headers, body, and the status answered.

@@ -329,7 +329,7 @@ impl Db {
     pub fn record_feed(
         &mut self,
         url: &str,
-        items: &[(String, String, i64)],
+        items: &[(String, String, Option<i64>)],
         validators: &Validators,
     ) -> Result<(usize, bool), String> {
         let path = self.path.clone();
@@ -562,16 +562,16 @@ fn record_result_tx(
 fn record_feed_tx(
     tx: &Transaction<'_>,
     url: &str,
-    items: &[(String, String, i64)],
+    items: &[(String, String, Option<i64>)],
     validators: &Validators,
     newest_before: Option<i64>,
     now: &str,
 ) -> rusqlite::Result<(usize, bool)> {
     let mut new = 0;
     for (name, version, published) in items {
-        let published = jiff::Timestamp::from_second(*published)
-            .map(|t| t.to_string())
-            .ok();
+        let published = published
+            .and_then(|p| jiff::Timestamp::from_second(p).ok())
+            .map(|t| t.to_string());
         tx.execute(
             "INSERT OR IGNORE INTO crates (name, display_name, first_seen) VALUES (?1, ?2, ?3)",
             params![name.to_ascii_lowercase(), name, now],
@@ -581,8 +581,9 @@ fn record_feed_tx(
             params![name.to_ascii_lowercase(), version, published, now],
         )?;
     }
-    let oldest = items.iter().map(|i| i.2).min();
-    let newest = items.iter().map(|i| i.2).max();
+    // Items without a `pubDate` take no part in the gap check.
+    let oldest = items.iter().filter_map(|i| i.2).min();
+    let newest = items.iter().filter_map(|i| i.2).max();
     let gap = matches!((newest_before, oldest), (Some(b), Some(o)) if o > b);
     if let (true, Some(b), Some(o)) = (gap, newest_before, oldest) {
         tx.execute(

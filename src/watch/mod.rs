@@ -293,9 +293,11 @@ struct Cycle {
     interrupted: bool,
 }
 
-/// The batch observer: commits each result (with its alert) and prints the alert.
+/// The batch observer: commits each result (with its alert), prints the alert, and appends
+/// the result to `--out`.
 struct Recorder<'a> {
     db: &'a mut Db,
+    out: Option<batch::Appender>,
     policy: &'a Policy,
     targets: Vec<String>,
     alerts: usize,
@@ -313,6 +315,10 @@ impl Observer for Recorder<'_> {
             .record_result(entry, "watch", Some((self.policy, &self.targets)))
             .and_then(|alert| match alert {
                 Some(_) => alert::deliver_stdout(self.db).map(|n| self.alerts += n),
+                None => Ok(()),
+            })
+            .and_then(|()| match self.out.as_mut() {
+                Some(a) => a.append(entry),
                 None => Ok(()),
             });
         if let Err(e) = recorded {
@@ -395,9 +401,9 @@ impl Watch {
                 Ok(feed::Fetched::NotModified) => cycle.not_modified += 1,
                 Ok(feed::Fetched::Items(items, validators)) => {
                     cycle.modified += 1;
-                    let rows: Vec<(String, String, i64)> = items
+                    let rows: Vec<(String, String, Option<i64>)> = items
                         .into_iter()
-                        .filter_map(|i| Some((i.name, i.version, i.published?)))
+                        .map(|i| (i.name, i.version, i.published))
                         .collect();
                     let (new, gap) = db.record_feed(url, &rows, &validators)?;
                     cycle.new_versions += new;
@@ -453,6 +459,7 @@ impl Watch {
             .map(|(name, version)| batch::Target { name, version })
             .collect();
         let mut recorder = Recorder {
+            out: self.out.as_deref().map(batch::Appender::open).transpose()?,
             db,
             policy: &self.policy,
             targets: self.targets(),
@@ -460,13 +467,9 @@ impl Watch {
             failure: None,
             stop,
         };
-        let run = batch::run(
-            &self.config,
-            &pending,
-            self.out.as_deref(),
-            &mut recorder,
-            stop,
-        )?;
+        // The database decides what is pending: no results file is given to the engine (it
+        // would skip versions it already has a line for); the recorder appends to `--out`.
+        let run = batch::run(&self.config, &pending, None, &mut recorder, stop)?;
         if let Some(e) = recorder.failure {
             return Err(e);
         }
@@ -535,6 +538,14 @@ fn watch(args: &WatchArgs) -> Result<ExitCode, String> {
         .map(|u| alert::Webhook::new(u, args.webhook_secret_file.as_deref(), insecure))
         .transpose()?;
     let path = db_path(args.db.as_deref(), args.scan.cache_dir())?;
+    if config.isolation.is_none() {
+        // In-process verifications: a version that crashed the process twice is recorded as
+        // lost instead of crashing every restart.
+        config.journal = Some(batch::Journal {
+            path: path.with_extension("journal"),
+            max_starts: 2,
+        });
+    }
     let mut db = Db::open(&path)?;
     let watch = Watch {
         list,
