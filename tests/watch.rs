@@ -1001,6 +1001,14 @@ fn watch_loop_alerts_a_version_published_while_it_runs_and_stops_on_sigterm() {
     wait_for("a quiet cycle", &|s, l| {
         s == "err" && l.contains("verified 0,")
     });
+    // A second watch on the same database refuses to run.
+    let out = w.watch("w.db", &["--crates", "alpha"]).output().unwrap();
+    assert_eq!(out.status.code(), Some(2), "{}", text(&out));
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("in use by another `watch`"),
+        "{}",
+        text(&out)
+    );
     let ok = Command::new("kill")
         .args(["-TERM", &child.id().to_string()])
         .status()

@@ -267,6 +267,33 @@ fn db_path(
         })
 }
 
+/// Hold `DB.lock` for as long as this `watch` runs: two watches on one database would verify
+/// the same pending versions twice. A second one fails at once (cron runs that overlap).
+fn own(db: &std::path::Path) -> Result<std::fs::File, String> {
+    let mut name = db.as_os_str().to_owned();
+    name.push(".lock");
+    let lock = PathBuf::from(name);
+    if let Some(dir) = lock.parent().filter(|d| !d.as_os_str().is_empty()) {
+        std::fs::create_dir_all(dir)
+            .map_err(|e| format!("cannot create `{}`: {e}", dir.display()))?;
+    }
+    let file = std::fs::OpenOptions::new()
+        .create(true)
+        .truncate(false)
+        .write(true)
+        .open(&lock)
+        .map_err(|e| format!("cannot open `{}`: {e}", lock.display()))?;
+    match fs4::FileExt::try_lock(&file) {
+        Ok(()) => Ok(file),
+        Err(fs4::TryLockError::WouldBlock) => Err(format!(
+            "the database `{}` is in use by another `watch` (it holds `{}`)",
+            db.display(),
+            lock.display()
+        )),
+        Err(fs4::TryLockError::Error(e)) => Err(format!("cannot lock `{}`: {e}", lock.display())),
+    }
+}
+
 /// Everything one cycle needs.
 struct Watch {
     list: BTreeMap<String, (String, Start)>,
@@ -538,6 +565,7 @@ fn watch(args: &WatchArgs) -> Result<ExitCode, String> {
         .map(|u| alert::Webhook::new(u, args.webhook_secret_file.as_deref(), insecure))
         .transpose()?;
     let path = db_path(args.db.as_deref(), args.scan.cache_dir())?;
+    let _owner = own(&path)?;
     if config.isolation.is_none() {
         // In-process verifications: a version that crashed the process twice is recorded as
         // lost instead of crashing every restart.
