@@ -1021,3 +1021,47 @@ fn watch_loop_alerts_a_version_published_while_it_runs_and_stops_on_sigterm() {
         "1"
     );
 }
+
+/// An endpoint that is down for all of a cycle's attempts gets the alert on the next cycle;
+/// stdout had it at once.
+#[test]
+fn webhook_down_for_a_whole_cycle_is_delivered_on_the_next() {
+    let w = World::new();
+    w.publish_mismatch("zeta", "1.0.0");
+    let rx = Receiver::start(5);
+    std::fs::write(w.path("secret"), "k").unwrap();
+    let hook = rx.server.url("/hook");
+    let args = [
+        "--crates",
+        "zeta",
+        "--deny",
+        "mismatch",
+        "--webhook",
+        &hook,
+        "--webhook-secret-file",
+        "secret",
+    ];
+    let run = || {
+        w.watch("w.db", &args)
+            .env("CRATE_PROVENANCE_WEBHOOK_BACKOFF_MS", "5")
+            .output()
+            .unwrap()
+    };
+    let out = run();
+    assert_eq!(out.status.code(), Some(1), "{}", text(&out));
+    assert_eq!(alerts_on_stdout(&out).len(), 1);
+    assert!(String::from_utf8_lossy(&out.stderr).contains("webhook deliveries failed"));
+    let query =
+        format!("SELECT state, attempts, last_status FROM deliveries WHERE target = '{hook}'");
+    assert_eq!(strs(&rows(&w.path("w.db"), &query)), ["pending 5 500"]);
+    let out = run();
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+    assert!(out.stdout.is_empty());
+    assert_eq!(strs(&rows(&w.path("w.db"), &query)), ["delivered 6 200"]);
+    let got = rx.got.lock().unwrap();
+    assert_eq!(got.len(), 6);
+    assert!(
+        got.iter().all(|g| g.1 == got[0].1),
+        "the same body every time"
+    );
+}

@@ -157,13 +157,14 @@ impl Webhook {
         &self.url
     }
 
-    /// Deliver the undelivered alerts: each POSTed until a 2xx answer, up to [`ATTEMPTS`]
-    /// times with exponential backoff; every attempt is recorded. Returns (delivered, still
-    /// pending).
+    /// Deliver the undelivered alerts, oldest first: each POSTed until a 2xx answer, up to
+    /// [`ATTEMPTS`] times with exponential backoff; every attempt is recorded. When one alert
+    /// exhausts its attempts the endpoint is taken to be down and the others wait for the next
+    /// cycle. Returns (delivered, still pending).
     pub fn deliver(&self, db: &Db, stop: &AtomicBool) -> Result<(usize, usize), String> {
         let pending = db.undelivered(&self.url)?;
         let mut delivered = 0;
-        for d in &pending {
+        'alerts: for d in &pending {
             for attempt in 0..ATTEMPTS {
                 if stop.load(Ordering::Relaxed) {
                     return Ok((delivered, pending.len() - delivered));
@@ -192,6 +193,9 @@ impl Webhook {
                         Some(&format!("HTTP status {}", r.status())),
                     )?,
                     Err(e) => db.attempted(d.id, None, Some(&e.to_string()))?,
+                }
+                if attempt + 1 == ATTEMPTS {
+                    break 'alerts;
                 }
             }
         }

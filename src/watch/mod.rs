@@ -564,6 +564,11 @@ fn watch(args: &WatchArgs) -> Result<ExitCode, String> {
         .as_deref()
         .map(|u| alert::Webhook::new(u, args.webhook_secret_file.as_deref(), insecure))
         .transpose()?;
+    if webhook.is_some() && args.webhook_secret_file.is_none() {
+        note(
+            "warning: no `--webhook-secret-file`: the webhook's requests are not signed (no `X-Provenance-Signature-256`)",
+        );
+    }
     let path = db_path(args.db.as_deref(), args.scan.cache_dir())?;
     let _owner = own(&path)?;
     if config.isolation.is_none() {
