@@ -1065,3 +1065,56 @@ fn webhook_down_for_a_whole_cycle_is_delivered_on_the_next() {
         "the same body every time"
     );
 }
+
+/// `watch --once` on 3 real crates of the real sparse index: the newest version of each is
+/// downloaded (checked against the index `cksum`), verified and stored, the older ones are
+/// history, and a second run verifies nothing. The verdicts are not asserted: they depend on
+/// whether GitHub is reachable from here (without it: `repository_not_found`); local mirrors
+/// (issue 16) will make them `match`.
+#[test]
+fn watch_three_real_crates_once_against_the_real_index() {
+    let tmp = tempfile::tempdir().unwrap();
+    let run = || {
+        cli()
+            .current_dir(tmp.path())
+            .args(["watch", "--once", "--crates", "itoa,either,semver"])
+            .args(["--db", "w.db", "--cache-dir", "cache", "--jobs", "3"])
+            .output()
+            .unwrap()
+    };
+    let out = run();
+    assert!(matches!(out.status.code(), Some(0 | 1)), "{}", text(&out));
+    let db = tmp.path().join("w.db");
+    let verified = rows(
+        &db,
+        "SELECT w.name, w.version, v.checksum, w.report FROM verifications w
+         JOIN versions v ON v.name = w.name AND v.version = w.version ORDER BY 1",
+    );
+    assert_eq!(verified.len(), 3, "{}", text(&out));
+    for (row, name) in verified.iter().zip(["either", "itoa", "semver"]) {
+        assert_eq!(row[0], name);
+        let report: serde_json::Value = serde_json::from_str(&row[3]).unwrap();
+        if report.get("error").is_none() {
+            assert_eq!(report["crate"]["sha256"], row[2].as_str(), "{name}");
+        }
+        // Every other version of the crate is history.
+        let others = rows(
+            &db,
+            &format!(
+                "SELECT COUNT(*), SUM(status = 'history') FROM versions WHERE name = '{name}'"
+            ),
+        );
+        let n: usize = others[0][0].parse().unwrap();
+        let history: usize = others[0][1].parse().unwrap();
+        assert!(n > 10, "{name}: {n} versions");
+        assert_eq!(history, n - 1, "{name}");
+    }
+    let out = run();
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("verified 0,"),
+        "{}",
+        text(&out)
+    );
+    assert_eq!(rows(&db, "SELECT COUNT(*) FROM verifications")[0][0], "3");
+}
