@@ -15,6 +15,8 @@ mod sarif;
 mod sbom_annotate;
 #[allow(dead_code)]
 mod scan;
+#[allow(dead_code)]
+mod watch;
 
 fn main() -> std::process::ExitCode {
     cargo_cli::main()

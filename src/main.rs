@@ -13,6 +13,7 @@ mod report_html;
 mod sarif;
 mod sbom_annotate;
 mod scan;
+mod watch;
 
 use std::io::{IsTerminal, Write};
 use std::path::PathBuf;
@@ -125,10 +126,23 @@ enum Command {
     /// Exit status: 0 = done (and the gate passed), 1 = a crate has a denied verdict
     /// (`--deny` / `provenance.toml`), 2 = error of the tool itself, 130 = interrupted.
     Scan(scan::ScanArgs),
-    /// Summarize a results file written by `scan --out`, optionally as a static HTML site.
+    /// Summarize a results file written by `scan --out` (or a watch database, `--db`),
+    /// optionally as a static HTML site.
     ///
     /// Exit status: 0, or 1 when the gate (`--deny` / `provenance.toml`) fails, 2 = error.
     Report(scan::ReportArgs),
+    /// Follow crates in the registry: verify every new version (as `scan` does), keep the
+    /// history in a SQLite database, alert on verdicts the policy denies.
+    ///
+    /// Sources: `--lockfile` (its versions, then every newer one), `--list` (`NAME` or
+    /// `NAME@VERSION` per line), `--crates a,b,c` (from their newest version), `--feed URL`.
+    /// Every `scan` flag applies to the verifications.
+    ///
+    /// Exit status with `--once`: 0, 1 = an alert was raised, 2 = error (or a crate could not
+    /// be polled), 130 = interrupted.
+    Watch(Box<watch::WatchArgs>),
+    /// The watch database: `db import results.jsonl` loads `scan` / Dask results into it.
+    Db(watch::DbArgs),
     /// Internal: verify one crate version for `scan` in an isolated worker process (request
     /// JSON on stdin, one results line on stdout).
     #[command(name = "__verify-worker", hide = true)]
@@ -299,6 +313,8 @@ fn main() -> ExitCode {
         },
         Command::Scan(args) => scan::run(&args),
         Command::Report(args) => scan::report(&args),
+        Command::Watch(args) => watch::run(&args),
+        Command::Db(args) => watch::db_command(&args),
         Command::VerifyWorker => scan::isolate::worker_main(),
         Command::Attest(args) => attest::run(&args),
         Command::Generate(args) => generate::run(&args),

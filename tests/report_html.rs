@@ -162,6 +162,12 @@ fn html_report_in_headless_chromium() {
         );
     }
     assert_eq!(std::fs::read_dir(site.join("crates")).unwrap().count(), 11);
+    // Differences by severity, high first: `src/lib.rs` (high) before the unclassified one
+    // listed first in the report.
+    let mismatch = std::fs::read_to_string(site.join("crates/crate-mismatch@1.0.0.html")).unwrap();
+    let high = mismatch.find("<code>src/lib.rs</code>").unwrap();
+    let other = mismatch.find("<code>src/&lt;script&gt;").unwrap();
+    assert!(high < other, "{mismatch}");
 
     let Some(bin) = chromium() else {
         assert!(

@@ -1,4 +1,5 @@
-//! `crate-provenance report --html DIR`: a static site from a results file.
+//! `crate-provenance report --html DIR`: a static site from a results file (or a watch
+//! database, whose charts and timelines `src/watch/site.rs` adds).
 //!
 //! `index.html` holds the verdict counts and one table row per crate version (sortable and
 //! filterable by a small inline script; the page works from `file://` and loads nothing from
@@ -10,11 +11,14 @@
 //! As a second line of defence every page carries a Content-Security-Policy that allows no
 //! script but the index's own (by hash), so markup that slipped through could not run.
 
-use std::collections::HashSet;
+mod content;
+
+use std::collections::{BTreeMap, HashSet};
 use std::fmt::Write as _;
 use std::path::Path;
 
-use provenance_core::{Difference, Report};
+use provenance_core::fetch::Cache;
+use provenance_core::{Difference, DifferenceKind, Report};
 use sha2::Digest;
 
 use crate::scan::results::{Entry, Outcome};
@@ -45,7 +49,7 @@ fn href(url: &str) -> Option<String> {
 }
 
 /// A file name for a crate page: `NAME@VERSION` with anything but `[A-Za-z0-9._+@-]` replaced.
-fn slug(name: &str, version: &str) -> String {
+pub fn slug(name: &str, version: &str) -> String {
     let raw = format!("{name}@{version}");
     let mut s: String = raw
         .chars()
@@ -65,7 +69,7 @@ fn slug(name: &str, version: &str) -> String {
 }
 
 /// Percent-encode a file name for use in an `href`.
-fn url_path(s: &str) -> String {
+pub fn url_path(s: &str) -> String {
     s.bytes()
         .map(|b| {
             if b.is_ascii_alphanumeric() || matches!(b, b'.' | b'_' | b'-' | b'@') {
@@ -109,7 +113,8 @@ th{background:#f4f4f4}#results th{cursor:pointer;user-select:none}#results th[da
 pre.diff{background:#fafafa;border:1px solid #ddd;padding:6px;overflow:auto;max-height:40em}\
 .diff .a{background:#e6ffe6;display:block}.diff .d{background:#ffe8e8;display:block}.diff .h{color:#06c;display:block}\
 .diff .f{font-weight:bold;display:block}.muted{color:#777}dl{display:grid;grid-template-columns:max-content auto;gap:2px 12px}\
-dt{font-weight:bold}dd{margin:0;word-break:break-all}";
+dt{font-weight:bold}dd{margin:0;word-break:break-all}\
+pre.content{background:#fffbea;border:1px solid #e5d9a8;padding:6px;overflow:auto;max-height:40em}";
 
 const SCRIPT: &str = r"(function(){
 var t=document.getElementById('results'),b=t.tBodies[0],q=document.getElementById('q'),s=document.getElementById('verdict'),n=document.getElementById('shown');
@@ -122,7 +127,8 @@ rows.sort(function(a,c){var x=a.cells[i].dataset.sort||a.cells[i].textContent,y=
 for(var r of rows)b.appendChild(r)})})(i)}
 h();document.body.dataset.ready='1';})();";
 
-fn head(out: &mut String, title: &str, csp: &str) {
+/// The page head: `<!DOCTYPE>` … `<body>` with the site's style and `csp`.
+pub fn head(out: &mut String, title: &str, csp: &str) {
     let _ = write!(
         out,
         "<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">\
@@ -134,12 +140,23 @@ fn head(out: &mut String, title: &str, csp: &str) {
     );
 }
 
-fn verdict_badge(label: &str) -> String {
+/// A verdict (or `error`) as a coloured badge.
+pub fn verdict_badge(label: &str) -> String {
     format!("<span class=\"v v-{label}\">{label}</span>")
 }
 
-/// Write the site into `dir`; returns the number of crate pages.
-pub fn write_site(dir: &Path, entries: &[Entry], summary: &Summary) -> Result<usize, String> {
+/// Write the site into `dir`; returns the number of crate pages. `index_extra` (trusted HTML,
+/// built from escaped parts) goes into the index after the verdict counts (`report --db` puts
+/// its charts and timeline links there; empty for a results file).
+/// The content of files only in the published crate is read from `.crate`s in `cache`
+/// ([`content`]).
+pub fn write_site_with(
+    dir: &Path,
+    entries: &[Entry],
+    summary: &Summary,
+    index_extra: &str,
+    cache: Option<&Cache>,
+) -> Result<usize, String> {
     let crates_dir = dir.join("crates");
     std::fs::create_dir_all(&crates_dir)
         .map_err(|e| format!("cannot create `{}`: {e}", crates_dir.display()))?;
@@ -157,12 +174,12 @@ pub fn write_site(dir: &Path, entries: &[Entry], summary: &Summary) -> Result<us
             n += 1;
         }
         let file = format!("{name}.html");
-        write(&crates_dir.join(&file), &crate_page(e))?;
+        write(&crates_dir.join(&file), &crate_page(e, cache))?;
         pages.push(file);
     }
     write(
         &dir.join("index.html"),
-        &index_page(entries, &pages, summary),
+        &index_page(entries, &pages, summary, index_extra),
     )?;
     Ok(pages.len())
 }
@@ -175,7 +192,7 @@ fn label(e: &Entry) -> &str {
 }
 
 #[allow(clippy::cast_precision_loss)]
-fn index_page(entries: &[Entry], pages: &[String], summary: &Summary) -> String {
+fn index_page(entries: &[Entry], pages: &[String], summary: &Summary, extra: &str) -> String {
     let hash = base64(&sha2::Sha256::digest(SCRIPT.as_bytes()));
     let csp = format!(
         "default-src 'none'; style-src 'unsafe-inline'; script-src 'sha256-{hash}'; base-uri 'none'; form-action 'none'"
@@ -219,6 +236,7 @@ fn index_page(entries: &[Entry], pages: &[String], summary: &Summary) -> String 
             }
         );
     }
+    out.push_str(extra);
     out.push_str("<div class=\"controls\"><input id=\"q\" type=\"search\" placeholder=\"filter: name, version, repository…\" aria-label=\"filter\"> <select id=\"verdict\" aria-label=\"verdict\"><option value=\"\">all verdicts</option>");
     for (k, n) in &summary.counts {
         if *n > 0 {
@@ -284,8 +302,16 @@ fn render_diff(out: &mut String, diff: &str) {
     out.push_str("</pre>\n");
 }
 
-fn differences(out: &mut String, diffs: &[Difference]) {
-    for d in diffs {
+/// The differences, most severe first (`high`, `medium`, `low`, `info`, then unclassified);
+/// the report's order within a severity.
+fn differences(
+    out: &mut String,
+    diffs: &[Difference],
+    contents: &BTreeMap<String, content::Content>,
+) {
+    let mut ordered: Vec<&Difference> = diffs.iter().collect();
+    ordered.sort_by_key(|d| std::cmp::Reverse(d.severity));
+    for d in ordered {
         let name = |v: Option<serde_json::Value>| {
             v.and_then(|v| {
                 v.as_str()
@@ -325,6 +351,11 @@ fn differences(out: &mut String, diffs: &[Difference]) {
             );
         }
         out.push_str("</dl>\n");
+        if d.kind == DifferenceKind::OnlyInPublished
+            && let Some(c) = contents.get(&d.path)
+        {
+            content::render(out, c);
+        }
         if let Some(diff) = &d.diff {
             render_diff(out, diff);
         }
@@ -332,7 +363,7 @@ fn differences(out: &mut String, diffs: &[Difference]) {
     }
 }
 
-fn report_body(out: &mut String, r: &Report) {
+fn report_body(out: &mut String, r: &Report, contents: &BTreeMap<String, content::Content>) {
     let repo = r.source.repository.as_deref().unwrap_or("");
     let repo_html = match href(repo) {
         Some(h) => format!(
@@ -387,7 +418,7 @@ fn report_body(out: &mut String, r: &Report) {
     if !r.differences.is_empty() {
         out.push_str("<p class=\"muted\">diffs: <code>-</code> = repository, <code>+</code> = published</p>\n");
     }
-    differences(out, &r.differences);
+    differences(out, &r.differences, contents);
     if let Some(a) = &r.assisted {
         let _ = writeln!(
             out,
@@ -399,7 +430,7 @@ fn report_body(out: &mut String, r: &Report) {
             verdict_badge(a.verdict.as_str()),
             escape(&a.path_in_vcs)
         );
-        differences(out, &a.differences);
+        differences(out, &a.differences, &BTreeMap::new());
     }
     let json = serde_json::to_string_pretty(r).unwrap_or_default();
     let _ = writeln!(
@@ -409,7 +440,7 @@ fn report_body(out: &mut String, r: &Report) {
     );
 }
 
-fn crate_page(e: &Entry) -> String {
+fn crate_page(e: &Entry, cache: Option<&Cache>) -> String {
     let mut out = String::new();
     let title = format!("{} {} — crate-provenance", e.name, e.version);
     head(
@@ -426,7 +457,9 @@ fn crate_page(e: &Entry) -> String {
         verdict_badge(l)
     );
     match &e.outcome {
-        Outcome::Report(r) => report_body(&mut out, r),
+        Outcome::Report(r) => {
+            report_body(&mut out, r, &content::only_in_published(r, cache));
+        }
         Outcome::Error { kind, message } => {
             let _ = writeln!(
                 out,

@@ -143,7 +143,13 @@ impl ScanArgs {
 #[derive(Debug, clap::Args)]
 pub struct ReportArgs {
     /// A results file written by `scan --out`.
-    results: PathBuf,
+    #[arg(required_unless_present = "db", conflicts_with = "db")]
+    results: Option<PathBuf>,
+    /// A watch database instead of a results file: each version's latest verification; the
+    /// HTML site adds per-crate timelines and charts by publication year and difference
+    /// category.
+    #[arg(long, value_name = "PATH")]
+    db: Option<PathBuf>,
     /// Write a static HTML site (index + one page per crate version) into this directory.
     #[arg(long, value_name = "DIR")]
     html: Option<PathBuf>,
@@ -156,6 +162,10 @@ pub struct ReportArgs {
     /// Policy file (as for `scan`).
     #[arg(long, value_name = "FILE")]
     policy: Option<PathBuf>,
+    /// Where the `.crate` files are cached (`scan` / `watch` `--cache-dir`): crate pages show the
+    /// content of files that exist only in the published crate [default: the cache directory].
+    #[arg(long, value_name = "DIR")]
+    cache_dir: Option<PathBuf>,
     /// With `--format sarif`: the `Cargo.lock` the results came from, so that each SARIF
     /// result points at the package's entry in it.
     #[arg(long, value_name = "PATH")]
@@ -222,21 +232,95 @@ impl Observer for Stderr {
     }
 }
 
+impl ScanArgs {
+    /// The gate: `--policy` (or `./provenance.toml`) with `--deny`.
+    pub fn policy(&self) -> Result<Policy, String> {
+        Policy::load(
+            self.policy.as_deref(),
+            (!self.deny.is_empty()).then_some(self.deny.as_slice()),
+        )
+    }
+
+    /// The verification options of these flags.
+    pub fn options(&self) -> Options {
+        let mut options = Options::default();
+        options.index_url.clone_from(&self.index_url);
+        options.cache_dir.clone_from(&self.cache_dir);
+        options.offline = self.offline;
+        options.allow_insecure_transport = self.allow_insecure_transport;
+        options.assisted = !self.no_assisted;
+        options
+    }
+
+    /// The batch engine's configuration of these flags: `--jobs`, `--timeout`,
+    /// `--retry-errors`, worker isolation and its limits.
+    pub fn engine(&self, options: Options) -> Result<batch::Config, String> {
+        let timeout = Duration::from_secs(self.timeout.max(1));
+        let mut config = batch::Config::new(options);
+        config.jobs = self
+            .jobs
+            .map(NonZeroUsize::get)
+            .or_else(|| {
+                std::thread::available_parallelism()
+                    .ok()
+                    .map(NonZeroUsize::get)
+            })
+            .unwrap_or(1);
+        config.timeout = timeout;
+        config.retry_errors = self.retry_errors;
+        if !self.no_isolation {
+            let limits = batch::WorkerLimits {
+                address_space: self.worker_memory.saturating_mul(1 << 20),
+                // CPU time of all threads; the wall-clock `--timeout` is enforced by the engine.
+                cpu_secs: timeout.as_secs().saturating_mul(2).saturating_add(60),
+            };
+            config.isolation = Some(isolate::worker(limits)?);
+        }
+        Ok(config)
+    }
+
+    /// The inputs of `watch` (which follows the crates these name, starting at the versions
+    /// they name): `--lockfile`, `--list`, `--sbom`, `--all-versions`.
+    pub fn watch_inputs(&self) -> (&[PathBuf], &[PathBuf], &[PathBuf], &[String]) {
+        (&self.lockfile, &self.list, &self.sbom, &self.all_versions)
+    }
+
+    /// `--index-url` and `--allow-insecure-transport`.
+    pub fn index(&self) -> (Option<&str>, bool) {
+        (self.index_url.as_deref(), self.allow_insecure_transport)
+    }
+
+    /// `--cache-dir`.
+    pub fn cache_dir(&self) -> Option<&std::path::Path> {
+        self.cache_dir.as_deref()
+    }
+
+    /// `--out`: a results file the verifications are also appended to.
+    pub fn out(&self) -> Option<&std::path::Path> {
+        self.out.as_deref()
+    }
+
+    /// The first given flag of `scan` that `watch` has no use for.
+    pub fn not_for_watch(&self) -> Option<&'static str> {
+        [
+            (self.sarif.is_some(), "--sarif"),
+            (self.attest_dir.is_some(), "--attest-dir"),
+            (!self.annotate.is_empty(), "--annotate"),
+            (self.retry_errors, "--retry-errors"),
+            (self.format != SummaryFormat::Human, "--format"),
+        ]
+        .into_iter()
+        .find_map(|(given, flag)| given.then_some(flag))
+    }
+}
+
 /// `crate-provenance scan`.
 pub fn run(args: &ScanArgs) -> ExitCode {
-    let policy = match Policy::load(
-        args.policy.as_deref(),
-        (!args.deny.is_empty()).then_some(args.deny.as_slice()),
-    ) {
+    let policy = match args.policy() {
         Ok(p) => p,
         Err(e) => return fail(&e),
     };
-    let mut options = Options::default();
-    options.index_url.clone_from(&args.index_url);
-    options.cache_dir.clone_from(&args.cache_dir);
-    options.offline = args.offline;
-    options.allow_insecure_transport = args.allow_insecure_transport;
-    options.assisted = !args.no_assisted;
+    let options = args.options();
 
     if args.lockfile.is_empty()
         && args.list.is_empty()
@@ -298,30 +382,10 @@ pub fn run(args: &ScanArgs) -> ExitCode {
         let _ = signal_hook::flag::register(sig, interrupted.clone());
     }
 
-    let timeout = Duration::from_secs(args.timeout.max(1));
-    let mut config = batch::Config::new(options);
-    config.jobs = args
-        .jobs
-        .map(NonZeroUsize::get)
-        .or_else(|| {
-            std::thread::available_parallelism()
-                .ok()
-                .map(NonZeroUsize::get)
-        })
-        .unwrap_or(1);
-    config.timeout = timeout;
-    config.retry_errors = args.retry_errors;
-    if !args.no_isolation {
-        let limits = batch::WorkerLimits {
-            address_space: args.worker_memory.saturating_mul(1 << 20),
-            // CPU time of all threads; the wall-clock `--timeout` is enforced by the engine.
-            cpu_secs: timeout.as_secs().saturating_mul(2).saturating_add(60),
-        };
-        match isolate::worker(limits) {
-            Ok(w) => config.isolation = Some(w),
-            Err(e) => return fail(&e),
-        }
-    }
+    let config = match args.engine(options) {
+        Ok(c) => c,
+        Err(e) => return fail(&e),
+    };
     let mut observer = Stderr {
         ticker: None,
         interval: Duration::from_secs(args.progress_interval.max(1)),
@@ -413,17 +477,42 @@ pub fn report(args: &ReportArgs) -> ExitCode {
         Ok(p) => p,
         Err(e) => return fail(&e),
     };
-    if !args.results.is_file() {
-        return fail(&format!("`{}` is not a file", args.results.display()));
-    }
-    let entries = match results::load(&args.results) {
-        Ok(e) => e,
-        Err(e) => return fail(&e),
+    let (entries, db) = match (&args.results, &args.db) {
+        (Some(path), _) | (None, Some(path)) if !path.is_file() => {
+            return fail(&format!("`{}` is not a file", path.display()));
+        }
+        (_, Some(path)) => {
+            match crate::watch::db::Db::open(path)
+                .and_then(|db| Ok((crate::watch::site::entries(&db)?, Some(db))))
+            {
+                Ok(x) => x,
+                Err(e) => return fail(&e),
+            }
+        }
+        (Some(path), None) => match results::load(path) {
+            Ok(e) => (e, None),
+            Err(e) => return fail(&e),
+        },
+        (None, None) => return fail("give a results file or `--db`"),
     };
     let refs: Vec<&Entry> = entries.iter().collect();
     let s = summary::summarize(&refs, &[], &policy);
     if let Some(dir) = &args.html {
-        match crate::report_html::write_site(dir, &entries, &s) {
+        let extra = match &db {
+            Some(db) => match crate::watch::site::write_extras(db, &entries, dir) {
+                Ok(x) => x,
+                Err(e) => return fail(&e),
+            },
+            None => String::new(),
+        };
+        // Only an existing cache is read (a report creates no cache directory).
+        let cache = args
+            .cache_dir
+            .clone()
+            .or_else(provenance_core::fetch::cache::default_dir)
+            .filter(|d| d.is_dir())
+            .and_then(|d| provenance_core::fetch::Cache::open(&d).ok());
+        match crate::report_html::write_site_with(dir, &entries, &s, &extra, cache.as_ref()) {
             Ok(pages) => {
                 let _ = writeln!(
                     std::io::stderr(),

@@ -18,7 +18,7 @@
 //! it. gix's `allocLimit` ([`Limits::git_alloc_limit`](crate::Limits)) refuses single objects
 //! larger than it while indexing. Deviation from git: none of these limits exist in git.
 //!
-//! Layout: `registry.rs` (index and downloads), `repository.rs` (a repository fetch: policy,
+//! Layout: `registry.rs` (index and downloads), `poll.rs` (conditional index polls for `watch`), `repository.rs` (a repository fetch: policy,
 //! cache record, preflight) over `transfer.rs` (what is asked of the server) and `git.rs` (one
 //! gix fetch), `net.rs` (resolver, byte budgets), `url.rs` (URL policy), `cache.rs`,
 //! `options.rs`, `error.rs`, `thread.rs`; this file only gathers them.
@@ -28,6 +28,7 @@ mod error;
 pub(crate) mod git;
 pub(crate) mod net;
 mod options;
+pub mod poll;
 pub mod registry;
 mod repository;
 mod thread;
@@ -44,6 +45,7 @@ pub use crate::report::{DownloadInfo, FetchInfo, RepoFetchInfo, SubmoduleInfo};
 pub use cache::Cache;
 pub use error::Error;
 pub use options::Options;
+pub use poll::{Polled, Validators};
 pub use registry::{Downloaded, Registry};
 pub use repository::repository;
 pub use url::{RepoUrl, Transport};

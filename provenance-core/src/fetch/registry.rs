@@ -21,7 +21,7 @@ use crate::progress::{Progress, Stage};
 pub const CRATES_IO_INDEX: &str = "https://index.crates.io/";
 
 /// Maximum size of one index file (crates.io's largest are a few MiB).
-const MAX_INDEX_BYTES: u64 = 32 << 20;
+pub(super) const MAX_INDEX_BYTES: u64 = 32 << 20;
 /// Maximum size of `config.json`.
 const MAX_CONFIG_BYTES: u64 = 64 << 10;
 
@@ -136,7 +136,7 @@ pub fn index_path(name: &str) -> String {
     }
 }
 
-fn valid_name(name: &str) -> bool {
+pub(super) fn valid_name(name: &str) -> bool {
     !name.is_empty()
         && name.len() <= 64
         && name
@@ -144,7 +144,7 @@ fn valid_name(name: &str) -> bool {
             .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
 }
 
-fn valid_version(v: &str) -> bool {
+pub(super) fn valid_version(v: &str) -> bool {
     !v.is_empty()
         && v.len() <= 150
         && v.bytes()
@@ -204,7 +204,36 @@ impl Registry {
         })
     }
 
-    fn host(&self) -> String {
+    /// The HTTP client and index base URL (`None` for a local `file://` index), for
+    /// [`super::poll`].
+    pub(super) fn http_parts(&self) -> Option<(&reqwest::blocking::Client, &url::Url)> {
+        match &self.location {
+            Location::Http(u) => Some((&self.client, u)),
+            Location::Dir(_) => None,
+        }
+    }
+
+    /// The local directory of a `file://` index.
+    pub(super) fn index_dir(&self) -> Option<&std::path::Path> {
+        match &self.location {
+            Location::Dir(d) => Some(d),
+            Location::Http(_) => None,
+        }
+    }
+
+    /// The cached copy of `name`'s index file (what [`Registry::entry`] reads when fresh).
+    pub(super) fn cached_index_path(&self, cache: &Cache, name: &str) -> Result<PathBuf, Error> {
+        Ok(cache
+            .index_dir(&self.index_key)?
+            .join(name.to_ascii_lowercase()))
+    }
+
+    /// The options this client was made with.
+    pub(super) fn options(&self) -> &Options {
+        &self.options
+    }
+
+    pub(super) fn host(&self) -> String {
         match &self.location {
             Location::Http(u) => u.host_str().unwrap_or_default().to_owned(),
             Location::Dir(d) => d.display().to_string(),
