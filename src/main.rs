@@ -71,6 +71,11 @@ enum Command {
         /// Do not try version tags for `no_vcs_info` / `revision_not_found`.
         #[arg(long)]
         no_assisted: bool,
+        /// Fetch repositories under FROM from TO instead (git `url.<base>.insteadOf`, on the
+        /// normalized URL, longest FROM wins; also for submodules and tag lookups). TO may be a
+        /// URL or a local directory. Repeatable.
+        #[arg(long = "mirror", value_name = "FROM=TO")]
+        mirror: Vec<String>,
         /// Write an SLSA verification summary attestation (in-toto Statement v1) of the result
         /// to this file (`PASSED` only for `match`).
         #[arg(long, value_name = "FILE")]
@@ -102,6 +107,12 @@ enum Command {
         /// Use only what is cached; no network access.
         #[arg(long)]
         offline: bool,
+        /// Accepted for uniformity with `verify` and `scan` (inspect fetches no repository).
+        /// Fetch repositories under FROM from TO instead (git `url.<base>.insteadOf`, on the
+        /// normalized URL, longest FROM wins; also for submodules and tag lookups). TO may be a
+        /// URL or a local directory. Repeatable.
+        #[arg(long = "mirror", value_name = "FROM=TO")]
+        mirror: Vec<String>,
     },
     /// List the files `cargo package` would put into the archive for a package at a commit
     /// (like `cargo package --list`, read from the git tree).
@@ -159,6 +170,7 @@ fn main() -> ExitCode {
             offline,
             allow_insecure_transport,
             no_assisted,
+            mirror,
             attest,
             signing_key,
         } => {
@@ -194,6 +206,10 @@ fn main() -> ExitCode {
             options.offline = offline;
             options.allow_insecure_transport = allow_insecure_transport;
             options.assisted = !no_assisted;
+            options.mirrors = match mirrors(&mirror, &[], allow_insecure_transport) {
+                Ok(m) => m,
+                Err(e) => return usage_error(format, &e),
+            };
             let signer = match signing_key.as_deref().map(attest::Signer::load).transpose() {
                 Ok(s) => s,
                 Err(e) => return usage_error(format, &e),
@@ -225,6 +241,7 @@ fn main() -> ExitCode {
             index_url,
             cache_dir,
             offline,
+            mirror,
         } => {
             let path = std::path::Path::new(&target);
             let krate = if path.exists()
@@ -253,6 +270,10 @@ fn main() -> ExitCode {
             options.index_url = index_url;
             options.cache_dir = cache_dir;
             options.offline = offline;
+            options.mirrors = match mirrors(&mirror, &[], false) {
+                Ok(m) => m,
+                Err(e) => return usage_error(format, &e),
+            };
             match provenance_core::inspect(&krate, &options) {
                 Ok(inspection) => {
                     let text = match format {
@@ -303,6 +324,15 @@ fn main() -> ExitCode {
         Command::Attest(args) => attest::run(&args),
         Command::Generate(args) => generate::run(&args),
     }
+}
+
+/// The mirrors of `--mirror FROM=TO` (before those of a policy file), checked.
+fn mirrors(
+    specs: &[String],
+    file: &[(String, String)],
+    allow_insecure: bool,
+) -> Result<Vec<provenance_core::fetch::Mirror>, String> {
+    provenance_core::fetch::mirror::collect(specs, file, allow_insecure).map_err(|e| e.to_string())
 }
 
 /// Write to stdout; a closed pipe is not an error (ripgrep).

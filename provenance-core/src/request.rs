@@ -92,6 +92,10 @@ pub struct Options {
     /// of returning a `network` error. Default `false` (a network failure may be transient);
     /// batch scans set it so that one unreachable host is a result, not a failure.
     pub unreachable_is_not_found: bool,
+    /// Repository mirrors (`--mirror FROM=TO`, `[[mirror]]`): git `url.<base>.insteadOf`
+    /// rewriting of the crate's repository, tag lookups and submodule URLs
+    /// ([`fetch::mirror`]). Default: none.
+    pub mirrors: Vec<fetch::Mirror>,
 }
 
 impl Default for Options {
@@ -106,6 +110,7 @@ impl Default for Options {
             index_url: None,
             allow_insecure_transport: false,
             unreachable_is_not_found: false,
+            mirrors: Vec::new(),
         }
     }
 }
@@ -209,6 +214,7 @@ impl fetch::Options {
             index_url: o.index_url.clone(),
             allow_insecure_transport: o.allow_insecure_transport,
             limits: o.limits.clone(),
+            mirrors: o.mirrors.clone(),
             ..fetch::Options::default()
         }
     }

@@ -102,6 +102,11 @@ pub struct ScanArgs {
     /// Do not try version tags for `no_vcs_info` / `revision_not_found`.
     #[arg(long)]
     no_assisted: bool,
+    /// Fetch repositories under FROM from TO instead (git `url.<base>.insteadOf`, on the
+    /// normalized URL, longest FROM wins; also for submodules and tag lookups), after the
+    /// policy file's `[[mirror]]` entries. TO may be a URL or a local directory. Repeatable.
+    #[arg(long = "mirror", value_name = "FROM=TO")]
+    mirror: Vec<String>,
     /// Verify in this process instead of one worker process per crate version (a crash then
     /// ends the whole scan; default: isolated workers, a crash is a `worker_crashed` error).
     #[arg(long)]
@@ -237,6 +242,14 @@ pub fn run(args: &ScanArgs) -> ExitCode {
     options.offline = args.offline;
     options.allow_insecure_transport = args.allow_insecure_transport;
     options.assisted = !args.no_assisted;
+    options.mirrors = match provenance_core::fetch::mirror::collect(
+        &args.mirror,
+        &policy.mirrors,
+        args.allow_insecure_transport,
+    ) {
+        Ok(m) => m,
+        Err(e) => return fail(&e.to_string()),
+    };
 
     if args.lockfile.is_empty()
         && args.list.is_empty()

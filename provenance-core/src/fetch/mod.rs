@@ -20,12 +20,16 @@
 //!
 //! Layout: `registry.rs` (index and downloads), `repository.rs` (a repository fetch: policy,
 //! cache record, preflight) over `transfer.rs` (what is asked of the server) and `git.rs` (one
-//! gix fetch), `net.rs` (resolver, byte budgets), `url.rs` (URL policy), `cache.rs`,
+//! gix fetch), `net.rs` (resolver, byte budgets), `url.rs` (URL policy), `mirror.rs` (URL rewriting), `cache.rs`,
 //! `options.rs`, `error.rs`, `thread.rs`; this file only gathers them.
 
 pub mod cache;
+mod copy;
 mod error;
 pub(crate) mod git;
+mod links;
+mod local;
+pub mod mirror;
 pub(crate) mod net;
 mod options;
 pub mod registry;
@@ -43,6 +47,7 @@ use crate::report::{Finding, Severity};
 pub use crate::report::{DownloadInfo, FetchInfo, RepoFetchInfo, SubmoduleInfo};
 pub use cache::Cache;
 pub use error::Error;
+pub use mirror::{Mirror, rewrite as mirror_rewrite};
 pub use options::Options;
 pub use registry::{Downloaded, Registry};
 pub use repository::repository;

@@ -155,6 +155,7 @@ fn new_report(
             } else {
                 SourceHow::Recorded
             },
+            fetched_from: None,
         },
         verdict: Verdict::Match,
         files: FileCounts {
@@ -218,6 +219,7 @@ fn repository(
                 Err(e) => return Err(e.into()),
             };
             report.fetch = fetched.report();
+            report.source.fetched_from.clone_from(&fetched.fetched_from);
             fetched.take_findings(findings);
             opened
         }
