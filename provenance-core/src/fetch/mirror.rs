@@ -150,13 +150,16 @@ fn canonical_prefix(raw: &str) -> Option<String> {
 
 /// The comparable form of a declared repository URL (see [`canonical_prefix`]), after the
 /// normalization of [`url::normalize`] (forge subpaths cut).
-fn canonical_repo(raw: &str) -> Option<String> {
+/// Also whether the declared URL ends in `.git` (kept on the rewritten URL, as git would).
+fn canonical_repo(raw: &str) -> Option<(String, bool)> {
     let u = url::normalize(raw, true).ok()?;
-    match u.transport {
-        Transport::Local => canonical_prefix(raw),
-        Transport::Http => Some(format!("https{}", u.key.strip_prefix("http")?)),
-        _ => Some(u.key),
-    }
+    let dot_git = u.fetch_url.ends_with(".git");
+    let key = match u.transport {
+        Transport::Local => canonical_prefix(raw)?,
+        Transport::Http => format!("https{}", u.key.strip_prefix("http")?),
+        _ => u.key,
+    };
+    Some((key, dot_git))
 }
 
 /// The URL `raw` is fetched from under `mirrors`: the longest matching prefix replaced by its
@@ -165,7 +168,7 @@ pub fn rewrite(raw: &str, mirrors: &[Mirror]) -> Option<String> {
     if mirrors.is_empty() {
         return None;
     }
-    let repo = canonical_repo(raw)?;
+    let (repo, dot_git) = canonical_repo(raw)?;
     let (mirror, rest) = mirrors
         .iter()
         .filter_map(|m| {
@@ -180,7 +183,8 @@ pub fn rewrite(raw: &str, mirrors: &[Mirror]) -> Option<String> {
     let target = if rest.is_empty() {
         to.to_owned()
     } else {
-        format!("{}{rest}", to.trim_end_matches('/'))
+        let dot_git = if dot_git { ".git" } else { "" };
+        format!("{}{rest}{dot_git}", to.trim_end_matches('/'))
     };
     if is_local(&target) {
         let path = target.strip_prefix("file://").unwrap_or(&target);
@@ -222,6 +226,7 @@ mod tests {
     fn longest_prefix_wins_on_normalized_urls() {
         let ms = [
             m("https://github.com/", "git://127.0.0.1:9/gh/"),
+            m("https://github.com/dot/", "git://127.0.0.1:9/dot/"),
             m("https://github.com/serde-rs/", "/srv/serde"),
             m(
                 "https://github.com/serde-rs/json.git",
@@ -233,8 +238,11 @@ mod tests {
             r("https://github.com/a/b").unwrap(),
             "git://127.0.0.1:9/gh/a/b"
         );
+        assert_eq!(
+            r("https://github.com/dot/b.git").unwrap(),
+            "git://127.0.0.1:9/dot/b.git"
+        );
         for spelling in [
-            "https://github.com/A/b.git",
             "http://github.com/a/b/",
             "https://github.com/a/b/tree/main/sub",
             "HTTPS://GitHub.com/a/B",
