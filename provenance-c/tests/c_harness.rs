@@ -1015,6 +1015,112 @@ fn inspect_arguments_handles_and_errors() {
     inspect_args(Mode::Plain, false);
 }
 
+/// `git` in `dir` with an isolated configuration and fixed identity.
+fn git(dir: &Path, args: &[&str]) {
+    let out = Command::new("git")
+        .args(args)
+        .current_dir(dir)
+        .env("GIT_CONFIG_NOSYSTEM", "1")
+        .env("GIT_CONFIG_GLOBAL", "/dev/null")
+        .env("GIT_AUTHOR_NAME", "t")
+        .env("GIT_AUTHOR_EMAIL", "t@example.invalid")
+        .env("GIT_COMMITTER_NAME", "t")
+        .env("GIT_COMMITTER_EMAIL", "t@example.invalid")
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "git {args:?}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+/// `prov_options_add_mirror`: a crate whose `package.repository` names an unresolvable host,
+/// packaged by real cargo; its repository only in a directory of bare repositories. The C
+/// report is byte-identical to core's with the same mirror, says `match` and records
+/// `source.fetched_from`; without the mirror the repository is not reachable.
+fn mirror(mode: Mode, valgrind: bool) {
+    let root = out_dir().join(format!("mirror-{mode:?}-{valgrind}"));
+    let _ = std::fs::remove_dir_all(&root);
+    std::fs::create_dir_all(&root).unwrap();
+    let work = root.join("work");
+    std::fs::create_dir_all(work.join("src")).unwrap();
+    git(&work, &["init", "-q", "-b", "main"]);
+    std::fs::write(
+        work.join("Cargo.toml"),
+        "[package]\nname = \"mirrored\"\nversion = \"0.1.0\"\nedition = \"2021\"\nlicense = \"MIT\"\ndescription = \"fixture\"\nrepository = \"https://github.invalid/acme/mirrored\"\n\n[workspace]\n",
+    )
+    .unwrap();
+    std::fs::write(work.join("src/lib.rs"), "pub fn f() {}\n").unwrap();
+    git(&work, &["add", "-A"]);
+    git(&work, &["commit", "-q", "-m", "c"]);
+    let farm = root.as_path().join("farm");
+    std::fs::create_dir_all(farm.join("acme")).unwrap();
+    git(
+        root.as_path(),
+        &["clone", "-q", "--bare", "work", "farm/acme/mirrored.git"],
+    );
+    let target = root.as_path().join("target");
+    let out = Command::new("cargo")
+        .args(["package", "--no-verify", "--offline", "-q"])
+        .current_dir(&work)
+        .env("CARGO_TARGET_DIR", &target)
+        .output()
+        .expect("cargo must be installed");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let krate = target.join("package/mirrored-0.1.0.crate");
+    let from = "https://github.invalid/";
+    let to = farm.to_str().unwrap();
+    let exe = compile(&c_test("mirror"), mode);
+    let json_out = root
+        .as_path()
+        .join(format!("mirror-{mode:?}-{valgrind}.json"));
+    let c_cache = root.as_path().join("c-cache");
+    let out = run(
+        &exe,
+        &[
+            krate.as_os_str(),
+            c_cache.as_os_str(),
+            from.as_ref(),
+            to.as_ref(),
+            json_out.as_os_str(),
+        ],
+        valgrind,
+        0,
+    );
+    assert_eq!(
+        String::from_utf8_lossy(&out.stdout),
+        "verdict: match\nmirror: all checks passed\n"
+    );
+    let mut options = provenance_core::Options::default();
+    options.cache_dir = Some(root.as_path().join("core-cache"));
+    options.mirrors =
+        provenance_core::fetch::mirror::collect(&[], &[(from.to_owned(), to.to_owned())], false)
+            .unwrap();
+    let request = Request::new(CrateSource::File(krate.clone())).with_options(options.clone());
+    let report = verify(&request).expect("core verify");
+    assert_eq!(
+        std::fs::read_to_string(&json_out).unwrap(),
+        report.to_json()
+    );
+    assert_eq!(
+        report.source.fetched_from.as_deref(),
+        Some(farm.join("acme/mirrored.git").to_str().unwrap())
+    );
+    options.mirrors.clear();
+    let request = Request::new(CrateSource::File(krate)).with_options(options);
+    assert!(verify(&request).is_err(), "unreachable without the mirror");
+}
+
+#[test]
+fn mirror_option_matches_core() {
+    mirror(Mode::Plain, false);
+}
+
 /// Every C test under ASan (with LeakSanitizer: B3) and UBSan.
 #[test]
 fn sanitizers() {
@@ -1032,6 +1138,7 @@ fn sanitizers() {
     sbom(Mode::Sanitizers, false);
     inspect_json(Mode::Sanitizers, false);
     inspect_args(Mode::Sanitizers, false);
+    mirror(Mode::Sanitizers, false);
 }
 
 /// Every C test under valgrind (`--leak-check=full`: B3), except the 512 MiB inflation of the
