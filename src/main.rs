@@ -59,6 +59,11 @@ enum Command {
         /// Sparse index URL of the registry.
         #[arg(long, value_name = "URL")]
         index_url: Option<String>,
+        /// Use the crates.io source replacement of this cargo config file (`[source.crates-io]
+        /// replace-with` → a `sparse+` registry or a `local-registry`), as an air-gapped cargo
+        /// set-up does. Conflicts with `--index-url`.
+        #[arg(long, value_name = "FILE", conflicts_with = "index_url")]
+        cargo_config: Option<PathBuf>,
         /// Cache directory for downloads and fetched repositories.
         #[arg(long, value_name = "DIR")]
         cache_dir: Option<PathBuf>,
@@ -101,6 +106,11 @@ enum Command {
         /// Sparse index URL of the registry.
         #[arg(long, value_name = "URL")]
         index_url: Option<String>,
+        /// Use the crates.io source replacement of this cargo config file (`[source.crates-io]
+        /// replace-with` → a `sparse+` registry or a `local-registry`), as an air-gapped cargo
+        /// set-up does. Conflicts with `--index-url`.
+        #[arg(long, value_name = "FILE", conflicts_with = "index_url")]
+        cargo_config: Option<PathBuf>,
         /// Cache directory for downloads.
         #[arg(long, value_name = "DIR")]
         cache_dir: Option<PathBuf>,
@@ -166,6 +176,7 @@ fn main() -> ExitCode {
             repo,
             format,
             index_url,
+            cargo_config,
             cache_dir,
             offline,
             allow_insecure_transport,
@@ -201,7 +212,10 @@ fn main() -> ExitCode {
                 }
             };
             let mut options = Options::default();
-            options.index_url = index_url;
+            options.index_url = match index_arg(index_url, cargo_config.as_deref()) {
+                Ok(i) => i,
+                Err(e) => return usage_error(format, &e),
+            };
             options.cache_dir = cache_dir;
             options.offline = offline;
             options.allow_insecure_transport = allow_insecure_transport;
@@ -239,6 +253,7 @@ fn main() -> ExitCode {
             target,
             format,
             index_url,
+            cargo_config,
             cache_dir,
             offline,
             mirror,
@@ -267,7 +282,10 @@ fn main() -> ExitCode {
                 }
             };
             let mut options = Options::default();
-            options.index_url = index_url;
+            options.index_url = match index_arg(index_url, cargo_config.as_deref()) {
+                Ok(i) => i,
+                Err(e) => return usage_error(format, &e),
+            };
             options.cache_dir = cache_dir;
             options.offline = offline;
             options.mirrors = match mirrors(&mirror, &[], false) {
@@ -323,6 +341,19 @@ fn main() -> ExitCode {
         Command::VerifyWorker => scan::isolate::worker_main(),
         Command::Attest(args) => attest::run(&args),
         Command::Generate(args) => generate::run(&args),
+    }
+}
+
+/// `--index-url`, else the crates.io replacement of `--cargo-config`.
+fn index_arg(
+    index_url: Option<String>,
+    cargo_config: Option<&std::path::Path>,
+) -> Result<Option<String>, String> {
+    match cargo_config {
+        Some(f) => {
+            provenance_core::fetch::cargo_config::crates_io_index(f).map_err(|e| e.to_string())
+        }
+        None => Ok(index_url),
     }
 }
 

@@ -6,7 +6,6 @@
 //! --recurse-submodules`), so git itself is the oracle of what the mirror serves.
 
 #[path = "../provenance-core/tests/fetch_support/mod.rs"]
-#[allow(dead_code)]
 mod fetch_support;
 
 use std::path::{Path, PathBuf};

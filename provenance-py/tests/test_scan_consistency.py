@@ -6,7 +6,8 @@ The world: a loopback sparse registry and a loopback `git daemon`, 13 crate vers
 matches (one repository under two spellings), a mismatch, no repository, a commit missing from
 its repository, a repository whose host refuses connections (issue 16: `repository_not_found`
 with a `repository_unreachable` finding everywhere, never a `network` error), a corrupt archive,
-and a version the registry does not have.
+a version the registry does not have, and a crate whose declared repository host does not exist
+(`https://github.invalid/…`) served only under a mirror (`--mirror` / `mirrors=`, issue 16).
 
 No field is removed before comparing: reports carry no timing and nothing that depends on the
 cache, so the lines are byte-identical."""
@@ -135,6 +136,8 @@ class World:
         *,
         tamper: Optional[str] = None,
         commit: Optional[str] = None,
+        declared: Optional[str] = None,
+        served_as: Optional[str] = None,
     ) -> None:
         """A bare repository `NAME.git`, one commit per version, each published (`tamper`: that
         version's published lib differs; `commit`: every version records this commit)."""
@@ -142,7 +145,7 @@ class World:
         (work / "src").mkdir(parents=True)
         git(work, "init", "-q", "-b", "main")
         for i, v in enumerate(versions):
-            m = manifest(name, v, self.daemon.url(spellings[i % len(spellings)]))
+            m = manifest(name, v, declared or self.daemon.url(spellings[i % len(spellings)]))
             lib = f"pub fn version() -> &'static str {{\n    \"{v}\"\n}}\n"
             (work / "Cargo.toml").write_text(m)
             (work / "src/lib.rs").write_text(lib)
@@ -152,7 +155,9 @@ class World:
             published = lib + "// tampered\n" if v == tamper else lib
             self.registry.publish(name, v, make_crate(name, v, m, sha1, published))
             self.versions.append(f"{name}@{v}")
-        git(self.base, "clone", "-q", "--bare", str(work), str(self.base / f"{name}.git"))
+        bare = self.base / (served_as or f"{name}.git")
+        bare.parent.mkdir(parents=True, exist_ok=True)
+        git(self.base, "clone", "-q", "--bare", str(work), str(bare))
 
     def publish(self, name: str, version: str, data: bytes) -> None:
         self.registry.publish(name, version, data)
@@ -179,10 +184,22 @@ def world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[World]:
         )
         w.publish("corrupt", "1.0.0", b"this is not a crate")  # checksum right, not a .crate
         w.versions.append("missing@9.9.9")  # not in the registry
+        # Declared on a host that does not exist, served only under the mirror (`MIRRORS`).
+        w.add_repo(
+            "mirrored",
+            ["0.3.0"],
+            [],
+            declared="https://github.invalid/acme/mirrored",
+            served_as="mirror/acme/mirrored.git",
+        )
         # A match after the failures: the results keep the list's order.
         w.add_repo("omega", ["3.0.0"], ["omega.git"])
         yield w
     daemon.close()
+
+
+def mirrors(world: World) -> Dict[str, str]:
+    return {"https://github.invalid/": world.daemon.url("mirror/")}
 
 
 def write_list(world: World, path: Path) -> Path:
@@ -216,6 +233,7 @@ def cli_scan(cli: Path, world: World, lst: Path, out: Path, cache: Path, *extra:
             "json",
             "--deny",
             "mismatch,error",
+            *[f"--mirror={k}={v}" for k, v in mirrors(world).items()],
             *extra,
         ],
         capture_output=True,
@@ -242,6 +260,7 @@ def test_cli_and_python_scan_write_the_same_lines(world: World, cli: Path, tmp_p
         cache_dir=tmp_path / "cache-py",
         index_url=world.registry.index_url,
         allow_insecure_transport=True,
+        mirrors=mirrors(world),
     )
     cli_lines = (tmp_path / "cli.jsonl").read_text().splitlines()
     py_lines = (tmp_path / "py.jsonl").read_text().splitlines()
@@ -269,8 +288,11 @@ def test_cli_and_python_scan_write_the_same_lines(world: World, cli: Path, tmp_p
         "unreach@1.0.0": "repository_not_found",
         "corrupt@1.0.0": "invalid_archive",
         "missing@9.9.9": "crate_not_found",
+        "mirrored@0.3.0": "match",
         "omega@3.0.0": "match",
     }, verdicts
+    assert got["mirrored@0.3.0"]["source"]["repository"] == "https://github.invalid/acme/mirrored"
+    assert got["mirrored@0.3.0"]["source"]["fetched_from"] == world.daemon.url("mirror/acme/mirrored")
     # Issue 16: an unreachable host is a verdict with a finding, not a `network` error.
     findings = [f["kind"] for f in got["unreach@1.0.0"]["findings"]]
     assert "repository_unreachable" in findings, got["unreach@1.0.0"]
@@ -283,6 +305,7 @@ def test_cli_and_python_scan_write_the_same_lines(world: World, cli: Path, tmp_p
         cache_dir=tmp_path / "cache-py",
         index_url=world.registry.index_url,
         allow_insecure_transport=True,
+        mirrors=mirrors(world),
     )
     assert (again.verified, again.already) == (0, len(world.versions))
     assert (tmp_path / "py.jsonl").read_text().splitlines() == py_lines
@@ -299,6 +322,7 @@ def test_parallel_jobs_give_the_same_lines(world: World, cli: Path, tmp_path: Pa
         cache_dir=tmp_path / "cache-py",
         index_url=world.registry.index_url,
         allow_insecure_transport=True,
+        mirrors=mirrors(world),
     )
     assert sorted((tmp_path / "cli.jsonl").read_text().splitlines()) == sorted(
         (tmp_path / "py.jsonl").read_text().splitlines()
@@ -324,6 +348,7 @@ def test_distributed_writes_the_same_lines(world: World, cli: Path, tmp_path: Pa
             deny=["mismatch", "error"],
             index_url=world.registry.index_url,
             allow_insecure_transport=True,
+            mirrors=mirrors(world),
         )
     finally:
         client.close()
@@ -334,3 +359,31 @@ def test_distributed_writes_the_same_lines(world: World, cli: Path, tmp_path: Pa
     keyed = sorted((f"{o['crate']['name']}@{o['crate']['version']}", line) for o, line in zip(map(json.loads, cli_lines), cli_lines))
     assert dist_lines == [line for _, line in keyed]
     assert s.denied == sorted(["gamma@2.1.0", "corrupt@1.0.0", "missing@9.9.9"])
+
+
+def test_verify_through_a_mirror_cli_and_python(world: World, cli: Path, tmp_path: Path) -> None:
+    """`crate-provenance verify --mirror` and `crate_provenance.verify(mirrors=...)` give the same
+    report; without the mirror the declared host cannot be reached."""
+    (k, v), = mirrors(world).items()
+    args = ["--index-url", world.registry.index_url, "--allow-insecure-transport", "--format", "json"]
+    p = subprocess.run(
+        [str(cli), "verify", "mirrored@0.3.0", "--cache-dir", str(tmp_path / "c1"), "--mirror", f"{k}={v}", *args],
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert p.returncode == 0, p.stdout + p.stderr
+    r = cp.verify(
+        "mirrored",
+        "0.3.0",
+        cache_dir=tmp_path / "c2",
+        index_url=world.registry.index_url,
+        allow_insecure_transport=True,
+        mirrors=mirrors(world),
+    )
+    assert r.to_json() + "\n" == p.stdout
+    assert r.source.fetched_from == world.daemon.url("mirror/acme/mirrored")
+    assert r.source.repository == "https://github.invalid/acme/mirrored"
+    with pytest.raises(cp.ProvenanceError) as e:
+        cp.verify("mirrored", "0.3.0", mirrors={"https://github.invalid/": "ext::sh"})
+    assert e.value.kind == "invalid_input"

@@ -90,6 +90,10 @@ pub struct ScanArgs {
     /// Sparse index URL of the registry (also used for crates.io packages, as a mirror).
     #[arg(long, value_name = "URL")]
     index_url: Option<String>,
+    /// Use the crates.io source replacement of this cargo config file (`[source.crates-io]
+    /// replace-with` → a `sparse+` registry or a `local-registry`). Conflicts with `--index-url`.
+    #[arg(long, value_name = "FILE", conflicts_with = "index_url")]
+    cargo_config: Option<PathBuf>,
     /// Cache directory for downloads and fetched repositories (shared by all jobs).
     #[arg(long, value_name = "DIR")]
     cache_dir: Option<PathBuf>,
@@ -237,7 +241,13 @@ pub fn run(args: &ScanArgs) -> ExitCode {
         Err(e) => return fail(&e),
     };
     let mut options = Options::default();
-    options.index_url.clone_from(&args.index_url);
+    options.index_url = match &args.cargo_config {
+        Some(f) => match provenance_core::fetch::cargo_config::crates_io_index(f) {
+            Ok(i) => i,
+            Err(e) => return fail(&e.to_string()),
+        },
+        None => args.index_url.clone(),
+    };
     options.cache_dir.clone_from(&args.cache_dir);
     options.offline = args.offline;
     options.allow_insecure_transport = args.allow_insecure_transport;
@@ -276,7 +286,8 @@ pub fn run(args: &ScanArgs) -> ExitCode {
         Err(e) => return fail(&e),
     };
     let mut inputs = Inputs::default();
-    let index = args.index_url.as_deref();
+    let index = options.index_url.clone();
+    let index = index.as_deref();
     let gathered = args
         .lockfile
         .iter()

@@ -153,7 +153,7 @@ fn canonical_prefix(raw: &str) -> Option<String> {
 /// Also whether the declared URL ends in `.git` (kept on the rewritten URL, as git would).
 fn canonical_repo(raw: &str) -> Option<(String, bool)> {
     let u = url::normalize(raw, true).ok()?;
-    let dot_git = u.fetch_url.ends_with(".git");
+    let dot_git = u.fetch_url.to_ascii_lowercase().ends_with(".git");
     let key = match u.transport {
         Transport::Local => canonical_prefix(raw)?,
         Transport::Http => format!("https{}", u.key.strip_prefix("http")?),

@@ -24,6 +24,7 @@
 //! `options.rs`, `error.rs`, `thread.rs`; this file only gathers them.
 
 pub mod cache;
+pub mod cargo_config;
 mod copy;
 mod error;
 pub(crate) mod git;
