@@ -1038,7 +1038,7 @@ fn git(dir: &Path, args: &[&str]) {
 /// `prov_options_add_mirror`: a crate whose `package.repository` names an unresolvable host,
 /// packaged by real cargo; its repository only in a directory of bare repositories. The C
 /// report is byte-identical to core's with the same mirror, says `match` and records
-/// `source.fetched_from`; without the mirror the repository is not reachable.
+/// `source.fetched_from`; without the mirror the repository is unreachable (a verdict).
 fn mirror(mode: Mode, valgrind: bool) {
     let root = out_dir().join(format!("mirror-{mode:?}-{valgrind}"));
     let _ = std::fs::remove_dir_all(&root);
@@ -1113,7 +1113,18 @@ fn mirror(mode: Mode, valgrind: bool) {
     );
     options.mirrors.clear();
     let request = Request::new(CrateSource::File(krate)).with_options(options);
-    assert!(verify(&request).is_err(), "unreachable without the mirror");
+    // Without the mirror the declared host does not resolve: the crate's own repository is
+    // unreachable, a verdict (decided in core for every front-end).
+    let report = verify(&request).expect("a verdict");
+    assert_eq!(report.verdict, provenance_core::Verdict::RepositoryNotFound);
+    assert!(
+        report
+            .findings
+            .iter()
+            .any(|f| f.kind == "repository_unreachable"),
+        "{}",
+        report.to_json()
+    );
 }
 
 #[test]

@@ -87,10 +87,11 @@ pub struct Options {
     pub index_url: Option<String>,
     /// Allow `http://`, `git://` and `file://` transports (tests on loopback). Default `false`.
     pub allow_insecure_transport: bool,
-    /// When the crate's repository cannot be reached (DNS failure, refused connection, timeout),
-    /// report the verdict `repository_not_found` with a `repository_unreachable` finding instead
-    /// of returning a `network` error. Default `false` (a network failure may be transient);
-    /// batch scans set it so that one unreachable host is a result, not a failure.
+    /// Kept for compatibility; no longer changes anything. Whether an unreachable repository
+    /// is a verdict or an error is decided once in the library for every front-end: the crate's
+    /// own `package.repository` unreachable is the verdict `repository_not_found` with a
+    /// `repository_unreachable` finding; a repository the user named (`--repo`, a mirror) is a
+    /// `network` error. Default `false`.
     pub unreachable_is_not_found: bool,
     /// Repository mirrors (`--mirror FROM=TO`, `[[mirror]]`): git `url.<base>.insteadOf`
     /// rewriting of the crate's repository, tag lookups and submodule URLs

@@ -107,8 +107,9 @@ pub struct ScanArgs {
     #[arg(long)]
     no_assisted: bool,
     /// Fetch repositories under FROM from TO instead (git `url.<base>.insteadOf`, on the
-    /// normalized URL, longest FROM wins; also for submodules and tag lookups), after the
-    /// policy file's `[[mirror]]` entries. TO may be a URL or a local directory. Repeatable.
+    /// normalized URL, longest FROM wins; also for submodules and tag lookups), in addition to
+    /// the policy file's `[[mirror]]` entries (these win on equal FROMs). TO may be a URL or a
+    /// local directory. Repeatable.
     #[arg(long = "mirror", value_name = "FROM=TO")]
     mirror: Vec<String>,
     /// Verify in this process instead of one worker process per crate version (a crash then
