@@ -138,6 +138,7 @@ class World:
         commit: Optional[str] = None,
         declared: Optional[str] = None,
         served_as: Optional[str] = None,
+        yanked: Optional[str] = None,
     ) -> None:
         """A bare repository `NAME.git`, one commit per version, each published (`tamper`: that
         version's published lib differs; `commit`: every version records this commit)."""
@@ -153,7 +154,7 @@ class World:
             git(work, "commit", "-q", "-m", f"release {v}")
             sha1 = commit or git(work, "rev-parse", "HEAD")
             published = lib + "// tampered\n" if v == tamper else lib
-            self.registry.publish(name, v, make_crate(name, v, m, sha1, published))
+            self.registry.publish(name, v, make_crate(name, v, m, sha1, published), yanked=v == yanked)
             self.versions.append(f"{name}@{v}")
         bare = self.base / (served_as or f"{name}.git")
         bare.parent.mkdir(parents=True, exist_ok=True)
@@ -192,6 +193,8 @@ def world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[World]:
             declared="https://github.invalid/acme/mirrored",
             served_as="mirror/acme/mirrored.git",
         )
+        # Six versions of one repository, one of them yanked (verified as usual, with a finding).
+        w.add_repo("eta", [f"0.{i}.0" for i in range(6)], ["eta.git"], yanked="0.4.0")
         # A match after the failures: the results keep the list's order.
         w.add_repo("omega", ["3.0.0"], ["omega.git"])
         yield w
@@ -246,7 +249,7 @@ def cli_scan(cli: Path, world: World, lst: Path, out: Path, cache: Path, *extra:
 
 
 def test_cli_and_python_scan_write_the_same_lines(world: World, cli: Path, tmp_path: Path) -> None:
-    assert len(world.versions) >= 10
+    assert len(world.versions) >= 20
     lst = write_list(world, tmp_path / "list.txt")
 
     # The CLI: worker processes (its default), one job, so the order is the list's.
@@ -289,8 +292,10 @@ def test_cli_and_python_scan_write_the_same_lines(world: World, cli: Path, tmp_p
         "corrupt@1.0.0": "invalid_archive",
         "missing@9.9.9": "crate_not_found",
         "mirrored@0.3.0": "match",
+        **{f"eta@0.{i}.0": "match" for i in range(6)},
         "omega@3.0.0": "match",
     }, verdicts
+    assert "yanked" in [f["kind"] for f in got["eta@0.4.0"]["findings"]]
     assert got["mirrored@0.3.0"]["source"]["repository"] == "https://github.invalid/acme/mirrored"
     assert got["mirrored@0.3.0"]["source"]["fetched_from"] == world.daemon.url("mirror/acme/mirrored")
     # Issue 16: an unreachable host is a verdict with a finding, not a `network` error.
@@ -387,3 +392,90 @@ def test_verify_through_a_mirror_cli_and_python(world: World, cli: Path, tmp_pat
     with pytest.raises(cp.ProvenanceError) as e:
         cp.verify("mirrored", "0.3.0", mirrors={"https://github.invalid/": "ext::sh"})
     assert e.value.kind == "invalid_input"
+
+
+def cli_verify(cli: Path, world: World, spec: str, cache: Path, *extra: str) -> Dict[str, Any]:
+    p = subprocess.run(
+        [
+            str(cli),
+            "verify",
+            spec,
+            "--format",
+            "json",
+            "--cache-dir",
+            str(cache),
+            "--index-url",
+            world.registry.index_url,
+            "--allow-insecure-transport",
+            *[f"--mirror={k}={v}" for k, v in mirrors(world).items()],
+            *extra,
+        ],
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    doc: Dict[str, Any] = json.loads(p.stdout)
+    assert p.returncode == (2 if "error" in doc else 0 if doc["verdict"] == "match" else 1), p.stderr
+    return doc
+
+
+def py_verify(world: World, spec: str, cache: Path, **extra: Any) -> Dict[str, Any]:
+    name, version = spec.split("@")
+    try:
+        r = cp.verify(
+            name,
+            version,
+            cache_dir=cache,
+            index_url=world.registry.index_url,
+            allow_insecure_transport=True,
+            mirrors=mirrors(world),
+            **extra,
+        )
+    except cp.ProvenanceError as e:
+        return {"schema_version": 1, "error": {"kind": e.kind, "message": str(e)}}
+    doc: Dict[str, Any] = json.loads(r.to_json())
+    return doc
+
+
+def without_crate(line: Dict[str, Any]) -> Dict[str, Any]:
+    """A scan's error line names the crate; a single verification's error does not."""
+    if "error" in line:
+        return {"schema_version": line["schema_version"], "error": line["error"]}
+    return line
+
+
+def test_single_verifications_give_the_scan_lines(world: World, cli: Path, tmp_path: Path) -> None:
+    """Issue 16, one answer everywhere: CLI `verify` and `crate_provenance.verify` of every
+    version give exactly the scan's line (reports field by field; errors by kind and message),
+    including the unreachable host, the corrupt archive, the missing version, the yanked one and
+    the one only a mirror serves. The Dask scan is compared with the CLI scan above."""
+    lst = write_list(world, tmp_path / "list.txt")
+    cli_scan(cli, world, lst, tmp_path / "scan.jsonl", tmp_path / "cache-scan", "--jobs", "1")
+    lines = by_key((tmp_path / "scan.jsonl").read_text().splitlines())
+    assert len(lines) == len(world.versions) >= 20
+    for spec in world.versions:
+        want = without_crate(lines[spec])
+        assert cli_verify(cli, world, spec, tmp_path / "cache-cli") == want, spec
+        assert py_verify(world, spec, tmp_path / "cache-py") == want, spec
+
+
+def test_offline_cache_miss_is_the_same_error_everywhere(world: World, cli: Path, tmp_path: Path) -> None:
+    """An offline cache miss: the same error (kind and message) from CLI verify, Python verify
+    and a Python scan line."""
+    spec = "alpha@1.0.0"
+    empty = tmp_path / "empty-cache"
+    a = cli_verify(cli, world, spec, empty, "--offline")
+    b = py_verify(world, spec, empty, offline=True)
+    s = cp.scan(
+        [tuple(spec.split("@"))],
+        out=tmp_path / "off.jsonl",
+        cache_dir=empty,
+        offline=True,
+        index_url=world.registry.index_url,
+        allow_insecure_transport=True,
+        mirrors=mirrors(world),
+    )
+    assert s.verified == 1
+    (line,) = (tmp_path / "off.jsonl").read_text().splitlines()
+    assert a == b == without_crate(json.loads(line))
+    assert a["error"]["kind"] == "unsupported" and a["error"]["message"].startswith("offline: "), a
