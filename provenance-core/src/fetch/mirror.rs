@@ -11,8 +11,10 @@
 //! `http://github.com/a/x/` are different to it; here they map alike. A prefix only matches at a
 //! `/` boundary (`…/serde` does not rewrite `…/serde-json`), so the remainder appended to `to`
 //! is always empty or starts with `/` and cannot change the target's host or add credentials.
-//! A local target (a path or `file://`) that does not exist is tried with `.git` appended, as
-//! git does for local repositories, so a plain directory of bare `NAME.git` repositories works.
+//! The declared URL's `.git` is kept on the rewritten URL. A local target (a path or `file://`)
+//! that does not exist is tried with `.git` added or removed, as git does for local
+//! repositories, so a plain directory of bare repositories works whether they are named `NAME`
+//! or `NAME.git`.
 //!
 //! Policy: a target is a URL the user named ([`url::normalize_named`]): a local path or `file://`
 //! needs no `allow_insecure_transport`, nor does a loopback or private host the target names;
@@ -180,23 +182,28 @@ pub fn rewrite(raw: &str, mirrors: &[Mirror]) -> Option<String> {
         .min_by_key(|(_, len, _)| std::cmp::Reverse(*len))
         .map(|(m, _, rest)| (m, rest.to_owned()))?;
     let to = mirror.to.trim();
-    let target = if rest.is_empty() {
-        to.to_owned()
-    } else {
-        let dot_git = if dot_git { ".git" } else { "" };
-        format!("{}{rest}{dot_git}", to.trim_end_matches('/'))
-    };
-    if is_local(&target) {
-        let path = target.strip_prefix("file://").unwrap_or(&target);
-        if !std::path::Path::new(path).exists() {
-            let with_git = format!("{}.git", target.trim_end_matches('/'));
-            let git_path = with_git.strip_prefix("file://").unwrap_or(&with_git);
-            if std::path::Path::new(git_path).exists() {
-                return Some(with_git);
-            }
-        }
+    if rest.is_empty() {
+        return Some(to.to_owned());
     }
-    Some(target)
+    let bare = format!("{}{rest}", to.trim_end_matches('/'));
+    let with_git = format!("{bare}.git");
+    if is_local(&bare) {
+        // A directory of bare repositories: `NAME` or `NAME.git`, whichever exists (the
+        // declared spelling first).
+        let exists =
+            |t: &str| std::path::Path::new(t.strip_prefix("file://").unwrap_or(t)).exists();
+        let (first, second) = if dot_git {
+            (with_git, bare)
+        } else {
+            (bare, with_git)
+        };
+        return Some(if !exists(&first) && exists(&second) {
+            second
+        } else {
+            first
+        });
+    }
+    Some(if dot_git { with_git } else { bare })
 }
 
 /// Where `raw` is fetched from: through a mirror (policy of a URL the user named), else the
@@ -268,6 +275,24 @@ mod tests {
         );
         assert_eq!(r("https://gitlab.com/a/b"), None);
         assert_eq!(rewrite("https://github.com/a/b", &[]), None);
+    }
+
+    #[test]
+    fn local_directories_of_bare_repositories() {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::create_dir_all(dir.path().join("o/plain")).unwrap();
+        std::fs::create_dir_all(dir.path().join("o/dotted.git")).unwrap();
+        let ms = [m("https://h.example/", dir.path().to_str().unwrap())];
+        let at = |p: &str| dir.path().join(p).display().to_string();
+        for (declared, want) in [
+            ("https://h.example/o/plain", "o/plain"),
+            ("https://h.example/o/plain.git", "o/plain"),
+            ("https://h.example/o/dotted", "o/dotted.git"),
+            ("https://h.example/o/dotted.git", "o/dotted.git"),
+            ("https://h.example/o/absent.git", "o/absent.git"),
+        ] {
+            assert_eq!(rewrite(declared, &ms).unwrap(), at(want), "{declared}");
+        }
     }
 
     #[test]
