@@ -347,6 +347,17 @@ prov_result prov_options_set_older_rules(prov_options *opts, bool older_rules);
 prov_result prov_options_set_index_url(prov_options *opts, const char *url);
 
 /**
+ * Allow `http://`, `git://` and `file://` repository and registry URLs and loopback or private
+ * hosts (default `false`; the CLI's `--allow-insecure-transport`). Set it before
+ * `prov_options_add_mirror` to add `http://` or `git://` mirrors.
+ *
+ * # Safety
+ *
+ * `opts` must not be in use by another call.
+ */
+prov_result prov_options_set_allow_insecure_transport(prov_options *opts, bool allow);
+
+/**
  * Add a repository mirror: repositories whose normalized URL starts with `from` (at a `/`
  * boundary) are fetched from `to` followed by the rest of the URL (git's
  * `url.<to>.insteadOf=<from>`; the longest `from` wins, the first added among equal ones). It

@@ -273,6 +273,29 @@ pub unsafe extern "C" fn prov_options_set_index_url(
     }
 }
 
+/// Allow `http://`, `git://` and `file://` repository and registry URLs and loopback or private
+/// hosts (default `false`; the CLI's `--allow-insecure-transport`). Set it before
+/// `prov_options_add_mirror` to add `http://` or `git://` mirrors.
+///
+/// # Safety
+///
+/// `opts` must not be in use by another call.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn prov_options_set_allow_insecure_transport(
+    opts: *mut prov_options,
+    allow: bool,
+) -> prov_result {
+    ffi_panic_boundary! {
+        // SAFETY: forwarded contract.
+        unsafe {
+            with_mut(opts, |o| {
+                o.core.allow_insecure_transport = allow;
+                Ok(())
+            })
+        }
+    }
+}
+
 /// Add a repository mirror: repositories whose normalized URL starts with `from` (at a `/`
 /// boundary) are fetched from `to` followed by the rest of the URL (git's
 /// `url.<to>.insteadOf=<from>`; the longest `from` wins, the first added among equal ones). It
