@@ -39,6 +39,10 @@ pub(super) fn with_submodules(
     }
     let objects = local.objects.store_ref().path().to_path_buf();
     let objects = std::fs::canonicalize(&objects).unwrap_or(objects);
+    // The alternates file is line-based: a path with a line break could name another store.
+    if objects.to_str().is_none_or(|p| p.contains(['\n', '\r'])) {
+        return Ok(());
+    }
     let cache = options.cache()?;
     let key = format!("file-overlay://{}", objects.display());
     let (repo_path, lock_path) = cache.repo_paths(&key);
