@@ -310,6 +310,27 @@ fn absolute_submodule_url_and_a_directory_of_bare_repositories() {
         submodule(&with)["fetched_from"],
         format!("{}/acme/widget-data.git", farm.display())
     );
+    // Human output names the mirror under the declared repository.
+    let out = cli()
+        .arg("verify")
+        .arg("--crate-file")
+        .arg(&fx.krate)
+        .arg("--cache-dir")
+        .arg(fx.tmp.path().join("human-cache"))
+        .args(["--mirror", &mirror, "--mirror", &local_sub])
+        .output()
+        .unwrap();
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(out.status.code(), Some(0), "{text}");
+    assert!(
+        text.contains(&format!(
+            "equals git://127.0.0.1:{port}/direct/acme/widget.git at "
+        )) && text.contains(&format!(
+            "  fetched from the mirror file://{}/acme/widget.git\n",
+            farm.display()
+        )),
+        "{text}"
+    );
 }
 
 #[test]
