@@ -151,8 +151,10 @@ mod tests {
             gix::open(tmp.path().join(name)).unwrap()
         };
         let no = AtomicBool::new(false);
-        let mut o = Options::default();
-        o.max_pack_objects = 4;
+        let mut o = Options {
+            max_pack_objects: 4,
+            ..Options::default()
+        };
         let dst = fresh("objects.git");
         let e = commit(&src, &dst, oid, &o, &no).unwrap_err();
         assert_eq!(e.kind(), crate::error::ErrorKind::LimitExceeded, "{e}");
