@@ -160,6 +160,48 @@ class World:
         bare.parent.mkdir(parents=True, exist_ok=True)
         git(self.base, "clone", "-q", "--bare", str(work), str(bare))
 
+    def add_submodule_crate(self, name: str, version: str) -> None:
+        """A package whose `vendor/` is a submodule (relative URL `../NAME-sub.git`)."""
+        sub = self.base / f"{name}-sub.work"
+        sub.mkdir()
+        git(sub, "init", "-q", "-b", "main")
+        (sub / "data.txt").write_text("from the submodule\n")
+        git(sub, "add", "-A")
+        git(sub, "commit", "-q", "-m", "sub")
+        sub_commit = git(sub, "rev-parse", "HEAD")
+        git(self.base, "clone", "-q", "--bare", str(sub), str(self.base / f"{name}-sub.git"))
+        work = self.base / f"{name}.work"
+        (work / "src").mkdir(parents=True)
+        git(work, "init", "-q", "-b", "main")
+        m = manifest(name, version, self.daemon.url(f"{name}.git"))
+        lib = "pub fn f() {}\n"
+        gitmodules = f'[submodule "vendor"]\n\tpath = vendor\n\turl = ../{name}-sub.git\n'
+        (work / "Cargo.toml").write_text(m)
+        (work / "src/lib.rs").write_text(lib)
+        (work / ".gitmodules").write_text(gitmodules)
+        git(work, "add", "-A")
+        git(work, "update-index", "--add", "--cacheinfo", f"160000,{sub_commit},vendor")
+        git(work, "commit", "-q", "-m", "package")
+        sha1 = git(work, "rev-parse", "HEAD")
+        git(self.base, "clone", "-q", "--bare", str(work), str(self.base / f"{name}.git"))
+        vcs = '{\n  "git": {\n    "sha1": "%s"\n  },\n  "path_in_vcs": ""\n}' % sha1
+        files = [
+            (".cargo_vcs_info.json", vcs.encode()),
+            (".gitmodules", gitmodules.encode()),
+            ("Cargo.toml", m.encode()),
+            ("Cargo.toml.orig", m.encode()),
+            ("src/lib.rs", lib.encode()),
+            ("vendor/data.txt", b"from the submodule\n"),
+        ]
+        buf = io.BytesIO()
+        with tarfile.open(fileobj=buf, mode="w", format=tarfile.GNU_FORMAT) as t:
+            for path, data in files:
+                info = tarfile.TarInfo(f"{name}-{version}/{path}")
+                info.size = len(data)
+                info.mode = 0o644
+                t.addfile(info, io.BytesIO(data))
+        self.publish(name, version, gzip.compress(buf.getvalue(), mtime=0))
+
     def publish(self, name: str, version: str, data: bytes) -> None:
         self.registry.publish(name, version, data)
         self.versions.append(f"{name}@{version}")
@@ -195,6 +237,8 @@ def world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[World]:
         )
         # Six versions of one repository, one of them yanked (verified as usual, with a finding).
         w.add_repo("eta", [f"0.{i}.0" for i in range(6)], ["eta.git"], yanked="0.4.0")
+        # A package with a submodule (relative URL), fetched with the superproject.
+        w.add_submodule_crate("subby", "1.0.0")
         # A match after the failures: the results keep the list's order.
         w.add_repo("omega", ["3.0.0"], ["omega.git"])
         yield w
@@ -293,9 +337,12 @@ def test_cli_and_python_scan_write_the_same_lines(world: World, cli: Path, tmp_p
         "missing@9.9.9": "crate_not_found",
         "mirrored@0.3.0": "match",
         **{f"eta@0.{i}.0": "match" for i in range(6)},
+        "subby@1.0.0": "match",
         "omega@3.0.0": "match",
     }, verdicts
     assert "yanked" in [f["kind"] for f in got["eta@0.4.0"]["findings"]]
+    (sub,) = got["subby@1.0.0"]["fetch"]["repository"]["submodules"]
+    assert sub["available"] and sub["url"] == world.daemon.url("subby-sub.git"), sub
     assert got["mirrored@0.3.0"]["source"]["repository"] == "https://github.invalid/acme/mirrored"
     assert got["mirrored@0.3.0"]["source"]["fetched_from"] == world.daemon.url("mirror/acme/mirrored")
     # Issue 16: an unreachable host is a verdict with a finding, not a `network` error.
