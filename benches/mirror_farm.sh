@@ -24,7 +24,7 @@ fi
 bin=${BIN:-${CARGO_TARGET_DIR:-$root/target}/release/crate-provenance}
 tmp=$(mktemp -d)
 port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
-git daemon --export-all --base-path="$farm" --reuseaddr --listen=127.0.0.1 --port="$port" \
+"$(git --exec-path)/git-daemon" --export-all --base-path="$farm" --reuseaddr --listen=127.0.0.1 --port="$port" \
   --verbose "$farm" 2>"$tmp/daemon.log" &
 daemon_pid=$!
 cleanup() { kill "$daemon_pid" 2>/dev/null || true; rm -rf "$tmp"; }
