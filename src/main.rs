@@ -60,6 +60,11 @@ enum Command {
         /// Sparse index URL of the registry.
         #[arg(long, value_name = "URL")]
         index_url: Option<String>,
+        /// Use the crates.io source replacement of this cargo config file (`[source.crates-io]
+        /// replace-with` → a `sparse+` registry or a `local-registry`), as an air-gapped cargo
+        /// set-up does. Conflicts with `--index-url`.
+        #[arg(long, value_name = "FILE", conflicts_with = "index_url")]
+        cargo_config: Option<PathBuf>,
         /// Cache directory for downloads and fetched repositories.
         #[arg(long, value_name = "DIR")]
         cache_dir: Option<PathBuf>,
@@ -72,6 +77,11 @@ enum Command {
         /// Do not try version tags for `no_vcs_info` / `revision_not_found`.
         #[arg(long)]
         no_assisted: bool,
+        /// Fetch repositories under FROM from TO instead (git `url.<base>.insteadOf`, on the
+        /// normalized URL, longest FROM wins; also for submodules and tag lookups). TO may be a
+        /// URL or a local directory. Repeatable.
+        #[arg(long = "mirror", value_name = "FROM=TO")]
+        mirror: Vec<String>,
         /// Write an SLSA verification summary attestation (in-toto Statement v1) of the result
         /// to this file (`PASSED` only for `match`).
         #[arg(long, value_name = "FILE")]
@@ -97,12 +107,23 @@ enum Command {
         /// Sparse index URL of the registry.
         #[arg(long, value_name = "URL")]
         index_url: Option<String>,
+        /// Use the crates.io source replacement of this cargo config file (`[source.crates-io]
+        /// replace-with` → a `sparse+` registry or a `local-registry`), as an air-gapped cargo
+        /// set-up does. Conflicts with `--index-url`.
+        #[arg(long, value_name = "FILE", conflicts_with = "index_url")]
+        cargo_config: Option<PathBuf>,
         /// Cache directory for downloads.
         #[arg(long, value_name = "DIR")]
         cache_dir: Option<PathBuf>,
         /// Use only what is cached; no network access.
         #[arg(long)]
         offline: bool,
+        /// Accepted for uniformity with `verify` and `scan` (inspect fetches no repository).
+        /// Fetch repositories under FROM from TO instead (git `url.<base>.insteadOf`, on the
+        /// normalized URL, longest FROM wins; also for submodules and tag lookups). TO may be a
+        /// URL or a local directory. Repeatable.
+        #[arg(long = "mirror", value_name = "FROM=TO")]
+        mirror: Vec<String>,
     },
     /// List the files `cargo package` would put into the archive for a package at a commit
     /// (like `cargo package --list`, read from the git tree).
@@ -169,10 +190,12 @@ fn main() -> ExitCode {
             repo,
             format,
             index_url,
+            cargo_config,
             cache_dir,
             offline,
             allow_insecure_transport,
             no_assisted,
+            mirror,
             attest,
             signing_key,
         } => {
@@ -203,11 +226,18 @@ fn main() -> ExitCode {
                 }
             };
             let mut options = Options::default();
-            options.index_url = index_url;
+            options.index_url = match index_arg(index_url, cargo_config.as_deref()) {
+                Ok(i) => i,
+                Err(e) => return usage_error(format, &e),
+            };
             options.cache_dir = cache_dir;
             options.offline = offline;
             options.allow_insecure_transport = allow_insecure_transport;
             options.assisted = !no_assisted;
+            options.mirrors = match mirrors(&mirror, &[], allow_insecure_transport) {
+                Ok(m) => m,
+                Err(e) => return usage_error(format, &e),
+            };
             let signer = match signing_key.as_deref().map(attest::Signer::load).transpose() {
                 Ok(s) => s,
                 Err(e) => return usage_error(format, &e),
@@ -237,8 +267,10 @@ fn main() -> ExitCode {
             target,
             format,
             index_url,
+            cargo_config,
             cache_dir,
             offline,
+            mirror,
         } => {
             let path = std::path::Path::new(&target);
             let krate = if path.exists()
@@ -264,9 +296,16 @@ fn main() -> ExitCode {
                 }
             };
             let mut options = Options::default();
-            options.index_url = index_url;
+            options.index_url = match index_arg(index_url, cargo_config.as_deref()) {
+                Ok(i) => i,
+                Err(e) => return usage_error(format, &e),
+            };
             options.cache_dir = cache_dir;
             options.offline = offline;
+            options.mirrors = match mirrors(&mirror, &[], false) {
+                Ok(m) => m,
+                Err(e) => return usage_error(format, &e),
+            };
             match provenance_core::inspect(&krate, &options) {
                 Ok(inspection) => {
                     let text = match format {
@@ -319,6 +358,28 @@ fn main() -> ExitCode {
         Command::Attest(args) => attest::run(&args),
         Command::Generate(args) => generate::run(&args),
     }
+}
+
+/// `--index-url`, else the crates.io replacement of `--cargo-config`.
+fn index_arg(
+    index_url: Option<String>,
+    cargo_config: Option<&std::path::Path>,
+) -> Result<Option<String>, String> {
+    match cargo_config {
+        Some(f) => {
+            provenance_core::fetch::cargo_config::crates_io_index(f).map_err(|e| e.to_string())
+        }
+        None => Ok(index_url),
+    }
+}
+
+/// The mirrors of `--mirror FROM=TO` (before those of a policy file), checked.
+fn mirrors(
+    specs: &[String],
+    file: &[(String, String)],
+    allow_insecure: bool,
+) -> Result<Vec<provenance_core::fetch::Mirror>, String> {
+    provenance_core::fetch::mirror::collect(specs, file, allow_insecure).map_err(|e| e.to_string())
 }
 
 /// Write to stdout; a closed pipe is not an error (ripgrep).

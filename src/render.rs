@@ -72,6 +72,9 @@ pub fn human(r: &Report, color: bool) -> String {
         ),
     };
     let _ = writeln!(out, "{verdict}: {detail}");
+    if let Some(from) = &r.source.fetched_from {
+        let _ = writeln!(out, "  fetched from the mirror {}", esc(from));
+    }
     if !r.differences.is_empty() {
         let _ = writeln!(out, "  {}", esc(&r.summary));
     }

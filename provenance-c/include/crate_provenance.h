@@ -347,6 +347,33 @@ prov_result prov_options_set_older_rules(prov_options *opts, bool older_rules);
 prov_result prov_options_set_index_url(prov_options *opts, const char *url);
 
 /**
+ * Allow `http://`, `git://` and `file://` repository and registry URLs and loopback or private
+ * hosts (default `false`; the CLI's `--allow-insecure-transport`). Set it before
+ * `prov_options_add_mirror` to add `http://` or `git://` mirrors.
+ *
+ * # Safety
+ *
+ * `opts` must not be in use by another call.
+ */
+prov_result prov_options_set_allow_insecure_transport(prov_options *opts, bool allow);
+
+/**
+ * Add a repository mirror: repositories whose normalized URL starts with `from` (at a `/`
+ * boundary) are fetched from `to` followed by the rest of the URL (git's
+ * `url.<to>.insteadOf=<from>`; the longest `from` wins, the first added among equal ones). It
+ * applies to the crate's repository, tag lookups and submodule URLs. `to` may be an `https://`
+ * URL or a local directory (a bare repository or a directory of them); `http://` and `git://`
+ * targets, `ext::`, ssh and credentials are refused with `PROV_RESULT_INVALID_INPUT`. Both
+ * strings (UTF-8) are copied. Reports keep the declared URL in `source.repository` and add
+ * `source.fetched_from`.
+ *
+ * # Safety
+ *
+ * `opts` must not be in use by another call; `from` and `to` must be NUL-terminated strings.
+ */
+prov_result prov_options_add_mirror(prov_options *opts, const char *from, const char *to);
+
+/**
  * Make verifications with these options stop when `cancel` is triggered (`prov_cancel_trigger`,
  * from any thread): they then return `PROV_RESULT_INTERRUPTED` at the next stage boundary.
  * The options keep their own reference, so `cancel` may be freed independently.

@@ -273,6 +273,74 @@ pub unsafe extern "C" fn prov_options_set_index_url(
     }
 }
 
+/// Allow `http://`, `git://` and `file://` repository and registry URLs and loopback or private
+/// hosts (default `false`; the CLI's `--allow-insecure-transport`). Set it before
+/// `prov_options_add_mirror` to add `http://` or `git://` mirrors.
+///
+/// # Safety
+///
+/// `opts` must not be in use by another call.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn prov_options_set_allow_insecure_transport(
+    opts: *mut prov_options,
+    allow: bool,
+) -> prov_result {
+    ffi_panic_boundary! {
+        // SAFETY: forwarded contract.
+        unsafe {
+            with_mut(opts, |o| {
+                o.core.allow_insecure_transport = allow;
+                Ok(())
+            })
+        }
+    }
+}
+
+/// Add a repository mirror: repositories whose normalized URL starts with `from` (at a `/`
+/// boundary) are fetched from `to` followed by the rest of the URL (git's
+/// `url.<to>.insteadOf=<from>`; the longest `from` wins, the first added among equal ones). It
+/// applies to the crate's repository, tag lookups and submodule URLs. `to` may be an `https://`
+/// URL or a local directory (a bare repository or a directory of them); `http://` and `git://`
+/// targets, `ext::`, ssh and credentials are refused with `PROV_RESULT_INVALID_INPUT`. Both
+/// strings (UTF-8) are copied. Reports keep the declared URL in `source.repository` and add
+/// `source.fetched_from`.
+///
+/// # Safety
+///
+/// `opts` must not be in use by another call; `from` and `to` must be NUL-terminated strings.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn prov_options_add_mirror(
+    opts: *mut prov_options,
+    from: *const c_char,
+    to: *const c_char,
+) -> prov_result {
+    ffi_panic_boundary! {
+        // SAFETY: NULL or NUL-terminated per the contract (NULL is refused).
+        let from = match unsafe { strings::utf8(from) } {
+            Ok(u) => u.to_owned(),
+            Err(code) => return code,
+        };
+        // SAFETY: as above.
+        let to = match unsafe { strings::utf8(to) } {
+            Ok(u) => u.to_owned(),
+            Err(code) => return code,
+        };
+        // SAFETY: forwarded contract.
+        unsafe {
+            with_mut(opts, |o| {
+                let mirror = provenance_core::fetch::Mirror::new(
+                    &from,
+                    &to,
+                    o.core.allow_insecure_transport,
+                )
+                .map_err(|_| PROV_RESULT_INVALID_INPUT)?;
+                o.core.mirrors.push(mirror);
+                Ok(())
+            })
+        }
+    }
+}
+
 /// Make verifications with these options stop when `cancel` is triggered (`prov_cancel_trigger`,
 /// from any thread): they then return `PROV_RESULT_INTERRUPTED` at the next stage boundary.
 /// The options keep their own reference, so `cancel` may be freed independently.

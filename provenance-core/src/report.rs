@@ -334,6 +334,10 @@ pub struct Source {
     pub dirty: bool,
     /// How `commit` and `path_in_vcs` were determined.
     pub how: SourceHow,
+    /// Where the repository was fetched from, when a mirror (`--mirror`, `[[mirror]]`)
+    /// replaced `repository`: the mirror's normalized URL or path. Absent otherwise.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub fetched_from: Option<String>,
 }
 
 /// File counts.
@@ -475,4 +479,7 @@ pub struct SubmoduleInfo {
     pub commit: String,
     /// Whether the commit is now available.
     pub available: bool,
+    /// The normalized URL the commit was fetched from, when a mirror replaced `url`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub fetched_from: Option<String>,
 }

@@ -87,11 +87,16 @@ pub struct Options {
     pub index_url: Option<String>,
     /// Allow `http://`, `git://` and `file://` transports (tests on loopback). Default `false`.
     pub allow_insecure_transport: bool,
-    /// When the crate's repository cannot be reached (DNS failure, refused connection, timeout),
-    /// report the verdict `repository_not_found` with a `repository_unreachable` finding instead
-    /// of returning a `network` error. Default `false` (a network failure may be transient);
-    /// batch scans set it so that one unreachable host is a result, not a failure.
+    /// Kept for compatibility; no longer changes anything. Whether an unreachable repository
+    /// is a verdict or an error is decided once in the library for every front-end: the crate's
+    /// own `package.repository` unreachable is the verdict `repository_not_found` with a
+    /// `repository_unreachable` finding; a repository the user named (`--repo`, a mirror) is a
+    /// `network` error. Default `false`.
     pub unreachable_is_not_found: bool,
+    /// Repository mirrors (`--mirror FROM=TO`, `[[mirror]]`): git `url.<base>.insteadOf`
+    /// rewriting of the crate's repository, tag lookups and submodule URLs
+    /// ([`fetch::mirror`]). Default: none.
+    pub mirrors: Vec<fetch::Mirror>,
 }
 
 impl Default for Options {
@@ -106,6 +111,7 @@ impl Default for Options {
             index_url: None,
             allow_insecure_transport: false,
             unreachable_is_not_found: false,
+            mirrors: Vec::new(),
         }
     }
 }
@@ -209,6 +215,7 @@ impl fetch::Options {
             index_url: o.index_url.clone(),
             allow_insecure_transport: o.allow_insecure_transport,
             limits: o.limits.clone(),
+            mirrors: o.mirrors.clone(),
             ..fetch::Options::default()
         }
     }

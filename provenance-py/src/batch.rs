@@ -14,7 +14,7 @@ use pyo3::prelude::*;
 use pyo3::types::{PyDict, PyString};
 
 use crate::errors::BindingError;
-use crate::{cache_dir_arg, run_detached};
+use crate::{cache_dir_arg, mirrors_arg, run_detached};
 
 fn invalid(message: impl Into<String>) -> PyErr {
     BindingError::new(ErrorKind::InvalidInput, message).into()
@@ -183,6 +183,7 @@ impl Summary {
     journal = None,
     max_starts = 2,
     before_verify = None,
+    mirrors = None,
 ))]
 #[allow(clippy::too_many_arguments, clippy::fn_params_excessive_bools)]
 pub fn scan(
@@ -205,6 +206,7 @@ pub fn scan(
     journal: Option<PathBuf>,
     max_starts: u32,
     before_verify: Option<Py<PyAny>>,
+    mirrors: Option<&Bound<'_, pyo3::types::PyDict>>,
 ) -> PyResult<Summary> {
     if jobs == 0 {
         return Err(invalid("`jobs` must be at least 1"));
@@ -223,6 +225,13 @@ pub fn scan(
     options.offline = offline;
     options.allow_insecure_transport = allow_insecure_transport;
     options.assisted = assisted;
+    // The policy file's `[[mirror]]` entries after the keyword's (which win on equal prefixes).
+    let mut mirrors = mirrors_arg(mirrors, allow_insecure_transport)?;
+    mirrors.extend(
+        provenance_core::fetch::mirror::collect(&[], &policy.mirrors, allow_insecure_transport)
+            .map_err(|e| invalid(e.to_string()))?,
+    );
+    options.mirrors = mirrors;
 
     // The inputs in the CLI's order: lock files, the list, SBOMs, index selections.
     let mut found = inputs::Inputs::default();

@@ -223,6 +223,25 @@ fn invalid(message: &str) -> PyErr {
     BindingError::new(ErrorKind::InvalidInput, message).into()
 }
 
+/// `mirrors=`: a mapping `{from: to}` (in its order; see `provenance_core::fetch::mirror`),
+/// checked like `--mirror`.
+pub(crate) fn mirrors_arg(
+    mirrors: Option<&Bound<'_, pyo3::types::PyDict>>,
+    allow_insecure_transport: bool,
+) -> PyResult<Vec<provenance_core::fetch::Mirror>> {
+    let mut pairs = Vec::new();
+    if let Some(d) = mirrors {
+        for (k, v) in d.iter() {
+            let (Ok(from), Ok(to)) = (k.extract::<String>(), v.extract::<String>()) else {
+                return Err(invalid("`mirrors` must map `str` to `str`"));
+            };
+            pairs.push((from, to));
+        }
+    }
+    provenance_core::fetch::mirror::collect(&[], &pairs, allow_insecure_transport)
+        .map_err(|e| BindingError::from_core(&e.into()).into())
+}
+
 /// `cache_dir=`: an empty path would silently mean the current directory.
 fn cache_dir_arg(cache_dir: Option<PathBuf>) -> PyResult<Option<PathBuf>> {
     match cache_dir {
@@ -271,6 +290,7 @@ fn progress_arg(progress: Option<&Bound<'_, PyAny>>) -> PyResult<()> {
     offline = false,
     allow_insecure_transport = false,
     progress = None,
+    mirrors = None,
 ))]
 #[allow(clippy::too_many_arguments, clippy::fn_params_excessive_bools)]
 fn verify(
@@ -284,6 +304,7 @@ fn verify(
     offline: bool,
     allow_insecure_transport: bool,
     progress: Option<&Bound<'_, PyAny>>,
+    mirrors: Option<&Bound<'_, pyo3::types::PyDict>>,
 ) -> PyResult<types::Report> {
     let krate = crate_arg(name, version, crate_file)?;
     progress_arg(progress)?;
@@ -292,6 +313,7 @@ fn verify(
     options.index_url = index_url;
     options.offline = offline;
     options.allow_insecure_transport = allow_insecure_transport;
+    options.mirrors = mirrors_arg(mirrors, allow_insecure_transport)?;
     let mut request = Request::new(krate).with_options(options);
     if let Some(r) = repo {
         request = request.with_repo(r.into());
@@ -313,6 +335,7 @@ fn verify(
     offline = false,
     index_url = None,
     progress = None,
+    mirrors = None,
 ))]
 #[allow(clippy::too_many_arguments)]
 fn inspect(
@@ -324,6 +347,7 @@ fn inspect(
     offline: bool,
     index_url: Option<String>,
     progress: Option<&Bound<'_, PyAny>>,
+    mirrors: Option<&Bound<'_, pyo3::types::PyDict>>,
 ) -> PyResult<types::Inspection> {
     let krate = crate_arg(name, version, crate_file)?;
     progress_arg(progress)?;
@@ -331,6 +355,8 @@ fn inspect(
     options.cache_dir = cache_dir_arg(cache_dir)?;
     options.index_url = index_url;
     options.offline = offline;
+    // Accepted for uniformity: inspect fetches no repository.
+    options.mirrors = mirrors_arg(mirrors, false)?;
     let inspection = run_detached(py, progress, move |p, flag| {
         provenance_core::inspect_opts(&krate, &options, p, flag)
             .map_err(|e| BindingError::from_core(&e))

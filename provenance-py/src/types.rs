@@ -164,6 +164,8 @@ pub struct Source {
     path_in_vcs: Option<String>,
     dirty: bool,
     how: &'static str,
+    /// Where the repository was fetched from when a mirror applied.
+    fetched_from: Option<String>,
 }
 
 #[pymethods]
@@ -330,6 +332,7 @@ impl Report {
                 path_in_vcs: r.source.path_in_vcs.clone(),
                 dirty: r.source.dirty,
                 how: source_how(r.source.how),
+                fetched_from: r.source.fetched_from.clone(),
             },
         )?;
         let assisted = r

@@ -59,8 +59,9 @@ class GitDaemon:
         self.log = log
         self.proc = subprocess.Popen(
             [
-                "git",
-                "daemon",
+                # `git-daemon` itself: `git daemon` runs it as a child that killing the
+                # wrapper would leave behind.
+                os.path.join(subprocess.check_output(["git", "--exec-path"], text=True).strip(), "git-daemon"),
                 "--export-all",
                 f"--base-path={base}",
                 "--reuseaddr",

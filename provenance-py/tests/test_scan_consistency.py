@@ -6,7 +6,8 @@ The world: a loopback sparse registry and a loopback `git daemon`, 13 crate vers
 matches (one repository under two spellings), a mismatch, no repository, a commit missing from
 its repository, a repository whose host refuses connections (issue 16: `repository_not_found`
 with a `repository_unreachable` finding everywhere, never a `network` error), a corrupt archive,
-and a version the registry does not have.
+a version the registry does not have, and a crate whose declared repository host does not exist
+(`https://github.invalid/…`) served only under a mirror (`--mirror` / `mirrors=`, issue 16).
 
 No field is removed before comparing: reports carry no timing and nothing that depends on the
 cache, so the lines are byte-identical."""
@@ -65,8 +66,9 @@ class GitDaemon:
         self.port = free_port()
         self.proc = subprocess.Popen(
             [
-                "git",
-                "daemon",
+                # `git-daemon` itself: `git daemon` runs it as a child that killing the
+                # wrapper would leave behind.
+                os.path.join(subprocess.check_output(["git", "--exec-path"], text=True).strip(), "git-daemon"),
                 "--export-all",
                 f"--base-path={base}",
                 "--reuseaddr",
@@ -139,6 +141,9 @@ class World:
         *,
         tamper: Optional[str] = None,
         commit: Optional[str] = None,
+        declared: Optional[str] = None,
+        served_as: Optional[str] = None,
+        yanked: Optional[str] = None,
     ) -> None:
         """A bare repository `NAME.git`, one commit per version, each published (`tamper`: that
         version's published lib differs; `commit`: every version records this commit)."""
@@ -146,7 +151,7 @@ class World:
         (work / "src").mkdir(parents=True)
         git(work, "init", "-q", "-b", "main")
         for i, v in enumerate(versions):
-            m = manifest(name, v, self.daemon.url(spellings[i % len(spellings)]))
+            m = manifest(name, v, declared or self.daemon.url(spellings[i % len(spellings)]))
             lib = f"pub fn version() -> &'static str {{\n    \"{v}\"\n}}\n"
             (work / "Cargo.toml").write_text(m)
             (work / "src/lib.rs").write_text(lib)
@@ -154,9 +159,53 @@ class World:
             git(work, "commit", "-q", "-m", f"release {v}")
             sha1 = commit or git(work, "rev-parse", "HEAD")
             published = lib + "// tampered\n" if v == tamper else lib
-            self.registry.publish(name, v, make_crate(name, v, m, sha1, published))
+            self.registry.publish(name, v, make_crate(name, v, m, sha1, published), yanked=v == yanked)
             self.versions.append(f"{name}@{v}")
+        bare = self.base / (served_as or f"{name}.git")
+        bare.parent.mkdir(parents=True, exist_ok=True)
+        git(self.base, "clone", "-q", "--bare", str(work), str(bare))
+
+    def add_submodule_crate(self, name: str, version: str) -> None:
+        """A package whose `vendor/` is a submodule (relative URL `../NAME-sub.git`)."""
+        sub = self.base / f"{name}-sub.work"
+        sub.mkdir()
+        git(sub, "init", "-q", "-b", "main")
+        (sub / "data.txt").write_text("from the submodule\n")
+        git(sub, "add", "-A")
+        git(sub, "commit", "-q", "-m", "sub")
+        sub_commit = git(sub, "rev-parse", "HEAD")
+        git(self.base, "clone", "-q", "--bare", str(sub), str(self.base / f"{name}-sub.git"))
+        work = self.base / f"{name}.work"
+        (work / "src").mkdir(parents=True)
+        git(work, "init", "-q", "-b", "main")
+        m = manifest(name, version, self.daemon.url(f"{name}.git"))
+        lib = "pub fn f() {}\n"
+        gitmodules = f'[submodule "vendor"]\n\tpath = vendor\n\turl = ../{name}-sub.git\n'
+        (work / "Cargo.toml").write_text(m)
+        (work / "src/lib.rs").write_text(lib)
+        (work / ".gitmodules").write_text(gitmodules)
+        git(work, "add", "-A")
+        git(work, "update-index", "--add", "--cacheinfo", f"160000,{sub_commit},vendor")
+        git(work, "commit", "-q", "-m", "package")
+        sha1 = git(work, "rev-parse", "HEAD")
         git(self.base, "clone", "-q", "--bare", str(work), str(self.base / f"{name}.git"))
+        vcs = '{\n  "git": {\n    "sha1": "%s"\n  },\n  "path_in_vcs": ""\n}' % sha1
+        files = [
+            (".cargo_vcs_info.json", vcs.encode()),
+            (".gitmodules", gitmodules.encode()),
+            ("Cargo.toml", m.encode()),
+            ("Cargo.toml.orig", m.encode()),
+            ("src/lib.rs", lib.encode()),
+            ("vendor/data.txt", b"from the submodule\n"),
+        ]
+        buf = io.BytesIO()
+        with tarfile.open(fileobj=buf, mode="w", format=tarfile.GNU_FORMAT) as t:
+            for path, data in files:
+                info = tarfile.TarInfo(f"{name}-{version}/{path}")
+                info.size = len(data)
+                info.mode = 0o644
+                t.addfile(info, io.BytesIO(data))
+        self.publish(name, version, gzip.compress(buf.getvalue(), mtime=0))
 
     def publish(self, name: str, version: str, data: bytes) -> None:
         self.registry.publish(name, version, data)
@@ -183,10 +232,26 @@ def world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[World]:
         )
         w.publish("corrupt", "1.0.0", b"this is not a crate")  # checksum right, not a .crate
         w.versions.append("missing@9.9.9")  # not in the registry
+        # Declared on a host that does not exist, served only under the mirror (`MIRRORS`).
+        w.add_repo(
+            "mirrored",
+            ["0.3.0"],
+            [],
+            declared="https://github.invalid/acme/mirrored",
+            served_as="mirror/acme/mirrored.git",
+        )
+        # Six versions of one repository, one of them yanked (verified as usual, with a finding).
+        w.add_repo("eta", [f"0.{i}.0" for i in range(6)], ["eta.git"], yanked="0.4.0")
+        # A package with a submodule (relative URL), fetched with the superproject.
+        w.add_submodule_crate("subby", "1.0.0")
         # A match after the failures: the results keep the list's order.
         w.add_repo("omega", ["3.0.0"], ["omega.git"])
         yield w
     daemon.close()
+
+
+def mirrors(world: World) -> Dict[str, str]:
+    return {"https://github.invalid/": world.daemon.url("mirror/")}
 
 
 def write_list(world: World, path: Path) -> Path:
@@ -220,6 +285,7 @@ def cli_scan(cli: Path, world: World, lst: Path, out: Path, cache: Path, *extra:
             "json",
             "--deny",
             "mismatch,error",
+            *[f"--mirror={k}={v}" for k, v in mirrors(world).items()],
             *extra,
         ],
         capture_output=True,
@@ -232,7 +298,7 @@ def cli_scan(cli: Path, world: World, lst: Path, out: Path, cache: Path, *extra:
 
 
 def test_cli_and_python_scan_write_the_same_lines(world: World, cli: Path, tmp_path: Path) -> None:
-    assert len(world.versions) >= 10
+    assert len(world.versions) >= 20
     lst = write_list(world, tmp_path / "list.txt")
 
     # The CLI: worker processes (its default), one job, so the order is the list's.
@@ -246,6 +312,7 @@ def test_cli_and_python_scan_write_the_same_lines(world: World, cli: Path, tmp_p
         cache_dir=tmp_path / "cache-py",
         index_url=world.registry.index_url,
         allow_insecure_transport=True,
+        mirrors=mirrors(world),
     )
     cli_lines = (tmp_path / "cli.jsonl").read_text().splitlines()
     py_lines = (tmp_path / "py.jsonl").read_text().splitlines()
@@ -273,8 +340,16 @@ def test_cli_and_python_scan_write_the_same_lines(world: World, cli: Path, tmp_p
         "unreach@1.0.0": "repository_not_found",
         "corrupt@1.0.0": "invalid_archive",
         "missing@9.9.9": "crate_not_found",
+        "mirrored@0.3.0": "match",
+        **{f"eta@0.{i}.0": "match" for i in range(6)},
+        "subby@1.0.0": "match",
         "omega@3.0.0": "match",
     }, verdicts
+    assert "yanked" in [f["kind"] for f in got["eta@0.4.0"]["findings"]]
+    (sub,) = got["subby@1.0.0"]["fetch"]["repository"]["submodules"]
+    assert sub["available"] and sub["url"] == world.daemon.url("subby-sub.git"), sub
+    assert got["mirrored@0.3.0"]["source"]["repository"] == "https://github.invalid/acme/mirrored"
+    assert got["mirrored@0.3.0"]["source"]["fetched_from"] == world.daemon.url("mirror/acme/mirrored")
     # Issue 16: an unreachable host is a verdict with a finding, not a `network` error.
     findings = [f["kind"] for f in got["unreach@1.0.0"]["findings"]]
     assert "repository_unreachable" in findings, got["unreach@1.0.0"]
@@ -287,6 +362,7 @@ def test_cli_and_python_scan_write_the_same_lines(world: World, cli: Path, tmp_p
         cache_dir=tmp_path / "cache-py",
         index_url=world.registry.index_url,
         allow_insecure_transport=True,
+        mirrors=mirrors(world),
     )
     assert (again.verified, again.already) == (0, len(world.versions))
     assert (tmp_path / "py.jsonl").read_text().splitlines() == py_lines
@@ -303,6 +379,7 @@ def test_parallel_jobs_give_the_same_lines(world: World, cli: Path, tmp_path: Pa
         cache_dir=tmp_path / "cache-py",
         index_url=world.registry.index_url,
         allow_insecure_transport=True,
+        mirrors=mirrors(world),
     )
     assert sorted((tmp_path / "cli.jsonl").read_text().splitlines()) == sorted(
         (tmp_path / "py.jsonl").read_text().splitlines()
@@ -328,6 +405,7 @@ def test_distributed_writes_the_same_lines(world: World, cli: Path, tmp_path: Pa
             deny=["mismatch", "error"],
             index_url=world.registry.index_url,
             allow_insecure_transport=True,
+            mirrors=mirrors(world),
         )
     finally:
         client.close()
@@ -338,3 +416,118 @@ def test_distributed_writes_the_same_lines(world: World, cli: Path, tmp_path: Pa
     keyed = sorted((f"{o['crate']['name']}@{o['crate']['version']}", line) for o, line in zip(map(json.loads, cli_lines), cli_lines))
     assert dist_lines == [line for _, line in keyed]
     assert s.denied == sorted(["gamma@2.1.0", "corrupt@1.0.0", "missing@9.9.9"])
+
+
+def test_verify_through_a_mirror_cli_and_python(world: World, cli: Path, tmp_path: Path) -> None:
+    """`crate-provenance verify --mirror` and `crate_provenance.verify(mirrors=...)` give the same
+    report; without the mirror the declared host cannot be reached."""
+    (k, v), = mirrors(world).items()
+    args = ["--index-url", world.registry.index_url, "--allow-insecure-transport", "--format", "json"]
+    p = subprocess.run(
+        [str(cli), "verify", "mirrored@0.3.0", "--cache-dir", str(tmp_path / "c1"), "--mirror", f"{k}={v}", *args],
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert p.returncode == 0, p.stdout + p.stderr
+    r = cp.verify(
+        "mirrored",
+        "0.3.0",
+        cache_dir=tmp_path / "c2",
+        index_url=world.registry.index_url,
+        allow_insecure_transport=True,
+        mirrors=mirrors(world),
+    )
+    assert r.to_json() + "\n" == p.stdout
+    assert r.source.fetched_from == world.daemon.url("mirror/acme/mirrored")
+    assert r.source.repository == "https://github.invalid/acme/mirrored"
+    with pytest.raises(cp.ProvenanceError) as e:
+        cp.verify("mirrored", "0.3.0", mirrors={"https://github.invalid/": "ext::sh"})
+    assert e.value.kind == "invalid_input"
+
+
+def cli_verify(cli: Path, world: World, spec: str, cache: Path, *extra: str) -> Dict[str, Any]:
+    p = subprocess.run(
+        [
+            str(cli),
+            "verify",
+            spec,
+            "--format",
+            "json",
+            "--cache-dir",
+            str(cache),
+            "--index-url",
+            world.registry.index_url,
+            "--allow-insecure-transport",
+            *[f"--mirror={k}={v}" for k, v in mirrors(world).items()],
+            *extra,
+        ],
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    doc: Dict[str, Any] = json.loads(p.stdout)
+    assert p.returncode == (2 if "error" in doc else 0 if doc["verdict"] == "match" else 1), p.stderr
+    return doc
+
+
+def py_verify(world: World, spec: str, cache: Path, **extra: Any) -> Dict[str, Any]:
+    name, version = spec.split("@")
+    try:
+        r = cp.verify(
+            name,
+            version,
+            cache_dir=cache,
+            index_url=world.registry.index_url,
+            allow_insecure_transport=True,
+            mirrors=mirrors(world),
+            **extra,
+        )
+    except cp.ProvenanceError as e:
+        return {"schema_version": 1, "error": {"kind": e.kind, "message": str(e)}}
+    doc: Dict[str, Any] = json.loads(r.to_json())
+    return doc
+
+
+def without_crate(line: Dict[str, Any]) -> Dict[str, Any]:
+    """A scan's error line names the crate; a single verification's error does not."""
+    if "error" in line:
+        return {"schema_version": line["schema_version"], "error": line["error"]}
+    return line
+
+
+def test_single_verifications_give_the_scan_lines(world: World, cli: Path, tmp_path: Path) -> None:
+    """Issue 16, one answer everywhere: CLI `verify` and `crate_provenance.verify` of every
+    version give exactly the scan's line (reports field by field; errors by kind and message),
+    including the unreachable host, the corrupt archive, the missing version, the yanked one and
+    the one only a mirror serves. The Dask scan is compared with the CLI scan above."""
+    lst = write_list(world, tmp_path / "list.txt")
+    cli_scan(cli, world, lst, tmp_path / "scan.jsonl", tmp_path / "cache-scan", "--jobs", "1")
+    lines = by_key((tmp_path / "scan.jsonl").read_text().splitlines())
+    assert len(lines) == len(world.versions) >= 20
+    for spec in world.versions:
+        want = without_crate(lines[spec])
+        assert cli_verify(cli, world, spec, tmp_path / "cache-cli") == want, spec
+        assert py_verify(world, spec, tmp_path / "cache-py") == want, spec
+
+
+def test_offline_cache_miss_is_the_same_error_everywhere(world: World, cli: Path, tmp_path: Path) -> None:
+    """An offline cache miss: the same error (kind and message) from CLI verify, Python verify
+    and a Python scan line."""
+    spec = "alpha@1.0.0"
+    empty = tmp_path / "empty-cache"
+    a = cli_verify(cli, world, spec, empty, "--offline")
+    b = py_verify(world, spec, empty, offline=True)
+    s = cp.scan(
+        [tuple(spec.split("@"))],
+        out=tmp_path / "off.jsonl",
+        cache_dir=empty,
+        offline=True,
+        index_url=world.registry.index_url,
+        allow_insecure_transport=True,
+        mirrors=mirrors(world),
+    )
+    assert s.verified == 1
+    (line,) = (tmp_path / "off.jsonl").read_text().splitlines()
+    assert a == b == without_crate(json.loads(line))
+    assert a["error"]["kind"] == "unsupported" and a["error"]["message"].startswith("offline: "), a

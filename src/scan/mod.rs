@@ -90,6 +90,10 @@ pub struct ScanArgs {
     /// Sparse index URL of the registry (also used for crates.io packages, as a mirror).
     #[arg(long, value_name = "URL")]
     index_url: Option<String>,
+    /// Use the crates.io source replacement of this cargo config file (`[source.crates-io]
+    /// replace-with` → a `sparse+` registry or a `local-registry`). Conflicts with `--index-url`.
+    #[arg(long, value_name = "FILE", conflicts_with = "index_url")]
+    cargo_config: Option<PathBuf>,
     /// Cache directory for downloads and fetched repositories (shared by all jobs).
     #[arg(long, value_name = "DIR")]
     cache_dir: Option<PathBuf>,
@@ -102,6 +106,12 @@ pub struct ScanArgs {
     /// Do not try version tags for `no_vcs_info` / `revision_not_found`.
     #[arg(long)]
     no_assisted: bool,
+    /// Fetch repositories under FROM from TO instead (git `url.<base>.insteadOf`, on the
+    /// normalized URL, longest FROM wins; also for submodules and tag lookups), in addition to
+    /// the policy file's `[[mirror]]` entries (these win on equal FROMs). TO may be a URL or a
+    /// local directory. Repeatable.
+    #[arg(long = "mirror", value_name = "FROM=TO")]
+    mirror: Vec<String>,
     /// Verify in this process instead of one worker process per crate version (a crash then
     /// ends the whole scan; default: isolated workers, a crash is a `worker_crashed` error).
     #[arg(long)]
@@ -241,15 +251,27 @@ impl ScanArgs {
         )
     }
 
-    /// The verification options of these flags.
-    pub fn options(&self) -> Options {
+    /// The verification options of these flags and the policy's `[[mirror]]` entries: the
+    /// index (`--index-url`, or `--cargo-config`'s source replacement), cache, transport, and
+    /// mirrors (`--mirror` before the policy's).
+    pub fn options(&self, policy: &Policy) -> Result<Options, String> {
         let mut options = Options::default();
-        options.index_url.clone_from(&self.index_url);
+        options.index_url = match &self.cargo_config {
+            Some(f) => provenance_core::fetch::cargo_config::crates_io_index(f)
+                .map_err(|e| e.to_string())?,
+            None => self.index_url.clone(),
+        };
         options.cache_dir.clone_from(&self.cache_dir);
         options.offline = self.offline;
         options.allow_insecure_transport = self.allow_insecure_transport;
         options.assisted = !self.no_assisted;
-        options
+        options.mirrors = provenance_core::fetch::mirror::collect(
+            &self.mirror,
+            &policy.mirrors,
+            self.allow_insecure_transport,
+        )
+        .map_err(|e| e.to_string())?;
+        Ok(options)
     }
 
     /// The batch engine's configuration of these flags: `--jobs`, `--timeout`,
@@ -320,7 +342,10 @@ pub fn run(args: &ScanArgs) -> ExitCode {
         Ok(p) => p,
         Err(e) => return fail(&e),
     };
-    let options = args.options();
+    let options = match args.options(&policy) {
+        Ok(o) => o,
+        Err(e) => return fail(&e),
+    };
 
     if args.lockfile.is_empty()
         && args.list.is_empty()
@@ -347,7 +372,8 @@ pub fn run(args: &ScanArgs) -> ExitCode {
         Err(e) => return fail(&e),
     };
     let mut inputs = Inputs::default();
-    let index = args.index_url.as_deref();
+    let index = options.index_url.clone();
+    let index = index.as_deref();
     let gathered = args
         .lockfile
         .iter()

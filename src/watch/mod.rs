@@ -547,10 +547,10 @@ fn watch(args: &WatchArgs) -> Result<ExitCode, String> {
         );
     }
     let policy = args.scan.policy()?;
-    let options = args.scan.options();
-    let (index, insecure) = args.scan.index();
+    let options = args.scan.options(&policy)?;
+    let (_, insecure) = args.scan.index();
     let registry = Registry::new(
-        index,
+        options.index_url.as_deref(),
         &provenance_core::fetch::Options::from_verify(&options),
     )
     .map_err(|e| provenance_core::error_message(&e))?;

@@ -75,6 +75,9 @@ pub struct WorkerRequest {
     pub unreachable_is_not_found: bool,
     /// The limits the worker applies to itself.
     pub limits: WorkerLimits,
+    /// Repository mirrors (checked by the parent).
+    #[serde(default)]
+    pub mirrors: Vec<crate::fetch::Mirror>,
 }
 
 impl WorkerRequest {
@@ -90,6 +93,7 @@ impl WorkerRequest {
             assisted: options.assisted,
             unreachable_is_not_found: true,
             limits,
+            mirrors: options.mirrors.clone(),
         }
     }
 
@@ -102,6 +106,7 @@ impl WorkerRequest {
         o.allow_insecure_transport = self.allow_insecure_transport;
         o.assisted = self.assisted;
         o.unreachable_is_not_found = self.unreachable_is_not_found;
+        o.mirrors.clone_from(&self.mirrors);
         o
     }
 }

@@ -13,6 +13,15 @@
 //!
 //! `--deny` on the command line replaces the file's `gate.deny`. Every exemption needs a
 //! non-empty `reason`.
+//!
+//! The file may also name repository mirrors (`--mirror FROM=TO` adds to them; see
+//! [`crate::fetch::mirror`]):
+//!
+//! ```toml
+//! [[mirror]]
+//! from = "https://github.com/"
+//! to = "https://git.internal.example/github/"
+//! ```
 
 use std::collections::BTreeMap;
 use std::path::Path;
@@ -47,6 +56,16 @@ struct File {
     gate: Gate,
     #[serde(default)]
     exemptions: BTreeMap<String, Vec<Exemption>>,
+    #[serde(default)]
+    mirror: Vec<MirrorEntry>,
+}
+
+/// One `[[mirror]]` of the policy file.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct MirrorEntry {
+    from: String,
+    to: String,
 }
 
 /// The effective policy.
@@ -56,6 +75,9 @@ pub struct Policy {
     pub deny: Vec<String>,
     /// Exemptions by `NAME@VERSION`.
     pub exemptions: BTreeMap<String, String>,
+    /// The file's `[[mirror]]` entries, `(from, to)`, in file order (checked when they are
+    /// turned into [`crate::fetch::Mirror`]s, which needs `allow_insecure_transport`).
+    pub mirrors: Vec<(String, String)>,
 }
 
 fn check_names(names: &[String], origin: &str) -> Result<Vec<String>, String> {
@@ -107,6 +129,7 @@ impl Policy {
             let f: File = toml::from_str(&text)
                 .map_err(|e| format!("`{}` is not a valid policy: {e}", p.display()))?;
             policy.deny = check_names(&f.gate.deny, &format!("`{}`", p.display()))?;
+            policy.mirrors = f.mirror.into_iter().map(|m| (m.from, m.to)).collect();
             for (name, list) in f.exemptions {
                 for e in list {
                     if e.reason.trim().is_empty() {

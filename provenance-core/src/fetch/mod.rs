@@ -20,12 +20,17 @@
 //!
 //! Layout: `registry.rs` (index and downloads), `poll.rs` (conditional index polls for `watch`), `repository.rs` (a repository fetch: policy,
 //! cache record, preflight) over `transfer.rs` (what is asked of the server) and `git.rs` (one
-//! gix fetch), `net.rs` (resolver, byte budgets), `url.rs` (URL policy), `cache.rs`,
+//! gix fetch), `net.rs` (resolver, byte budgets), `url.rs` (URL policy), `mirror.rs` (URL rewriting), `cache.rs`,
 //! `options.rs`, `error.rs`, `thread.rs`; this file only gathers them.
 
 pub mod cache;
+pub mod cargo_config;
+mod copy;
 mod error;
 pub(crate) mod git;
+mod links;
+mod local;
+pub mod mirror;
 pub(crate) mod net;
 mod options;
 pub mod poll;
@@ -44,6 +49,7 @@ use crate::report::{Finding, Severity};
 pub use crate::report::{DownloadInfo, FetchInfo, RepoFetchInfo, SubmoduleInfo};
 pub use cache::Cache;
 pub use error::Error;
+pub use mirror::{Mirror, rewrite as mirror_rewrite};
 pub use options::Options;
 pub use poll::{Polled, Validators};
 pub use registry::{Downloaded, Registry};

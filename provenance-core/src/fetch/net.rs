@@ -384,7 +384,7 @@ pub(crate) fn transport(
             let http = Limited {
                 inner: gix_http::reqwest::Remote::default(),
                 budget: budget.clone(),
-                allow_private: options.allow_insecure_transport,
+                allow_private: options.allow_insecure_transport || url.allow_private,
                 refusal: refusal.clone(),
             };
             Ok(Box::new(gix_http::Transport::new_http(
@@ -400,7 +400,7 @@ pub(crate) fn transport(
             let addrs = resolve_checked(
                 &host,
                 port.unwrap_or(9418),
-                options.allow_insecure_transport,
+                options.allow_insecure_transport || url.allow_private,
             )
             .inspect_err(|m| {
                 if !m.starts_with("dns lookup") {

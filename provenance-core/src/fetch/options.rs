@@ -5,6 +5,7 @@ use std::time::Duration;
 
 use super::cache::{self, Cache};
 use super::error::Error;
+use super::mirror::Mirror;
 use crate::limits::Limits;
 
 /// Options of the fetch stage.
@@ -45,6 +46,9 @@ pub struct Options {
     pub submodules: bool,
     /// The User-Agent sent to registries and git servers.
     pub user_agent: String,
+    /// Repository mirrors (`url.<base>.insteadOf`), applied to the crate's repository, tag
+    /// lookups and submodule URLs. Default: none.
+    pub mirrors: Vec<Mirror>,
 }
 
 impl Default for Options {
@@ -67,6 +71,7 @@ impl Default for Options {
                 "crate-provenance/{} (+https://example.invalid/crate-provenance)",
                 env!("CARGO_PKG_VERSION")
             ),
+            mirrors: Vec::new(),
         }
     }
 }

@@ -30,6 +30,8 @@ const MAX_CONFIG_BYTES: u64 = 64 << 10;
 enum Location {
     Http(url::Url),
     Dir(PathBuf),
+    /// A cargo `local-registry` (`index/…` files, `NAME-VERSION.crate` beside them).
+    Local(PathBuf),
 }
 
 /// One version line of an index file (only the fields we use).
@@ -156,7 +158,10 @@ impl Registry {
     /// optional; `file://` for a local directory); `None` = crates.io.
     pub fn new(index_url: Option<&str>, options: &Options) -> Result<Registry, Error> {
         let raw = index_url.unwrap_or(CRATES_IO_INDEX);
-        let raw = raw.strip_prefix("sparse+").unwrap_or(raw);
+        let (raw, local) = match raw.strip_prefix("local-registry+") {
+            Some(r) => (r, true),
+            None => (raw.strip_prefix("sparse+").unwrap_or(raw), false),
+        };
         let policy = |reason: &str| Error::UrlPolicy {
             url: crate::text::escape(raw.as_bytes()),
             reason: reason.to_owned(),
@@ -167,6 +172,12 @@ impl Registry {
             return Err(policy("index URLs with credentials are refused"));
         }
         let location = match parsed.scheme() {
+            "file" if local => Location::Local(
+                parsed
+                    .to_file_path()
+                    .map_err(|()| policy("not a local `file://` directory"))?,
+            ),
+            _ if local => return Err(policy("a local registry is a `file://` directory")),
             "file" => Location::Dir(
                 parsed
                     .to_file_path()
@@ -209,14 +220,15 @@ impl Registry {
     pub(super) fn http_parts(&self) -> Option<(&reqwest::blocking::Client, &url::Url)> {
         match &self.location {
             Location::Http(u) => Some((&self.client, u)),
-            Location::Dir(_) => None,
+            Location::Dir(_) | Location::Local(_) => None,
         }
     }
 
-    /// The local directory of a `file://` index.
-    pub(super) fn index_dir(&self) -> Option<&std::path::Path> {
+    /// The local directory of a `file://` index (a `local-registry`'s `index/`).
+    pub(super) fn index_dir(&self) -> Option<PathBuf> {
         match &self.location {
-            Location::Dir(d) => Some(d),
+            Location::Dir(d) => Some(d.clone()),
+            Location::Local(d) => Some(d.join("index")),
             Location::Http(_) => None,
         }
     }
@@ -236,7 +248,7 @@ impl Registry {
     pub(super) fn host(&self) -> String {
         match &self.location {
             Location::Http(u) => u.host_str().unwrap_or_default().to_owned(),
-            Location::Dir(d) => d.display().to_string(),
+            Location::Dir(d) | Location::Local(d) => d.display().to_string(),
         }
     }
 
@@ -386,8 +398,12 @@ impl Registry {
         should_interrupt: &AtomicBool,
     ) -> Result<Option<Vec<u8>>, Error> {
         match &self.location {
-            Location::Dir(d) => {
-                let p = d.join(rel);
+            Location::Dir(d) | Location::Local(d) => {
+                let p = if matches!(self.location, Location::Local(_)) {
+                    d.join("index").join(rel)
+                } else {
+                    d.join(rel)
+                };
                 super::cache::read_limited(&p, max).map_err(|e| Error::Cache {
                     path: p.display().to_string(),
                     message: format!("cannot read: {e}"),
@@ -536,6 +552,15 @@ impl Registry {
         progress: &mut dyn Progress,
         should_interrupt: &AtomicBool,
     ) -> Result<String, Error> {
+        if let Location::Local(d) = &self.location {
+            // cargo's local registry: the `.crate` files beside `index/`, no `config.json`.
+            let p = d.join(format!("{}-{}.crate", entry.name, entry.vers));
+            return url::Url::from_file_path(&p)
+                .map(String::from)
+                .map_err(|()| Error::InvalidIndex {
+                    message: format!("`{}` is not an absolute path", p.display()),
+                });
+        }
         let data = self
             .read_index_file("config.json", MAX_CONFIG_BYTES, progress, should_interrupt)?
             .ok_or_else(|| Error::InvalidIndex {
@@ -584,7 +609,7 @@ impl Registry {
                     || !urlpolicy::is_private_host(parsed.host().as_ref())
             }
             "http" => self.options.allow_insecure_transport,
-            "file" => matches!(self.location, Location::Dir(_)),
+            "file" => matches!(self.location, Location::Dir(_) | Location::Local(_)),
             _ => false,
         };
         if !ok || !parsed.username().is_empty() || parsed.password().is_some() {

@@ -12,12 +12,14 @@ use serde::{Deserialize, Serialize};
 use super::cache::{self, Cache};
 use super::error::{Error, chain, describe_reqwest};
 use super::git;
+use super::local;
+use super::mirror;
 use super::net;
 use super::options::Options;
 use super::registry;
 use super::thread::stoppable;
 use super::transfer;
-use super::url::{self, RepoUrl, Transport};
+use super::url::{RepoUrl, Transport};
 use super::want::{Fetched, Want};
 use crate::ids::hex;
 use crate::progress::{Progress, Stage};
@@ -47,16 +49,17 @@ pub fn repository(
     progress: &mut dyn Progress,
     should_interrupt: &AtomicBool,
 ) -> Result<Fetched, Error> {
-    let url = match url::normalize(raw_url, options.allow_insecure_transport) {
-        Ok(u) => u,
-        Err(e @ Error::UrlPolicy { .. }) if from_crate => {
-            let url = crate::text::escape(raw_url.as_bytes());
-            return Ok(Fetched::refused(url, &e, Vec::new()));
-        }
-        Err(e) => return Err(e),
+    let (url, fetched_from) = match target(raw_url, from_crate, options)? {
+        Ok(t) => t,
+        Err(refused) => return Ok(refused),
     };
     if let Some(p) = &url.local_path {
-        return Ok(Fetched::local(p, &url));
+        let mut fetched = Fetched::local(p, &url);
+        fetched.fetched_from = fetched_from;
+        if !options.mirrors.is_empty() && options.submodules {
+            local::with_submodules(raw_url, &mut fetched, want, options, should_interrupt)?;
+        }
+        return Ok(fetched);
     }
     let commit = want.commit_id()?;
     progress.stage(Stage::Fetch, None);
@@ -76,6 +79,7 @@ pub fn repository(
             not_found: None,
             info,
             findings,
+            fetched_from,
         });
     }
     if options.offline {
@@ -95,6 +99,7 @@ pub fn repository(
                     not_found: Some(message),
                     info,
                     findings,
+                    fetched_from,
                 });
             }
             Ok(None) => {}
@@ -119,6 +124,7 @@ pub fn repository(
                 not_found: Some(message),
                 info,
                 findings,
+                fetched_from,
             });
         }
         Err(git::Failure::Refused(message)) => {
@@ -134,6 +140,7 @@ pub fn repository(
     let rec_findings = after_fetch(
         &repo,
         &url,
+        raw_url,
         commit,
         found,
         want,
@@ -149,7 +156,31 @@ pub fn repository(
         not_found: None,
         info,
         findings,
+        fetched_from,
     })
+}
+
+/// Where `raw_url` is fetched from, and the mirror's URL when one applied; `Ok(Err(_))`: a
+/// crate's URL refused by policy (a verdict).
+/// A mirror's target is the user's configuration: refusing it is an error, never a verdict.
+fn target(
+    raw_url: &str,
+    from_crate: bool,
+    options: &Options,
+) -> Result<Result<(RepoUrl, Option<String>), Fetched>, Error> {
+    match mirror::target(raw_url, &options.mirrors, options.allow_insecure_transport) {
+        Ok(t) => {
+            let from = t.mirrored.as_ref().map(|_| t.url.fetch_url.clone());
+            Ok(Ok((t.url, from)))
+        }
+        Err(e @ Error::UrlPolicy { .. })
+            if from_crate && mirror::rewrite(raw_url, &options.mirrors).is_none() =>
+        {
+            let url = crate::text::escape(raw_url.as_bytes());
+            Ok(Err(Fetched::refused(url, &e, Vec::new())))
+        }
+        Err(e) => Err(e),
+    }
 }
 
 /// A URL refused by policy is a verdict when it comes from the crate, an error otherwise.
@@ -245,6 +276,7 @@ fn preflight_stoppable(
 fn after_fetch(
     repo: &gix::Repository,
     url: &RepoUrl,
+    declared: &str,
     commit: Option<ObjectId>,
     found: bool,
     want: &Want,
@@ -269,7 +301,7 @@ fn after_fetch(
         if options.submodules {
             transfer::submodules(
                 repo,
-                url,
+                declared,
                 c,
                 want,
                 options,
@@ -310,7 +342,10 @@ fn write_record(
 /// message, before gix (which is configured not to follow redirects) connects.
 fn preflight(url: &RepoUrl, options: &Options) -> Result<Option<String>, Error> {
     let refusal: net::Refusal = std::sync::Arc::default();
-    let resolver = net::PolicyResolver::new(options.allow_insecure_transport, refusal.clone());
+    let resolver = net::PolicyResolver::new(
+        options.allow_insecure_transport || url.allow_private,
+        refusal.clone(),
+    );
     let client = registry::http_client_with(options, Some(std::sync::Arc::new(resolver)))?;
     let refused = || {
         refusal

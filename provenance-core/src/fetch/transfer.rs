@@ -7,8 +7,11 @@ use std::sync::atomic::AtomicBool;
 use gix::ObjectId;
 use gix::remote::fetch::Shallow;
 
+use super::copy;
 use super::error::Error;
 use super::git;
+use super::links;
+use super::mirror;
 use super::options::Options;
 use super::url::{self, RepoUrl};
 use super::want::Want;
@@ -218,9 +221,12 @@ fn fetch_tags(
 }
 
 #[allow(clippy::too_many_arguments)]
+///
+/// Relative submodule URLs are resolved against `declared`, the superproject's declared URL
+/// (not the mirror it may have been fetched from), then rewritten by `options.mirrors`.
 pub(super) fn submodules(
     repo: &gix::Repository,
-    parent: &RepoUrl,
+    declared: &str,
     commit: ObjectId,
     want: &Want,
     options: &Options,
@@ -265,13 +271,20 @@ pub(super) fn submodules(
     }
     subs.sort();
     subs.dedup();
-    let depth1 = Shallow::DepthAtRemote(1.try_into().expect("non-zero"));
+    let base = url::normalize(declared, options.allow_insecure_transport)
+        .map_or_else(|_| declared.to_owned(), |u| u.fetch_url);
+    let under = |a: &str, b: &str| a == b || a.starts_with(&format!("{b}/"));
+    let pkg = want.path_in_vcs.as_deref().filter(|p| !p.is_empty());
+    // Symlinks in the package may point into a submodule outside it (`src/generated` ->
+    // `../../generated/Foundation`): those submodules are needed too.
+    let link_targets = pkg.map(|p| links::targets(repo, &tree, p, options.limits.max_tree_entries));
     for (path, raw) in subs.into_iter().take(256) {
-        if let Some(pkg) = want.path_in_vcs.as_deref()
-            && !pkg.is_empty()
-            && !(path == pkg
-                || path.starts_with(&format!("{pkg}/"))
-                || pkg.starts_with(&format!("{path}/")))
+        if let Some(pkg) = pkg
+            && !(under(&path, pkg) || under(pkg, &path))
+            && !link_targets
+                .iter()
+                .flatten()
+                .any(|t| under(t, &path) || under(&path, t))
         {
             continue;
         }
@@ -282,36 +295,27 @@ pub(super) fn submodules(
             continue;
         }
         let sub_commit = e.object_id();
-        let resolved = url::resolve_relative(&parent.fetch_url, &raw);
+        let resolved = url::resolve_relative(&base, &raw);
         let mut record = SubmoduleInfo {
             path: crate::text::escape(path.as_bytes()),
             url: crate::text::escape(resolved.as_bytes()),
             commit: sub_commit.to_string(),
             available: git::has_commit(repo, sub_commit),
+            fetched_from: None,
         };
         if !record.available {
-            let outcome = match url::normalize(&resolved, options.allow_insecure_transport) {
+            let outcome = match mirror::target(
+                &resolved,
+                &options.mirrors,
+                options.allow_insecure_transport,
+            ) {
                 Err(e) => Err(e.to_string()),
-                Ok(u) if u.local_path.is_some() => {
-                    Err("local submodule URLs are not fetched".to_owned())
-                }
-                Ok(u) => match git::fetch(
-                    repo,
-                    &u,
-                    &[sub_commit.to_string()],
-                    depth1.clone(),
-                    false,
-                    options,
-                    should_interrupt,
-                ) {
-                    Ok(r) => {
-                        add(info, &r);
-                        Ok(())
+                Ok(t) => {
+                    if t.mirrored.is_some() {
+                        record.fetched_from = Some(crate::text::escape(t.url.fetch_url.as_bytes()));
                     }
-                    Err(git::Failure::Error(Error::Interrupted)) => return Err(Error::Interrupted),
-                    Err(git::Failure::Error(e)) => Err(e.to_string()),
-                    Err(git::Failure::NotFound(m) | git::Failure::Refused(m)) => Err(m),
-                },
+                    fetch_submodule(repo, &t, sub_commit, options, info, should_interrupt)?
+                }
             };
             record.available = git::has_commit(repo, sub_commit);
             if !record.available {
@@ -331,4 +335,50 @@ pub(super) fn submodules(
         info.submodules.push(record);
     }
     Ok(())
+}
+
+/// Fetch one submodule commit from `target` into `repo` (copied from a local mirror, fetched by
+/// id with depth 1 otherwise). `Ok(Err(why))`: unavailable; `Err`: interrupted.
+fn fetch_submodule(
+    repo: &gix::Repository,
+    target: &mirror::Target,
+    commit: ObjectId,
+    options: &Options,
+    info: &mut RepoFetchInfo,
+    should_interrupt: &AtomicBool,
+) -> Result<Result<(), String>, Error> {
+    let depth1 = Shallow::DepthAtRemote(1.try_into().expect("non-zero"));
+    let u = &target.url;
+    if let Some(path) = &u.local_path {
+        if target.mirrored.is_none() {
+            return Ok(Err("local submodule URLs are not fetched".to_owned()));
+        }
+        return match copy::commit(path, repo, commit, options, should_interrupt) {
+            Ok(objects) => {
+                info.objects += objects;
+                Ok(Ok(()))
+            }
+            Err(Error::Interrupted) => Err(Error::Interrupted),
+            Err(e) => Ok(Err(e.to_string())),
+        };
+    }
+    Ok(
+        match git::fetch(
+            repo,
+            u,
+            &[commit.to_string()],
+            depth1,
+            false,
+            options,
+            should_interrupt,
+        ) {
+            Ok(r) => {
+                add(info, &r);
+                Ok(())
+            }
+            Err(git::Failure::Error(Error::Interrupted)) => return Err(Error::Interrupted),
+            Err(git::Failure::Error(e)) => Err(e.to_string()),
+            Err(git::Failure::NotFound(m) | git::Failure::Refused(m)) => Err(m),
+        },
+    )
 }

@@ -14,7 +14,7 @@ use super::error::Error;
 const MAX_URL_BYTES: usize = 2048;
 
 /// Hosts whose web URLs put `/tree/<branch>/<dir>` (or `/blob/…`) after `owner/repo`.
-const FORGES: &[&str] = &[
+pub(crate) const FORGES: &[&str] = &[
     "github.com",
     "gitlab.com",
     "codeberg.org",
@@ -54,6 +54,9 @@ pub struct RepoUrl {
     pub local_path: Option<std::path::PathBuf>,
     /// What normalization changed, as findings (`repository_url_normalized`).
     pub findings: Vec<Finding>,
+    /// The user named this URL's host as a mirror (`--mirror`): it may be a loopback or
+    /// private address without `allow_insecure_transport` (the transport rules still apply).
+    pub allow_private: bool,
 }
 
 fn refuse(url: &str, reason: impl Into<String>) -> Error {
@@ -64,10 +67,23 @@ fn refuse(url: &str, reason: impl Into<String>) -> Error {
 }
 
 /// Normalize `raw` and apply the transport policy.
+pub fn normalize(raw: &str, allow_insecure: bool) -> Result<RepoUrl, Error> {
+    normalize_as(raw, allow_insecure, false)
+}
+
+/// [`normalize`] for a URL the user named (a mirror target): a local path or `file://` is
+/// allowed without `allow_insecure`, and so is a loopback or private host (the user named it);
+/// `http://` and `git://` still need `allow_insecure`, and everything [`normalize`] refuses
+/// otherwise (other transports, credentials, control characters) is refused alike.
+pub fn normalize_named(raw: &str, allow_insecure: bool) -> Result<RepoUrl, Error> {
+    normalize_as(raw, allow_insecure, true)
+}
+
+/// [`normalize`], with `named`: the user named this URL (see [`normalize_named`]).
 ///
 /// Long because it is the URL policy (shared/SECURITY.md §4.4) read top to bottom: every
 /// refusal and every normalization in the order they apply, which a split would scatter.
-pub fn normalize(raw: &str, allow_insecure: bool) -> Result<RepoUrl, Error> {
+fn normalize_as(raw: &str, allow_insecure: bool, named: bool) -> Result<RepoUrl, Error> {
     if raw.len() > MAX_URL_BYTES {
         return Err(refuse(
             &raw.chars().take(64).collect::<String>(),
@@ -107,7 +123,11 @@ pub fn normalize(raw: &str, allow_insecure: bool) -> Result<RepoUrl, Error> {
                 "scp-like ssh addresses (`user@host:path`) are refused",
             ));
         }
-        return local(raw, std::path::PathBuf::from(trimmed), allow_insecure);
+        return local(
+            raw,
+            std::path::PathBuf::from(trimmed),
+            allow_insecure || named,
+        );
     };
     let scheme = &lower[..scheme_end];
     match scheme {
@@ -117,7 +137,7 @@ pub fn normalize(raw: &str, allow_insecure: bool) -> Result<RepoUrl, Error> {
             let path = parsed
                 .to_file_path()
                 .map_err(|()| refuse(raw, "not a local `file://` path"))?;
-            return local(raw, path, allow_insecure);
+            return local(raw, path, allow_insecure || named);
         }
         "ssh" | "git+ssh" | "ssh+git" => {
             return Err(refuse(
@@ -148,7 +168,7 @@ pub fn normalize(raw: &str, allow_insecure: bool) -> Result<RepoUrl, Error> {
             format!("internationalized host `{host}` is refused (possible homograph)"),
         ));
     }
-    if !allow_insecure && is_private_host(parsed.host().as_ref()) {
+    if !allow_insecure && !named && is_private_host(parsed.host().as_ref()) {
         return Err(refuse(
             raw,
             format!("host `{host}` is a loopback, private or link-local address"),
@@ -166,6 +186,13 @@ pub fn normalize(raw: &str, allow_insecure: bool) -> Result<RepoUrl, Error> {
             ));
         }
         _ if allow_insecure => Transport::Http,
+        // A mirror the user names is not silently upgraded: it may not speak `https`.
+        _ if named => {
+            return Err(refuse(
+                raw,
+                "the unauthenticated `http://` transport is refused (pass `--allow-insecure-transport` to allow it)",
+            ));
+        }
         _ => {
             parsed
                 .set_scheme("https")
@@ -244,6 +271,7 @@ pub fn normalize(raw: &str, allow_insecure: bool) -> Result<RepoUrl, Error> {
         transport,
         local_path: None,
         findings,
+        allow_private: named,
     })
 }
 
@@ -261,6 +289,7 @@ fn local(raw: &str, path: std::path::PathBuf, allow_insecure: bool) -> Result<Re
         transport: Transport::Local,
         local_path: Some(path),
         findings: Vec::new(),
+        allow_private: false,
     })
 }
 

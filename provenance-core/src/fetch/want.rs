@@ -21,6 +21,8 @@ pub struct Fetched {
     pub info: RepoFetchInfo,
     /// Findings (`commit_not_on_any_ref`, `repository_url_normalized`, `submodule_unavailable`, …).
     pub findings: Vec<Finding>,
+    /// The normalized URL it was fetched from when a mirror replaced the declared one.
+    pub fetched_from: Option<String>,
 }
 
 /// What to fetch from a repository.
@@ -61,6 +63,7 @@ impl Fetched {
                 ..RepoFetchInfo::default()
             },
             findings,
+            fetched_from: None,
         }
     }
 }
@@ -78,6 +81,7 @@ impl Fetched {
                 ..RepoFetchInfo::default()
             },
             findings: url.findings.clone(),
+            fetched_from: None,
         }
     }
 }

@@ -103,8 +103,17 @@ pub(super) fn resolve(
                         path: here(),
                     }));
                 }
-                // Content inside a submodule is not in this tree.
-                return Ok(Err(ResolveError::Dangling));
+                // Content inside a submodule: its commit's tree when the commit is in this
+                // object store (a checkout with the submodule initialized), else the gitlink
+                // itself, which the caller records as a missing submodule (not a dangling link).
+                if let Ok(repo::CommitLookup::Found(sub)) = repo.lookup_commit(&e.id.to_string()) {
+                    stack.push((c.clone(), sub.tree));
+                    continue;
+                }
+                return Ok(Ok(Resolved::Gitlink {
+                    commit: e.id,
+                    path: here(),
+                }));
             }
             NodeKind::Link => {
                 hops += 1;

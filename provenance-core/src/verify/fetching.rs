@@ -15,6 +15,8 @@ pub(crate) struct Context {
     findings: Vec<Finding>,
     /// The index's publish time of the downloaded version (RFC 3339), for cross-checks.
     pub(crate) pubtime: Option<String>,
+    /// Where the repository was fetched from, when a mirror applied (`source.fetched_from`).
+    pub(crate) fetched_from: Option<String>,
 }
 
 impl Context {
@@ -66,6 +68,7 @@ impl Context {
         )?;
         self.findings.extend(f.findings);
         self.info.repository = Some(f.info);
+        self.fetched_from = f.fetched_from;
         if let Some(message) = f.not_found {
             return Ok(Err(repo::Error::NotARepository {
                 path: escape(url.as_bytes()),

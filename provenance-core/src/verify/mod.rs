@@ -155,6 +155,7 @@ fn new_report(
             } else {
                 SourceHow::Recorded
             },
+            fetched_from: None,
         },
         verdict: Verdict::Match,
         files: FileCounts {
@@ -202,11 +203,10 @@ fn repository(
                 tags: checks::version_tags(krate.name, krate.version),
                 path_in_vcs: source.vcs.and_then(|v| v.path_in_vcs.clone()),
             };
-            let opened = match fetched.repository(url, source.repo_source.is_none(), &want, run) {
+            let from_crate = source.repo_source.is_none();
+            let opened = match fetched.repository(url, from_crate, &want, run) {
                 Ok(opened) => opened,
-                Err(e)
-                    if run.options.unreachable_is_not_found && e.kind() == ErrorKind::Network =>
-                {
+                Err(e) if unreachable_is_a_verdict(from_crate, url, &e, run) => {
                     report.verdict = Verdict::RepositoryNotFound;
                     findings.push(Finding::new(
                         "repository_unreachable",
@@ -218,6 +218,7 @@ fn repository(
                 Err(e) => return Err(e.into()),
             };
             report.fetch = fetched.report();
+            report.source.fetched_from.clone_from(&fetched.fetched_from);
             fetched.take_findings(findings);
             opened
         }
@@ -238,6 +239,25 @@ fn repository(
             Ok(None)
         }
     }
+}
+
+/// When a repository cannot be reached (DNS failure, refused connection, timeout: a `network`
+/// error of the fetch), the answer is decided here, once, for every front-end (CLI `verify`
+/// and `scan`, Python, Dask, C): the crate's own `package.repository`, fetched where it says,
+/// is a verdict (`repository_not_found` with a `repository_unreachable` finding): the crate
+/// points at a repository nobody can fetch. A repository the user named (`--repo`, or a mirror
+/// that replaced the declared URL) is a `network` error: the user's own set-up failed, and a
+/// retry may succeed. ([`Options::unreachable_is_not_found`](crate::request::Options) no
+/// longer changes this.)
+fn unreachable_is_a_verdict(
+    from_crate: bool,
+    url: &str,
+    e: &crate::fetch::Error,
+    run: &Run<'_>,
+) -> bool {
+    from_crate
+        && e.kind() == ErrorKind::Network
+        && crate::fetch::mirror_rewrite(url, &run.options.mirrors).is_none()
 }
 
 /// Steps 4 and 5 at the recorded commit: evaluated, then cross-checked; a commit that is not

@@ -300,8 +300,11 @@ impl GitDaemon {
             l.local_addr().unwrap().port()
         };
         let log = log_dir.join(format!("daemon-{port}.log"));
-        let mut child = Command::new("git")
-            .arg("daemon")
+        // `git-daemon` itself, not the `git` wrapper: `git daemon` runs it as a child, which a
+        // kill of the wrapper would leave behind, listening.
+        let exec_path = Command::new("git").arg("--exec-path").output().unwrap();
+        let exec_path = String::from_utf8_lossy(&exec_path.stdout).trim().to_owned();
+        let mut child = Command::new(Path::new(&exec_path).join("git-daemon"))
             .arg("--export-all")
             .arg(format!("--base-path={}", base.display()))
             .arg("--listen=127.0.0.1")

@@ -1,6 +1,6 @@
 """Native part of the ``crate_provenance`` package (Rust, PyO3). Import ``crate_provenance``."""
 
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
 from os import PathLike
 from pathlib import Path
 from typing import Any, TypedDict, final
@@ -123,6 +123,11 @@ class Source:
     @property
     def repository(self) -> str | None:
         """The repository that was used: the ``repo`` argument, else ``package.repository``."""
+
+    @property
+    def fetched_from(self) -> str | None:
+        """Where the repository was fetched from when a mirror (``mirrors=``) replaced
+        :attr:`repository`; ``None`` otherwise."""
 
     @property
     def commit(self) -> str | None:
@@ -268,6 +273,7 @@ def verify(
     offline: bool = False,
     allow_insecure_transport: bool = False,
     progress: Callable[[str, int, int | None], object] | None = None,
+    mirrors: Mapping[str, str] | None = None,
 ) -> Report:
     """Verify that a published ``.crate`` contains exactly what its repository holds.
 
@@ -418,6 +424,7 @@ def inspect(
     offline: bool = False,
     index_url: str | None = None,
     progress: Callable[[str, int, int | None], object] | None = None,
+    mirrors: Mapping[str, str] | None = None,
 ) -> Inspection:
     """Inspect a crate alone, without its repository: archive anomalies,
     ``.cargo_vcs_info.json``, the normalized manifest and ``Cargo.lock`` checks, suspicious code
@@ -580,6 +587,7 @@ def scan(
     journal: str | PathLike[str] | None = None,
     max_starts: int = 2,
     before_verify: Callable[[str, str], object] | None = None,
+    mirrors: Mapping[str, str] | None = None,
 ) -> Summary:
     """Verify many crate versions with the batch engine of ``crate-provenance scan``, writing
     the same results file (JSON Lines, one line per crate version, append-only and resumable)

@@ -50,7 +50,7 @@ import json
 import os
 import sys
 import time
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Union
 
@@ -255,6 +255,7 @@ class _Settings:
     cache_dir: str | None
     index_url: str | None
     allow_insecure_transport: bool
+    mirrors: tuple[tuple[str, str], ...] = ()
 
 
 def _cache_dir(settings: _Settings) -> str | None:
@@ -323,6 +324,7 @@ def _verify_partition(
         cache_dir=_cache_dir(settings),
         index_url=settings.index_url,
         allow_insecure_transport=settings.allow_insecure_transport,
+        mirrors=dict(settings.mirrors),
         journal=parts / f"{pid}.attempts",
         max_starts=MAX_CRASHES,
         before_verify=_maybe_crash,
@@ -358,6 +360,7 @@ def scan(
     index_url: str | None = None,
     allow_insecure_transport: bool = False,
     progress: Callable[[int, int], object] | None = None,
+    mirrors: Mapping[str, str] | None = None,
 ) -> ScanSummary:
     """Verify ``specs`` on a Dask cluster, one task per partition of repositories.
 
@@ -374,6 +377,9 @@ def scan(
     :param deny: verdicts (or ``"error"``) listed in :attr:`ScanSummary.denied`.
     :param index_url: sparse index URL of the registry (default crates.io).
     :param allow_insecure_transport: allow ``http://``, ``git://`` and ``file://`` URLs.
+    :param mirrors: repository mirrors ``{from: to}`` (git ``url.<to>.insteadOf=<from>`` on
+        normalized URLs, as :func:`crate_provenance.verify`); a local ``to`` must exist on every
+        worker.
     :param progress: called as ``progress(partitions_done, partitions_total)`` on the client
         after each partition; an exception raised by it stops the scan (finished partitions
         stay recorded; a re-run resumes).
@@ -398,6 +404,7 @@ def scan(
         cache_dir=None if cache_dir is None else os.fspath(cache_dir),
         index_url=index_url,
         allow_insecure_transport=allow_insecure_transport,
+        mirrors=tuple((mirrors or {}).items()),
     )
     _recover(root)
     done = _finished(root)
@@ -561,11 +568,21 @@ def main(argv: Sequence[str] | None = None) -> int:
     p.add_argument("--deny", metavar="VERDICT[,VERDICT...]", help="exit 1 when one is found")
     p.add_argument("--index-url", metavar="URL")
     p.add_argument("--allow-insecure-transport", action="store_true")
+    p.add_argument(
+        "--mirror",
+        action="append",
+        default=[],
+        metavar="FROM=TO",
+        help="fetch repositories under FROM from TO instead (repeatable)",
+    )
     p.add_argument("--merge-only", action="store_true", help="only rewrite OUT/results.jsonl")
     a = p.parse_args(argv)
     if a.merge_only:
         print(merge(a.out))
         return 0
+    if any("=" not in m for m in a.mirror):
+        p.error("--mirror expects FROM=TO")
+    mirrors = dict(m.split("=", 1) for m in a.mirror)
     given = [x for x in (a.list, a.all_versions, a.latest) if x]
     if len(given) != 1:
         p.error("give exactly one of --list, --all-versions, --latest")
@@ -604,6 +621,7 @@ def main(argv: Sequence[str] | None = None) -> int:
                 index_url=a.index_url,
                 allow_insecure_transport=a.allow_insecure_transport,
                 progress=report,
+                mirrors=mirrors,
             )
         finally:
             client.close()
