@@ -78,7 +78,7 @@ impl Registry {
                 ),
             });
         }
-        if self.options().offline {
+        if self.options.offline {
             return Err(Error::Offline {
                 what: format!("the index entry of `{name}`"),
             });
@@ -106,7 +106,7 @@ impl Registry {
             match self.poll_once(&rel, name, previous) {
                 Err(Error::Network {
                     transient: true, ..
-                }) if attempt < self.options().retries => {
+                }) if attempt < self.options.retries => {
                     attempt += 1;
                     std::thread::sleep(Duration::from_millis(250 << attempt.min(4)));
                 }
@@ -177,8 +177,13 @@ impl Registry {
         }
         // As `Registry::versions` does: the verification of a new version then reads the
         // index entry from the cache instead of asking again.
-        let cache = self.options().cache()?;
-        cache.write_atomic(&self.cached_index_path(&cache, name)?, &data)?;
+        let cache = self.options.cache()?;
+        cache.write_atomic(
+            &cache
+                .index_dir(&self.index_key)?
+                .join(name.to_ascii_lowercase()),
+            &data,
+        )?;
         Ok(Polled::Modified {
             lines: parse_lines(&data, name),
             validators,

@@ -75,9 +75,9 @@ pub struct Downloaded {
 #[derive(Debug)]
 pub struct Registry {
     location: Location,
-    index_key: String,
+    pub(super) index_key: String,
     client: reqwest::blocking::Client,
-    options: Options,
+    pub(super) options: Options,
 }
 
 /// The HTTP client used for registry requests: rustls, timeouts, no proxies, no credentials,
@@ -231,18 +231,6 @@ impl Registry {
             Location::Local(d) => Some(d.join("index")),
             Location::Http(_) => None,
         }
-    }
-
-    /// The cached copy of `name`'s index file (what [`Registry::entry`] reads when fresh).
-    pub(super) fn cached_index_path(&self, cache: &Cache, name: &str) -> Result<PathBuf, Error> {
-        Ok(cache
-            .index_dir(&self.index_key)?
-            .join(name.to_ascii_lowercase()))
-    }
-
-    /// The options this client was made with.
-    pub(super) fn options(&self) -> &Options {
-        &self.options
     }
 
     pub(super) fn host(&self) -> String {
