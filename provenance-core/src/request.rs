@@ -92,6 +92,11 @@ pub struct Options {
     /// of returning a `network` error. Default `false` (a network failure may be transient);
     /// batch scans set it so that one unreachable host is a result, not a failure.
     pub unreachable_is_not_found: bool,
+    /// A unified diff for every differing text file. Default `false`: the first
+    /// [`FULL_DIFFS`](crate::compare::FULL_DIFFS) in path order get one, the others are
+    /// summarised (sizes + SHA-256) with a `diffs_omitted` finding; files that differ only in
+    /// line endings never get a line diff.
+    pub all_diffs: bool,
 }
 
 impl Default for Options {
@@ -106,6 +111,7 @@ impl Default for Options {
             index_url: None,
             allow_insecure_transport: false,
             unreachable_is_not_found: false,
+            all_diffs: false,
         }
     }
 }

@@ -102,6 +102,10 @@ pub struct ScanArgs {
     /// Do not try version tags for `no_vcs_info` / `revision_not_found`.
     #[arg(long)]
     no_assisted: bool,
+    /// Give a unified diff for every differing text file (default: the first 20 per crate
+    /// version; the others are summarised with sizes and SHA-256).
+    #[arg(long)]
+    all_diffs: bool,
     /// Verify in this process instead of one worker process per crate version (a crash then
     /// ends the whole scan; default: isolated workers, a crash is a `worker_crashed` error).
     #[arg(long)]
@@ -237,6 +241,7 @@ pub fn run(args: &ScanArgs) -> ExitCode {
     options.offline = args.offline;
     options.allow_insecure_transport = args.allow_insecure_transport;
     options.assisted = !args.no_assisted;
+    options.all_diffs = args.all_diffs;
 
     if args.lockfile.is_empty()
         && args.list.is_empty()

@@ -73,6 +73,9 @@ pub struct WorkerRequest {
     /// Unreachable repositories are `repository_not_found` (always `true`: the worker verifies
     /// with [`outcome::batch_options`] whatever this says; kept for the protocol).
     pub unreachable_is_not_found: bool,
+    /// A diff for every differing text file (`--all-diffs`); absent in older requests.
+    #[serde(default)]
+    pub all_diffs: bool,
     /// The limits the worker applies to itself.
     pub limits: WorkerLimits,
 }
@@ -89,6 +92,7 @@ impl WorkerRequest {
             allow_insecure_transport: options.allow_insecure_transport,
             assisted: options.assisted,
             unreachable_is_not_found: true,
+            all_diffs: options.all_diffs,
             limits,
         }
     }
@@ -102,6 +106,7 @@ impl WorkerRequest {
         o.allow_insecure_transport = self.allow_insecure_transport;
         o.assisted = self.assisted;
         o.unreachable_is_not_found = self.unreachable_is_not_found;
+        o.all_diffs = self.all_diffs;
         o
     }
 }

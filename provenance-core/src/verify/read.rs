@@ -7,7 +7,7 @@ use super::fetching;
 use crate::archive::{self, CrateArchive};
 use crate::limits::Limits;
 use crate::metadata;
-use crate::progress::Stage;
+use crate::progress::{Stage, timing};
 use crate::request::{CrateSource, Error, Run};
 
 /// Read (or download) and parse the `.crate`; a registry download must be the crate asked for.
@@ -20,13 +20,18 @@ pub(super) fn read_crate(
     let options = run.options;
     let limits = &options.limits;
     run.progress.stage(Stage::ReadCrate, None);
+    let read_span = timing::span("read_crate");
     let bytes = match krate {
         CrateSource::File(p) => read_limited(p, limits)?,
         CrateSource::Bytes(b) => b.clone(),
         CrateSource::Registry { name, version } => fetched.download(name, version, run)?,
     };
+    drop(read_span);
     run.progress.inc(bytes.len() as u64);
-    let archive = archive::parse(&bytes, limits)?;
+    let archive = {
+        let _span = timing::span("inflate");
+        archive::parse(&bytes, limits)?
+    };
     run.check()?;
     if let CrateSource::Registry { name, version } = krate {
         // The registry must have served the crate that was asked for (M6).
@@ -45,7 +50,10 @@ pub(super) fn read_crate(
             }
         }
     }
-    let sha256 = crate::ids::hex(&sha2::Sha256::digest(&bytes));
+    let sha256 = {
+        let _span = timing::span("hash");
+        crate::ids::hex(&sha2::Sha256::digest(&bytes))
+    };
     Ok((archive, sha256))
 }
 
