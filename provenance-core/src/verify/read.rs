@@ -28,10 +28,22 @@ pub(super) fn read_crate(
     };
     drop(read_span);
     run.progress.inc(bytes.len() as u64);
-    let archive = {
-        let _span = timing::span("inflate");
-        archive::parse(&bytes, limits)?
-    };
+    // The SHA-256 of the crate's bytes on a second thread while this one inflates them.
+    let (archive, sha256) = std::thread::scope(|s| {
+        let sha256 = (bytes.len() >= PARALLEL_SHA256_BYTES).then(|| s.spawn(|| sha256_hex(&bytes)));
+        let archive = {
+            let _span = timing::span("inflate");
+            archive::parse(&bytes, limits)
+        };
+        let sha256 = match sha256 {
+            Some(h) => h
+                .join()
+                .unwrap_or_else(|panic| std::panic::resume_unwind(panic)),
+            None => sha256_hex(&bytes),
+        };
+        (archive, sha256)
+    });
+    let archive = archive?;
     run.check()?;
     if let CrateSource::Registry { name, version } = krate {
         // The registry must have served the crate that was asked for (M6).
@@ -50,11 +62,16 @@ pub(super) fn read_crate(
             }
         }
     }
-    let sha256 = {
-        let _span = timing::span("hash");
-        crate::ids::hex(&sha2::Sha256::digest(&bytes))
-    };
     Ok((archive, sha256))
+}
+
+/// From this size on, the crate's SHA-256 is computed beside the inflating (a thread costs
+/// tens of microseconds).
+const PARALLEL_SHA256_BYTES: usize = 128 << 10;
+
+fn sha256_hex(bytes: &[u8]) -> String {
+    let _span = timing::span("hash");
+    crate::ids::hex(&sha2::Sha256::digest(bytes))
 }
 
 fn read_limited(path: &std::path::Path, limits: &Limits) -> Result<Vec<u8>, Error> {
