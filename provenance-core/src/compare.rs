@@ -232,19 +232,15 @@ pub fn compare(
         .collect();
 
     let kind = repo.gix().object_hash();
-    let to_hash = archive
-        .files
-        .iter()
-        .filter(|(path, _)| {
-            !generated.contains(path.as_str())
-                && !explained_dirs.contains(*path)
-                && expected
-                    .get(*path)
-                    .is_some_and(|e| matches!(e.content, Content::Blob { .. }))
-        })
-        .map(|(path, file)| (path.as_str(), file))
-        .collect();
-    let ids = published_ids(to_hash, kind);
+    // The blob ids of the files compared with a repository blob.
+    let to_hash = archive.files.iter().filter(|(path, _)| {
+        !generated.contains(path.as_str())
+            && !explained_dirs.contains(*path)
+            && expected
+                .get(*path)
+                .is_some_and(|e| matches!(e.content, Content::Blob { .. }))
+    });
+    let ids = published_ids(to_hash.map(|(p, f)| (p.as_str(), f)).collect(), kind);
     let mut diffs = DiffBudget {
         left: if options.all_diffs {
             usize::MAX
@@ -304,17 +300,7 @@ pub fn compare(
         &mut out.differences,
     )?;
     out.findings.extend(findings(archive, &out.differences));
-    if diffs.omitted > 0 {
-        out.findings.push(Finding::new(
-            "diffs_omitted",
-            Severity::Info,
-            format!(
-                "{} more differing text file{} summarised without a diff (sizes and sha-256 only): the first {FULL_DIFFS} are shown in full; `--all-diffs` (option `all_diffs`) shows every diff",
-                diffs.omitted,
-                if diffs.omitted == 1 { " is" } else { "s are" },
-            ),
-        ));
-    }
+    out.findings.extend(diffs.finding());
     out.differences
         .sort_by(|a, b| (&a.path, a.kind).cmp(&(&b.path, b.kind)));
     out.differences
@@ -379,8 +365,10 @@ fn published_ids<'a>(
             .collect::<Vec<_>>()
     };
     let total: usize = files.iter().map(|(_, f)| f.data.len()).sum();
-    let cores = std::thread::available_parallelism().map_or(1, std::num::NonZero::get);
-    if cores < 2 || total < PARALLEL_HASH_BYTES {
+    // (`available_parallelism` reads cgroup files: only asked when there is enough to hash.)
+    if total < PARALLEL_HASH_BYTES
+        || std::thread::available_parallelism().map_or(1, std::num::NonZero::get) < 2
+    {
         return hash(&files).into_iter().collect();
     }
     let mut seen = 0;
@@ -408,6 +396,23 @@ fn published_ids<'a>(
 struct DiffBudget {
     left: usize,
     omitted: usize,
+}
+
+impl DiffBudget {
+    /// The `diffs_omitted` finding, when diffs were left out.
+    fn finding(&self) -> Option<Finding> {
+        (self.omitted > 0).then(|| {
+            Finding::new(
+                "diffs_omitted",
+                Severity::Info,
+                format!(
+                    "{} more differing text file{} summarised without a diff (sizes and sha-256 only): the first {FULL_DIFFS} are shown in full; `--all-diffs` (option `all_diffs`) shows every diff",
+                    self.omitted,
+                    if self.omitted == 1 { " is" } else { "s are" },
+                ),
+            )
+        })
+    }
 }
 
 /// The `diff` text of a differing file whose both sides are in memory: nothing for line endings
