@@ -240,7 +240,8 @@ pub fn compare(
                 .get(*path)
                 .is_some_and(|e| matches!(e.content, Content::Blob { .. }))
     });
-    let ids = published_ids(to_hash.map(|(p, f)| (p.as_str(), f)).collect(), kind);
+    let to_hash: Vec<_> = to_hash.map(|(p, f)| (p.as_str(), f)).collect();
+    let ids = published_ids(&to_hash, kind);
     let mut diffs = DiffBudget {
         left: if options.all_diffs {
             usize::MAX
@@ -279,10 +280,12 @@ pub fn compare(
             });
             continue;
         };
-        let id = ids.get(path.as_str()).copied();
-        match compare_file(
-            path, file, id, exp, selection, repo, kind, limits, &mut diffs,
-        )? {
+        // (`None`: a SHA-1 collision was detected.)
+        let id = match ids.get(path.as_str()) {
+            Some(id) => *id,
+            None => file.blob_id(kind),
+        };
+        match compare_file(path, file, id, exp, selection, repo, limits, &mut diffs)? {
             Some(d) => out.differences.push(d),
             None if matches!(exp.content, Content::Blob { .. }) => out.files.equal += 1,
             None => {}
@@ -355,7 +358,7 @@ const PARALLEL_HASH_BYTES: usize = 256 << 10;
 /// halves by size and hashed on two threads (SHA-1 with collision detection is the costliest
 /// step of a large crate that matches).
 fn published_ids<'a>(
-    files: Vec<(&'a str, &'a crate::archive::File)>,
+    files: &[(&'a str, &'a crate::archive::File)],
     kind: gix::hash::Kind,
 ) -> HashMap<&'a str, Option<gix::ObjectId>> {
     let _span = timing::span("hash");
@@ -369,7 +372,7 @@ fn published_ids<'a>(
     if total < PARALLEL_HASH_BYTES
         || std::thread::available_parallelism().map_or(1, std::num::NonZero::get) < 2
     {
-        return hash(&files).into_iter().collect();
+        return hash(files).into_iter().collect();
     }
     let mut seen = 0;
     let split = files
@@ -448,11 +451,10 @@ fn diff_text(
 fn compare_file(
     path: &str,
     file: &crate::archive::File,
-    published_id: Option<Option<gix::ObjectId>>,
+    published_id: Option<gix::ObjectId>,
     exp: &Expected,
     selection: &Selection,
     repo: &Repo,
-    kind: gix::hash::Kind,
     limits: &Limits,
     diffs: &mut DiffBudget,
 ) -> Result<Option<Difference>, Error> {
@@ -460,11 +462,9 @@ fn compare_file(
         // Already a (blocking) finding from the rebuild; nothing to compare with.
         return Ok(None);
     };
-    let published_id = published_id
-        .unwrap_or_else(|| file.blob_id(kind))
-        .ok_or_else(|| Error::Collision {
-            path: path.to_owned(),
-        })?;
+    let published_id = published_id.ok_or_else(|| Error::Collision {
+        path: path.to_owned(),
+    })?;
     if published_id == *id {
         return Ok(None);
     }
