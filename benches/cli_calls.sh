@@ -20,7 +20,8 @@
 # repository), so that `git worktree add` never writes into the snapshots.
 #
 # Usage: benches/cli_calls.sh [CRATE...]   (RUNS=15 REF_RUNS=3 by default; SKIP_REFERENCE=1
-#        skips the reference method; CRATE_PROVENANCE_BIN=PATH measures another binary; needs
+#        skips the reference method; CRATE_PROVENANCE_BIN=PATH measures another binary;
+#        BASELINE_BIN=PATH also measures an older build, interleaved with ours, as "before"; needs
 #        cargo, git, python3, /usr/bin/time)
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -175,9 +176,11 @@ STAGE_COLS = ["main", "read_crate", "inflate", "hash", "open_repository", "looku
               "rebuild", "compare", "diff", "classify", "cross_checks", "json"]
 print(f"load before: {open('/proc/loadavg').read().split()[:3]}", file=sys.stderr)
 start = statistics.median(wall_ns([BIN, "--version"])[0] for _ in range(RUNS))
-breakdown, ratios = [], []
-print("| crate | files | verdict | ours | reference | reference / ours | peak RSS |")
-print("|---|---:|---|---:|---:|---:|---:|")
+BASELINE = os.environ.get("BASELINE_BIN")
+breakdown, ratios, before_ratios = [], [], []
+extra = " before | before / ours |" if BASELINE else ""
+print("| crate | files | verdict | ours | reference | reference / ours | peak RSS |" + extra)
+print("|---|---:|---|---:|---:|---:|---:|" + ("---:|---:|" if BASELINE else ""))
 for i, (name, version, snapshot, sha) in enumerate(CRATES):
     if only and name not in only:
         continue
@@ -188,7 +191,13 @@ for i, (name, version, snapshot, sha) in enumerate(CRATES):
     verdict = json.loads(out.stdout).get("verdict", "error")
     for _ in range(2):
         wall_ns(argv)
-    ours = statistics.median(wall_ns(argv)[0] for _ in range(RUNS))
+    if BASELINE:  # interleaved, so that both see the same load
+        base_argv = [BASELINE] + argv[1:]
+        wall_ns(base_argv)
+        pairs = [(wall_ns(argv)[0], wall_ns(base_argv)[0]) for _ in range(RUNS)]
+        ours, before = (statistics.median(x) for x in zip(*pairs))
+    else:
+        ours = statistics.median(wall_ns(argv)[0] for _ in range(RUNS))
     st = stages(crate, repo, max(3, RUNS // 3))
     rss = peak_rss_kib(crate, repo)
     ref = None if os.environ.get("SKIP_REFERENCE") else reference(repo, rev, path, crate)
@@ -198,7 +207,10 @@ for i, (name, version, snapshot, sha) in enumerate(CRATES):
     cols = [f"{st[c]:.2f}" if c in st else "-" for c in STAGE_COLS]
     breakdown.append(f"| {name} | {st.get('start', float('nan')):.2f} | " + " | ".join(cols) + " |")
     print(f"| {name}-{version} | {files} | {verdict} | {ms(ours)} | {ms(ref) if ref else 'n/a'} | "
-          f"{f'{ratio:.0f}x' if ratio else 'n/a'} | {rss / 1024:.1f} MiB |", flush=True)
+          f"{f'{ratio:.0f}x' if ratio else 'n/a'} | {rss / 1024:.1f} MiB |"
+          + (f" {ms(before)} | {before / ours:.1f}x |" if BASELINE else ""), flush=True)
+    if BASELINE and i < MEDIAN_OF:
+        before_ratios.append(before / ours)
 print()
 print("Stages (ms, median; `start` = wall clock − `main` of the same process: process start, loading, exit):")
 print()
@@ -209,5 +221,7 @@ print()
 print(f"process start (`--version`): {ms(start)}")
 if ratios:
     print(f"median reference / ours over {len(ratios)} crates: {statistics.median(ratios):.0f}x")
+if before_ratios:
+    print(f"median before / ours over {len(before_ratios)} crates: {statistics.median(before_ratios):.2f}x")
 print(f"load average after: {' '.join(open('/proc/loadavg').read().split()[:3])}; machine: {os.cpu_count()} cores")
 PY
