@@ -82,6 +82,10 @@ enum Command {
         /// URL or a local directory. Repeatable.
         #[arg(long = "mirror", value_name = "FROM=TO")]
         mirror: Vec<String>,
+        /// Give a unified diff for every differing text file (default: the first 20; the
+        /// others are summarised with sizes and SHA-256).
+        #[arg(long)]
+        all_diffs: bool,
         /// Write an SLSA verification summary attestation (in-toto Statement v1) of the result
         /// to this file (`PASSED` only for `match`).
         #[arg(long, value_name = "FILE")]
@@ -175,6 +179,24 @@ enum Command {
 }
 
 fn main() -> ExitCode {
+    // Benchmarks: `CRATE_PROVENANCE_TIMINGS=1` prints the stage timings to stderr at exit
+    // (`timing NAME MS` lines; benches/cli_calls.sh reads them).
+    let timings = std::env::var_os("CRATE_PROVENANCE_TIMINGS").is_some_and(|v| v == "1");
+    if !timings {
+        return run();
+    }
+    let start = std::time::Instant::now();
+    provenance_core::timing::enable();
+    let code = run();
+    provenance_core::timing::add("main", start.elapsed());
+    let mut err = std::io::stderr().lock();
+    for (name, d) in provenance_core::timing::take() {
+        let _ = writeln!(err, "timing {name} {:.3}", d.as_secs_f64() * 1e3);
+    }
+    code
+}
+
+fn run() -> ExitCode {
     let cli = match Cli::try_parse() {
         Ok(c) => c,
         Err(e) => {
@@ -196,6 +218,7 @@ fn main() -> ExitCode {
             allow_insecure_transport,
             no_assisted,
             mirror,
+            all_diffs,
             attest,
             signing_key,
         } => {
@@ -238,6 +261,7 @@ fn main() -> ExitCode {
                 Ok(m) => m,
                 Err(e) => return usage_error(format, &e),
             };
+            options.all_diffs = all_diffs;
             let signer = match signing_key.as_deref().map(attest::Signer::load).transpose() {
                 Ok(s) => s,
                 Err(e) => return usage_error(format, &e),
@@ -246,18 +270,24 @@ fn main() -> ExitCode {
             if let Some(r) = repo {
                 request = request.with_repo(RepoSource::parse(&r));
             }
-            match provenance_core::verify(&request) {
+            let verified = {
+                let _span = provenance_core::timing::span("verify");
+                provenance_core::verify(&request)
+            };
+            match verified {
                 Ok(report) => {
                     if let Some(path) = &attest
                         && let Err(e) = attest::write_verify(path, &report, signer.as_ref())
                     {
                         return error_exit(format, provenance_core::ErrorKind::Io, &e);
                     }
+                    let span = provenance_core::timing::span("json");
                     let text = match format {
                         Format::Json => report.to_json() + "\n",
                         Format::Human => render::human(&report, std::io::stdout().is_terminal()),
                     };
                     emit(&text);
+                    drop(span);
                     ExitCode::from(report.verdict.exit_code())
                 }
                 Err(e) => error_exit(format, e.kind(), &render::error_chain(&e)),

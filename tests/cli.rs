@@ -460,3 +460,66 @@ fn cross_checks_tag_and_dirty() {
     );
     assert_eq!(v["source"]["dirty"], true);
 }
+
+/// Issue 19: `verify` gives the first 20 differing text files a unified diff and summarises the
+/// rest (`diffs_omitted`); `--all-diffs` gives every diff.
+#[test]
+fn diffs_are_bounded_unless_all_diffs() {
+    let (e, prefix, mut entries) = ryu_entries();
+    let generated = [
+        "Cargo.toml",
+        "Cargo.toml.orig",
+        ".cargo_vcs_info.json",
+        "Cargo.lock",
+    ];
+    for (path, entry) in &mut entries {
+        if let TarEntry::File(data) = entry
+            && !generated.contains(&path.as_str())
+            && std::str::from_utf8(data).is_ok()
+        {
+            data.extend_from_slice(b"\n// changed after the commit\n");
+        }
+    }
+    let tmp = tempfile::tempdir().unwrap();
+    let c = write_crate(tmp.path(), "many", &prefix, &entries);
+    let run = |extra: &[&str]| {
+        let mut args = vec![
+            OsStr::new("verify"),
+            OsStr::new("--crate-file"),
+            c.as_os_str(),
+            OsStr::new("--repo"),
+            e.repo.as_os_str(),
+            OsStr::new("--format"),
+            OsStr::new("json"),
+        ];
+        args.extend(extra.iter().map(OsStr::new));
+        let (code, out, err) = cli(args);
+        assert_eq!(code, 1, "{err}");
+        serde_json::from_str::<serde_json::Value>(&out).unwrap()
+    };
+    let count = |r: &serde_json::Value, prefix: &str| {
+        r["differences"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|d| d["diff"].as_str().is_some_and(|t| t.starts_with(prefix)))
+            .count()
+    };
+    let omitted = |r: &serde_json::Value| {
+        r["findings"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|f| f["kind"] == "diffs_omitted")
+    };
+    let bounded = run(&[]);
+    let all = run(&["--all-diffs"]);
+    let changed = all["differences"].as_array().unwrap().len();
+    assert!(changed > 20, "{changed}: {all}");
+    assert_eq!(count(&all, "--- a/"), changed);
+    assert_eq!(count(&all, "diff not shown"), 0);
+    assert!(!omitted(&all));
+    assert_eq!(count(&bounded, "--- a/"), 20);
+    assert_eq!(count(&bounded, "diff not shown"), changed - 20);
+    assert!(omitted(&bounded), "{bounded}");
+}

@@ -3,13 +3,14 @@
 //! tree entry's id; a blob is read from the repository only when the ids differ, to produce a
 //! unified diff (text) or sizes and SHA-256 (binary).
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 
 use sha2::Digest;
 
 use crate::archive::{Anomaly, CrateArchive};
 use crate::error::ErrorKind;
 use crate::limits::Limits;
+use crate::progress::timing;
 use crate::rebuild::{Content, Expected, Selection};
 use crate::repo::Repo;
 use crate::report::{Difference, DifferenceKind, FileCounts, FileDigest, Finding, Severity};
@@ -44,12 +45,61 @@ impl Error {
     }
 }
 
+/// How many differing text files get a full unified diff in one comparison (in path order);
+/// the others are summarised (sizes + SHA-256 of both sides) unless [`Options::all_diffs`].
+/// A crate whose every file differs (e.g. CRLF throughout) would otherwise cost a line diff per
+/// file: seconds, and a report nobody reads to the end.
+pub const FULL_DIFFS: usize = 20;
+
 /// Options for [`compare`].
 #[derive(Debug, Clone, Default)]
 #[non_exhaustive]
 pub struct Options {
     /// Limits (text diff size, blob size).
     pub limits: Limits,
+    /// A unified diff for every differing text file, not only the first [`FULL_DIFFS`].
+    pub all_diffs: bool,
+}
+
+/// The `diff` text of a difference whose sides are equal once CRLF line endings are read as LF:
+/// no line diff (every line would differ).
+pub const LINE_ENDINGS_ONLY: &str = "files differ only in line endings (crlf / lf); no line diff";
+
+/// Whether `a` and `b` are both text, differ, and are equal once every `\r\n` is read as `\n`
+/// (the `line_endings` category's test).
+pub fn line_endings_only(a: &[u8], b: &[u8]) -> bool {
+    /// The length of the common prefix, 16 bytes at a time while they are equal.
+    fn common_prefix(a: &[u8], b: &[u8]) -> usize {
+        let n = a.len().min(b.len());
+        let mut i = 0;
+        while i + 16 <= n && a[i..i + 16] == b[i..i + 16] {
+            i += 16;
+        }
+        while i < n && a[i] == b[i] {
+            i += 1;
+        }
+        i
+    }
+    if a == b || !is_text(a) || !is_text(b) {
+        return false;
+    }
+    let (mut a, mut b) = (a, b);
+    let mut prev = 0u8;
+    loop {
+        let k = common_prefix(a, b);
+        if k > 0 {
+            prev = a[k - 1];
+        }
+        (a, b) = (&a[k..], &b[k..]);
+        // After a shared `\r`, `\r\n` against `\n` means `\r\r\n` (→ `\r\n`) against
+        // `\r\n` (→ `\n`): a real difference.
+        match (a, b) {
+            ([], []) => return true,
+            ([b'\r', b'\n', ..], [b'\n', ..]) if prev != b'\r' => a = &a[1..],
+            ([b'\n', ..], [b'\r', b'\n', ..]) if prev != b'\r' => b = &b[1..],
+            _ => return false,
+        }
+    }
 }
 
 /// The result of [`compare`].
@@ -182,6 +232,24 @@ pub fn compare(
         .collect();
 
     let kind = repo.gix().object_hash();
+    // The blob ids of the files compared with a repository blob.
+    let to_hash = archive.files.iter().filter(|(path, _)| {
+        !generated.contains(path.as_str())
+            && !explained_dirs.contains(*path)
+            && expected
+                .get(*path)
+                .is_some_and(|e| matches!(e.content, Content::Blob { .. }))
+    });
+    let to_hash: Vec<_> = to_hash.map(|(p, f)| (p.as_str(), f)).collect();
+    let ids = published_ids(&to_hash, kind);
+    let mut diffs = DiffBudget {
+        left: if options.all_diffs {
+            usize::MAX
+        } else {
+            FULL_DIFFS
+        },
+        omitted: 0,
+    };
     for (path, file) in &archive.files {
         out.files.published += 1;
         if generated.contains(path.as_str()) {
@@ -212,7 +280,12 @@ pub fn compare(
             });
             continue;
         };
-        match compare_file(path, file, exp, selection, repo, kind, limits)? {
+        // (`None`: a SHA-1 collision was detected.)
+        let id = match ids.get(path.as_str()) {
+            Some(id) => *id,
+            None => file.blob_id(kind),
+        };
+        match compare_file(path, file, id, exp, selection, repo, limits, &mut diffs)? {
             Some(d) => out.differences.push(d),
             None if matches!(exp.content, Content::Blob { .. }) => out.files.equal += 1,
             None => {}
@@ -230,6 +303,7 @@ pub fn compare(
         &mut out.differences,
     )?;
     out.findings.extend(findings(archive, &out.differences));
+    out.findings.extend(diffs.finding());
     out.differences
         .sort_by(|a, b| (&a.path, a.kind).cmp(&(&b.path, b.kind)));
     out.differences
@@ -276,22 +350,120 @@ fn directory_links(
     explained_dirs
 }
 
+/// Below this many bytes to hash, one thread hashes them all: a second thread saves at most
+/// half of ~2.5 ms here, and on a busy machine waiting for it to be scheduled can cost more.
+const PARALLEL_HASH_BYTES: usize = 1 << 20;
+
+/// The git blob ids of `files` (`None`: a SHA-1 collision was detected), keyed by path. With
+/// more than [`PARALLEL_HASH_BYTES`] to hash and a second core, the files are split in two
+/// halves by size and hashed on two threads (SHA-1 with collision detection is the costliest
+/// step of a large crate that matches).
+fn published_ids<'a>(
+    files: &[(&'a str, &'a crate::archive::File)],
+    kind: gix::hash::Kind,
+) -> HashMap<&'a str, Option<gix::ObjectId>> {
+    let _span = timing::span("hash");
+    let hash = |part: &[(&'a str, &'a crate::archive::File)]| {
+        part.iter()
+            .map(|(path, file)| (*path, file.blob_id(kind)))
+            .collect::<Vec<_>>()
+    };
+    let total: usize = files.iter().map(|(_, f)| f.data.len()).sum();
+    // (`available_parallelism` reads cgroup files: only asked when there is enough to hash.)
+    if total < PARALLEL_HASH_BYTES
+        || std::thread::available_parallelism().map_or(1, std::num::NonZero::get) < 2
+    {
+        return hash(files).into_iter().collect();
+    }
+    let mut seen = 0;
+    let split = files
+        .iter()
+        .position(|(_, f)| {
+            seen += f.data.len();
+            seen * 2 >= total
+        })
+        .map_or(files.len(), |i| i + 1);
+    let (first, second) = files.split_at(split);
+    std::thread::scope(|s| {
+        let other = s.spawn(|| hash(second));
+        let mut ids: HashMap<_, _> = hash(first).into_iter().collect();
+        ids.extend(
+            other
+                .join()
+                .unwrap_or_else(|panic| std::panic::resume_unwind(panic)),
+        );
+        ids
+    })
+}
+
+/// Full diffs left in one comparison, and how many were summarised instead.
+struct DiffBudget {
+    left: usize,
+    omitted: usize,
+}
+
+impl DiffBudget {
+    /// The `diffs_omitted` finding, when diffs were left out.
+    fn finding(&self) -> Option<Finding> {
+        (self.omitted > 0).then(|| {
+            Finding::new(
+                "diffs_omitted",
+                Severity::Info,
+                format!(
+                    "{} more differing text file{} summarised without a diff (sizes and sha-256 only): the first {FULL_DIFFS} are shown in full; `--all-diffs` (option `all_diffs`) shows every diff",
+                    self.omitted,
+                    if self.omitted == 1 { " is" } else { "s are" },
+                ),
+            )
+        })
+    }
+}
+
+/// The `diff` text of a differing file whose both sides are in memory: nothing for line endings
+/// alone, a unified diff while the budget lasts, else a summary.
+fn diff_text(
+    path: &str,
+    repo: &[u8],
+    published: &[u8],
+    limits: &Limits,
+    budget: &mut DiffBudget,
+) -> String {
+    if line_endings_only(repo, published) {
+        return LINE_ENDINGS_ONLY.to_owned();
+    }
+    let text = is_text(repo) && is_text(published);
+    if text && budget.left == 0 {
+        budget.omitted += 1;
+        return format!(
+            "diff not shown (only the first {FULL_DIFFS} are; `--all-diffs` shows every one): repository {} bytes, published {} bytes",
+            repo.len(),
+            published.len()
+        );
+    }
+    if text {
+        budget.left -= 1;
+    }
+    render_diff(path, repo, published, limits)
+}
+
 /// One published file against the file cargo would package under its name: `None` when the
 /// blob ids are equal (or the expected content is outside the repository, already a finding).
+#[allow(clippy::too_many_arguments)]
 fn compare_file(
     path: &str,
     file: &crate::archive::File,
+    published_id: Option<gix::ObjectId>,
     exp: &Expected,
     selection: &Selection,
     repo: &Repo,
-    kind: gix::hash::Kind,
     limits: &Limits,
+    diffs: &mut DiffBudget,
 ) -> Result<Option<Difference>, Error> {
     let Content::Blob { id, repo_path, .. } = &exp.content else {
         // Already a (blocking) finding from the rebuild; nothing to compare with.
         return Ok(None);
     };
-    let published_id = file.blob_id(kind).ok_or_else(|| Error::Collision {
+    let published_id = published_id.ok_or_else(|| Error::Collision {
         path: path.to_owned(),
     })?;
     if published_id == *id {
@@ -332,12 +504,13 @@ fn compare_file(
             severity: None,
         }));
     }
+    let _span = timing::span("diff");
     let blob = repo.blob(*id, limits.max_blob_bytes)?;
     Ok(Some(Difference {
         path: path.to_owned(),
         kind: DifferenceKind::ContentDiffers,
         diff: Some(if file.retained() {
-            render_diff(path, &blob, &file.data, limits)
+            diff_text(path, &blob, &file.data, limits, diffs)
         } else {
             format!(
                 "binary files differ: repository {} bytes, published {} bytes (too large to diff)",
@@ -465,6 +638,7 @@ fn findings(archive: &CrateArchive, differences: &[Difference]) -> Vec<Finding> 
             d.kind,
             DifferenceKind::ContentDiffers | DifferenceKind::OnlyInPublished
         ) && let Some(f) = archive.files.get(&d.path)
+            && crate::text::may_hold_bidi_or_invisible(&f.data)
             && let Ok(text) = std::str::from_utf8(&f.data)
             && let Some(c) = text.chars().find(|c| crate::text::is_bidi_or_invisible(*c))
         {
@@ -490,5 +664,53 @@ pub(crate) fn rebuild_join(a: &str, b: &str) -> String {
         b.to_owned()
     } else {
         format!("{a}/{b}")
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::line_endings_only;
+
+    /// The definition: both text, different, equal once `\r\n` is read as `\n`.
+    fn oracle(a: &[u8], b: &[u8]) -> bool {
+        let norm = |d: &[u8]| String::from_utf8_lossy(d).replace("\r\n", "\n");
+        a != b && super::is_text(a) && super::is_text(b) && norm(a) == norm(b)
+    }
+
+    #[test]
+    fn line_endings_only_agrees_with_normalizing() {
+        let pieces: &[&[u8]] = &[b"a", b"\r", b"\n", b"\r\n", b"0123456789abcdefXYZ", b"\0"];
+        // Every sequence of up to 4 pieces, paired with its all-LF and all-CRLF forms and with
+        // every input of at most 3 bytes.
+        let mut inputs: Vec<Vec<u8>> = vec![Vec::new()];
+        for _ in 0..4 {
+            let last: Vec<Vec<u8>> = inputs.clone();
+            for s in last.iter().filter(|s| s.len() < 40) {
+                for p in pieces {
+                    let mut t = s.clone();
+                    t.extend_from_slice(p);
+                    inputs.push(t);
+                }
+            }
+        }
+        inputs.sort();
+        inputs.dedup();
+        let short: Vec<&Vec<u8>> = inputs.iter().filter(|s| s.len() <= 3).collect();
+        let mut positives = 0;
+        for a in &inputs {
+            let lf: Vec<u8> = String::from_utf8_lossy(a)
+                .replace("\r\n", "\n")
+                .into_bytes();
+            let crlf: Vec<u8> = String::from_utf8_lossy(&lf)
+                .replace('\n', "\r\n")
+                .into_bytes();
+            for b in [&lf, &crlf].into_iter().chain(short.iter().copied()) {
+                assert_eq!(line_endings_only(a, b), oracle(a, b), "{a:?} {b:?}");
+                assert_eq!(line_endings_only(b, a), oracle(b, a), "{b:?} {a:?}");
+                positives += usize::from(oracle(a, b));
+            }
+        }
+        assert!(positives > 100, "{positives}");
+        assert!(!line_endings_only(b"x\r\r\n", b"x\r\n"));
     }
 }

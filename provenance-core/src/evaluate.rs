@@ -8,7 +8,7 @@
 use crate::archive::CrateArchive;
 use crate::classify::{self, categorize_all, era};
 use crate::compare::{self, Comparison};
-use crate::progress::Stage;
+use crate::progress::{Stage, timing};
 use crate::rebuild::{self, PackageLocation, Rules, Selection};
 use crate::repo::{CommitInfo, Repo};
 use crate::report::{Difference, FileCounts, Finding, Severity, Verdict};
@@ -67,7 +67,11 @@ pub(crate) fn evaluate(
     path: Option<&str>,
 ) -> Result<Evaluation, Error> {
     run.progress.stage(Stage::Rebuild, None);
-    let location = match locate(run, krate, repo, commit, path)? {
+    let located = {
+        let _span = timing::span("rebuild");
+        locate(run, krate, repo, commit, path)?
+    };
+    let location = match located {
         Ok(location) => location,
         Err(verdict) => return Ok(verdict),
     };
@@ -171,6 +175,7 @@ fn rebuild_and_compare(
     let limits = &run.options.limits;
     let copts = compare::Options {
         limits: limits.clone(),
+        all_diffs: run.options.all_diffs,
     };
     let mut results: Vec<(Rules, Outcome)> = Vec::new();
     for rules in rule_sets {
@@ -184,11 +189,19 @@ fn rebuild_and_compare(
             rules,
             limits: limits.clone(),
         };
-        match rebuild::rebuild(repo, commit, location, &ropts) {
+        let rebuilt = {
+            let _span = timing::span("rebuild");
+            rebuild::rebuild(repo, commit, location, &ropts)
+        };
+        match rebuilt {
             Ok(sel) => {
                 run.progress
                     .stage(Stage::Compare, Some(archive.files.len() as u64));
-                let mut cmp = compare::compare(archive, &sel, repo, &copts)?;
+                let mut cmp = {
+                    let _span = timing::span("compare");
+                    compare::compare(archive, &sel, repo, &copts)?
+                };
+                let _span = timing::span("classify");
                 categorize_all(&mut cmp.differences, archive, &sel, repo, limits)?;
                 run.progress.inc(archive.files.len() as u64);
                 results.push((rules, Ok((sel, cmp))));

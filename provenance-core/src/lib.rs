@@ -88,7 +88,7 @@ pub use classify::{
 };
 pub use error::{ErrorKind, LimitError, error_message};
 pub use limits::Limits;
-pub use progress::{Discard, Progress, Stage};
+pub use progress::{Discard, Progress, Stage, timing};
 pub use report::{
     Assisted, Category, CrateId, Difference, DifferenceKind, FileCounts, FileDigest, Finding,
     Report, SCHEMA_VERSION, Severity, Source, SourceHow, Verdict,

@@ -52,3 +52,68 @@ impl Progress for Discard {
     fn stage(&mut self, _: Stage, _: Option<u64>) {}
     fn inc(&mut self, _: u64) {}
 }
+
+/// Stage timings for benchmarks (`CRATE_PROVENANCE_TIMINGS=1` in the CLI): wall time spent in
+/// named spans, summed per name over the whole process. Off by default; while off, a span costs
+/// one relaxed atomic load. Spans of one name may nest others (`compare` holds `hash` and `diff`),
+/// so the sums are not meant to add up.
+pub mod timing {
+    use std::sync::Mutex;
+    use std::sync::atomic::{AtomicBool, Ordering};
+    use std::time::{Duration, Instant};
+
+    static ENABLED: AtomicBool = AtomicBool::new(false);
+    static TOTALS: Mutex<Vec<(&'static str, Duration)>> = Mutex::new(Vec::new());
+
+    /// Start recording spans (process-wide).
+    pub fn enable() {
+        ENABLED.store(true, Ordering::Relaxed);
+    }
+
+    /// A running span; its time is added to its name's total when dropped.
+    #[derive(Debug)]
+    #[must_use = "a span measures until it is dropped"]
+    pub struct Span {
+        name: &'static str,
+        start: Option<Instant>,
+    }
+
+    /// Measure from now until the returned span is dropped.
+    pub fn span(name: &'static str) -> Span {
+        Span {
+            name,
+            start: ENABLED.load(Ordering::Relaxed).then(Instant::now),
+        }
+    }
+
+    impl Drop for Span {
+        fn drop(&mut self) {
+            if let Some(start) = self.start {
+                add(self.name, start.elapsed());
+            }
+        }
+    }
+
+    /// Add `elapsed` to the total of `name` (when enabled).
+    pub fn add(name: &'static str, elapsed: Duration) {
+        if !ENABLED.load(Ordering::Relaxed) {
+            return;
+        }
+        let mut totals = TOTALS
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        match totals.iter_mut().find(|(n, _)| *n == name) {
+            Some((_, d)) => *d += elapsed,
+            None => totals.push((name, elapsed)),
+        }
+    }
+
+    /// The totals so far, in the order the names were first met, and reset them.
+    pub fn take() -> Vec<(&'static str, Duration)> {
+        std::mem::take(
+            &mut *TOTALS
+                .lock()
+                .unwrap_or_else(std::sync::PoisonError::into_inner),
+        )
+    }
+}

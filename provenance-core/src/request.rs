@@ -97,6 +97,11 @@ pub struct Options {
     /// rewriting of the crate's repository, tag lookups and submodule URLs
     /// ([`fetch::mirror`]). Default: none.
     pub mirrors: Vec<fetch::Mirror>,
+    /// A unified diff for every differing text file. Default `false`: the first
+    /// [`FULL_DIFFS`](crate::compare::FULL_DIFFS) in path order get one, the others are
+    /// summarised (sizes + SHA-256) with a `diffs_omitted` finding; files that differ only in
+    /// line endings never get a line diff.
+    pub all_diffs: bool,
 }
 
 impl Default for Options {
@@ -112,6 +117,7 @@ impl Default for Options {
             allow_insecure_transport: false,
             unreachable_is_not_found: false,
             mirrors: Vec::new(),
+            all_diffs: false,
         }
     }
 }

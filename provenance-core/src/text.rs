@@ -25,3 +25,10 @@ pub fn escape(bytes: &[u8]) -> String {
 pub fn is_bidi_or_invisible(c: char) -> bool {
     matches!(c, '\u{200b}'..='\u{200f}' | '\u{202a}'..='\u{202e}' | '\u{2066}'..='\u{2069}' | '\u{feff}')
 }
+
+/// Whether UTF-8 `data` can contain a character [`is_bidi_or_invisible`] accepts: they are all
+/// encoded starting with the byte 0xE2 (U+2000–U+2FFF) or 0xEF (U+FEFF). A fast byte search
+/// that lets callers skip decoding files without either byte.
+pub fn may_hold_bidi_or_invisible(data: &[u8]) -> bool {
+    data.contains(&0xE2) || data.contains(&0xEF)
+}

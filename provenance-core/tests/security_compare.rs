@@ -596,3 +596,85 @@ fn e14_deterministic() {
         fwd.replace(&r.krate.sha256, "X")
     });
 }
+
+/// Issue 19: the first `FULL_DIFFS` differing text files (path order) get a unified diff, the
+/// others sizes + SHA-256 and a `diffs_omitted` finding, unless `all_diffs`; files that differ
+/// only in line endings get no line diff and do not count.
+#[test]
+fn e15_diffs_bounded_unless_all_diffs() {
+    use provenance_core::compare::{FULL_DIFFS, LINE_ENDINGS_ONLY};
+    let n = FULL_DIFFS + 5;
+    let names: Vec<String> = (0..n).map(|i| format!("src/m{i:02}.rs")).collect();
+    let repo_text: Vec<String> = (0..n).map(|i| format!("pub fn m{i}() {{}}\n")).collect();
+    let crate_text: Vec<String> = (0..n)
+        .map(|i| format!("pub fn m{i}() -> u8 {{ 1 }}\n"))
+        .collect();
+    let lf = b"pub fn a() {}\npub fn b() {}\n";
+    let crlf = b"pub fn a() {}\r\npub fn b() {}\r\n";
+    let mut files = vec![lib(), ("src/crlf.rs", Spec::File(lf))];
+    files.extend(
+        names
+            .iter()
+            .zip(&repo_text)
+            .map(|(p, t)| (p.as_str(), Spec::File(t.as_bytes()))),
+    );
+    let sb = Sandbox::new();
+    let c = repo_with(&sb, &files);
+    let mut published: Vec<(&str, &[u8])> = vec![("src/crlf.rs", crlf)];
+    published.extend(
+        names
+            .iter()
+            .zip(&crate_text)
+            .map(|(p, t)| (p.as_str(), t.as_bytes())),
+    );
+    let bytes = crate_of(&with(&c, &published));
+
+    let bounded = sb.verify(&sb.request(bytes.clone())).unwrap();
+    let mut all = sb.request(bytes);
+    all.options.all_diffs = true;
+    let all = sb.verify(&all).unwrap();
+    for r in [&bounded, &all] {
+        assert_eq!(r.verdict, Verdict::Mismatch, "{}", r.to_json());
+        assert_eq!(r.differences.len(), n + 1, "{}", r.to_json());
+        let d = r
+            .differences
+            .iter()
+            .find(|d| d.path == "src/crlf.rs")
+            .unwrap();
+        assert_eq!(d.diff.as_deref(), Some(LINE_ENDINGS_ONLY));
+        assert_eq!(d.category, Some(Category::LineEndings));
+        assert_eq!(d.severity, Some(Severity::Info));
+    }
+    for (i, name) in names.iter().enumerate() {
+        for (r, full) in [(&bounded, i < FULL_DIFFS), (&all, true)] {
+            let d = r.differences.iter().find(|d| d.path == *name).unwrap();
+            let diff = d.diff.as_deref().unwrap();
+            assert_eq!(diff.contains("@@"), full, "{name}: {diff}");
+            assert_eq!(diff.starts_with("diff not shown"), !full, "{name}: {diff}");
+            // Summarised or not, both sides keep their size and SHA-256.
+            let (p, q) = (d.published.as_ref().unwrap(), d.repo.as_ref().unwrap());
+            assert_eq!(
+                (p.size, q.size),
+                (crate_text[i].len() as u64, repo_text[i].len() as u64)
+            );
+            assert_ne!(p.sha256, q.sha256);
+            assert_eq!(d.category, Some(Category::Other));
+        }
+    }
+    assert!(
+        has_finding(&bounded, "diffs_omitted"),
+        "{}",
+        bounded.to_json()
+    );
+    let f = bounded
+        .findings
+        .iter()
+        .find(|f| f.kind == "diffs_omitted")
+        .unwrap();
+    assert!(
+        f.message.starts_with("5 more differing text files"),
+        "{}",
+        f.message
+    );
+    assert!(!has_finding(&all, "diffs_omitted"), "{}", all.to_json());
+}

@@ -112,6 +112,10 @@ pub struct ScanArgs {
     /// local directory. Repeatable.
     #[arg(long = "mirror", value_name = "FROM=TO")]
     mirror: Vec<String>,
+    /// Give a unified diff for every differing text file (default: the first 20 per crate
+    /// version; the others are summarised with sizes and SHA-256).
+    #[arg(long)]
+    all_diffs: bool,
     /// Verify in this process instead of one worker process per crate version (a crash then
     /// ends the whole scan; default: isolated workers, a crash is a `worker_crashed` error).
     #[arg(long)]
@@ -265,6 +269,7 @@ impl ScanArgs {
         options.offline = self.offline;
         options.allow_insecure_transport = self.allow_insecure_transport;
         options.assisted = !self.no_assisted;
+        options.all_diffs = self.all_diffs;
         options.mirrors = provenance_core::fetch::mirror::collect(
             &self.mirror,
             &policy.mirrors,

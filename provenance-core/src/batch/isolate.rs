@@ -73,6 +73,9 @@ pub struct WorkerRequest {
     /// Unreachable repositories are `repository_not_found` (always `true`: the worker verifies
     /// with [`outcome::batch_options`] whatever this says; kept for the protocol).
     pub unreachable_is_not_found: bool,
+    /// A diff for every differing text file (`--all-diffs`); absent in older requests.
+    #[serde(default)]
+    pub all_diffs: bool,
     /// The limits the worker applies to itself.
     pub limits: WorkerLimits,
     /// Repository mirrors (checked by the parent).
@@ -92,6 +95,7 @@ impl WorkerRequest {
             allow_insecure_transport: options.allow_insecure_transport,
             assisted: options.assisted,
             unreachable_is_not_found: true,
+            all_diffs: options.all_diffs,
             limits,
             mirrors: options.mirrors.clone(),
         }
@@ -107,6 +111,7 @@ impl WorkerRequest {
         o.assisted = self.assisted;
         o.unreachable_is_not_found = self.unreachable_is_not_found;
         o.mirrors.clone_from(&self.mirrors);
+        o.all_diffs = self.all_diffs;
         o
     }
 }

@@ -32,7 +32,7 @@ use crate::error::ErrorKind;
 use crate::evaluate::{Evaluation, Published, evaluate};
 use crate::fetch::Want;
 use crate::metadata::VcsInfo;
-use crate::progress::{Discard, Progress, Stage};
+use crate::progress::{Discard, Progress, Stage, timing};
 use crate::repo::{self, CommitInfo, CommitLookup, Repo};
 use crate::report::{
     CrateId, FileCounts, Finding, Report, SCHEMA_VERSION, Severity, Source, SourceHow, Verdict,
@@ -64,6 +64,7 @@ pub fn verify_opts(
     let opened = match repo_source {
         Some(RepoSource::Path(p)) => {
             run.progress.stage(Stage::OpenRepository, None);
+            let _span = timing::span("open_repository");
             Some(Repo::open(p, &options.limits))
         }
         Some(RepoSource::Url(_)) | None => None,
@@ -103,7 +104,9 @@ pub fn verify_opts(
     };
     run.check()?;
     let pubtime = fetched.pubtime.as_deref();
+    let refs_span = timing::span("refs");
     let tag_times = checks::tag_time_findings(&repo, &name, &version, pubtime);
+    drop(refs_span);
     draft.findings.extend(tag_times);
 
     // 4. rebuild → compare → classify at the recorded commit (or the assisted search),
@@ -270,7 +273,11 @@ fn at_commit(
     mut draft: Draft,
 ) -> Result<Report, Error> {
     let path = vcs.path_in_vcs.as_deref();
-    let commit = match repo.lookup_commit(&vcs.sha1)? {
+    let lookup = {
+        let _span = timing::span("lookup_commit");
+        repo.lookup_commit(&vcs.sha1)?
+    };
+    let commit = match lookup {
         CommitLookup::Found(c) => c,
         CommitLookup::Missing => {
             return without_commit(run, krate, repo, path, Verdict::RevisionNotFound, draft);
@@ -316,6 +323,7 @@ fn cross_checks(
     ev: Evaluation,
     draft: &mut Draft,
 ) {
+    let _span = timing::span("cross_checks");
     let (name, version) = (krate.name, krate.version);
     let Draft { report, findings } = draft;
     report.verdict = ev.verdict;
