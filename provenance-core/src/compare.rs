@@ -50,6 +50,9 @@ impl Error {
 pub struct Options {
     /// Limits (text diff size, blob size).
     pub limits: Limits,
+    /// Only say which files differ: no diff, no digests, no blob read (a content difference
+    /// is found from blob ids alone). For comparisons that rank or explain, not for reports.
+    pub ids_only: bool,
 }
 
 /// The result of [`compare`].
@@ -212,7 +215,7 @@ pub fn compare(
             });
             continue;
         };
-        match compare_file(path, file, exp, selection, repo, kind, limits)? {
+        match compare_file(path, file, exp, selection, repo, kind, options)? {
             Some(d) => out.differences.push(d),
             None if matches!(exp.content, Content::Blob { .. }) => out.files.equal += 1,
             None => {}
@@ -285,8 +288,9 @@ fn compare_file(
     selection: &Selection,
     repo: &Repo,
     kind: gix::hash::Kind,
-    limits: &Limits,
+    options: &Options,
 ) -> Result<Option<Difference>, Error> {
+    let limits = &options.limits;
     let Content::Blob { id, repo_path, .. } = &exp.content else {
         // Already a (blocking) finding from the rebuild; nothing to compare with.
         return Ok(None);
@@ -310,6 +314,18 @@ fn compare_file(
                 crate::text::escape(&l.text)
             )),
             published: Some(file.digest()),
+            repo: None,
+            repo_path: rp,
+            category: None,
+            severity: None,
+        }));
+    }
+    if options.ids_only {
+        return Ok(Some(Difference {
+            path: path.to_owned(),
+            kind: DifferenceKind::ContentDiffers,
+            diff: None,
+            published: None,
             repo: None,
             repo_path: rp,
             category: None,

@@ -79,6 +79,7 @@ pub fn verify_opts(
         name: &name,
         version: &version,
         era: Era::of(&cargo_era),
+        era_evidence: &cargo_era.evidence,
     };
     let report = new_report(
         &krate,
