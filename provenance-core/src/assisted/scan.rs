@@ -18,6 +18,9 @@ use crate::limits::Limits;
 use crate::metadata;
 use crate::repo::{self, CommitInfo, CommitLookup, Repo};
 
+/// Commits walked past the oldest commit with this version before the scan ends.
+const PAST_RELEASE: usize = 100;
+
 /// The published files as a tree of directories: node 0 is the package directory.
 #[derive(Debug, Default)]
 pub(crate) struct Target {
@@ -372,6 +375,14 @@ impl<'a> Scanner<'a> {
             };
             if has_version {
                 out.version_commits.push(scored.clone());
+            } else if out
+                .version_commits
+                .last()
+                .is_some_and(|v| order - v.order > PAST_RELEASE)
+            {
+                // Well past the oldest commit with this version: what follows is older
+                // history (earlier releases), not a better candidate.
+                break;
             }
             // Keep the `keep` best: highest score, then the newest.
             let pos = closest
