@@ -183,19 +183,18 @@ pub(crate) fn assisted(
     Ok(Some(best))
 }
 
-/// Tags, then the history scan's candidates, evaluated until one cannot be beaten or a budget
-/// runs out.
-fn search_all(
+/// The version tags that describe this package (its name at the path, its version), each
+/// evaluated; `Ok(true)` when one cannot be beaten. Sets `pkg` to the first one's package path
+/// when it was unknown.
+fn try_tags(
     run: &mut Run<'_>,
     krate: &Published<'_>,
     repo: &Repo,
-    path_hint: Option<&str>,
+    refs: &[(String, gix::ObjectId)],
+    pkg: &mut Option<String>,
     search: &mut Search,
-    walked: &mut u64,
-) -> Result<(), Error> {
+) -> Result<bool, Error> {
     let (name, version) = (krate.name, krate.version);
-    let refs = repo.refs()?;
-    let mut pkg = path_hint.map(str::to_owned);
     for tag in version_tags(name, version) {
         let Some((_, id)) = refs.iter().find(|(r, _)| *r == tag) else {
             continue;
@@ -230,7 +229,7 @@ fn search_all(
             continue;
         }
         if pkg.is_none() {
-            pkg = Some(loc.path.clone());
+            *pkg = Some(loc.path.clone());
         }
         let c = Candidate {
             how: "tag",
@@ -240,8 +239,27 @@ fn search_all(
             score: None,
         };
         if search.evaluate(run, krate, repo, c)? {
-            return Ok(());
+            return Ok(true);
         }
+    }
+    Ok(false)
+}
+
+/// Tags, then the history scan's candidates, evaluated until one cannot be beaten or a budget
+/// runs out.
+fn search_all(
+    run: &mut Run<'_>,
+    krate: &Published<'_>,
+    repo: &Repo,
+    path_hint: Option<&str>,
+    search: &mut Search,
+    walked: &mut u64,
+) -> Result<(), Error> {
+    let (name, version) = (krate.name, krate.version);
+    let refs = repo.refs()?;
+    let mut pkg = path_hint.map(str::to_owned);
+    if try_tags(run, krate, repo, &refs, &mut pkg, search)? {
+        return Ok(());
     }
     if run.options.assisted_max_commits == 0 {
         return Ok(());
