@@ -114,14 +114,15 @@ fn assisted_of(c: &Candidate, ev: Evaluation) -> Assisted {
     }
 }
 
-/// Assisted matching for `no_vcs_info` / `revision_not_found` (see the module docs). Only
-/// [`Error::Interrupted`] ends it with an error; anything else stops the search with a note.
+/// Assisted matching for `no_vcs_info` / `revision_not_found` (see the module docs): the best
+/// candidate, or `None` and findings that say why the search found none when it stopped early.
+/// Only [`Error::Interrupted`] ends it with an error; anything else stops the search with a note.
 pub(crate) fn assisted(
     run: &mut Run<'_>,
     krate: &Published<'_>,
     repo: &Repo,
     path_hint: Option<&str>,
-) -> Result<Option<Assisted>, Error> {
+) -> Result<(Option<Assisted>, Vec<Finding>), Error> {
     run.progress.stage(Stage::Assisted, None);
     let mut search = Search {
         best: None,
@@ -137,7 +138,20 @@ pub(crate) fn assisted(
         Err(e) => search.notes.push(format!("the search stopped early: {e}")),
     }
     let Some((rank, _, winner, quick)) = search.best else {
-        return Ok(None);
+        // Nothing to report as `assisted`: why the search stopped goes into the report's
+        // findings.
+        let findings = search
+            .skipped
+            .into_iter()
+            .map(|n| Finding::new("assisted_tag_skipped", Severity::Info, n))
+            .chain(
+                search
+                    .notes
+                    .into_iter()
+                    .map(|n| Finding::new("assisted_incomplete", Severity::Info, n)),
+            )
+            .collect();
+        return Ok((None, findings));
     };
     // The winner again, with diffs and digests for the report.
     let mut best = match evaluate_with(
@@ -180,7 +194,7 @@ pub(crate) fn assisted(
             .push(Finding::new("assisted_incomplete", Severity::Info, note));
     }
     best.findings.sort();
-    Ok(Some(best))
+    Ok((Some(best), Vec::new()))
 }
 
 /// The version tags that describe this package (its name at the path, its version), each

@@ -282,7 +282,9 @@ fn without_commit(
 ) -> Result<Report, Error> {
     draft.report.verdict = verdict;
     if run.options.assisted {
-        draft.report.assisted = assisted(run, krate, repo, path_hint)?;
+        let (found, findings) = assisted(run, krate, repo, path_hint)?;
+        draft.report.assisted = found;
+        draft.findings.extend(findings);
     }
     Ok(draft.finish())
 }
