@@ -273,7 +273,10 @@ fn release_commit_older_than_five_later_commits_with_the_same_version() {
     }
     let r = verify_bytes(package(&repo, &released, None), &repo.dir);
     let a = r.assisted.clone().unwrap();
-    assert_eq!((a.how.as_str(), a.commit.as_str()), ("version_commit", released.as_str()));
+    assert_eq!(
+        (a.how.as_str(), a.commit.as_str()),
+        ("version_commit", released.as_str())
+    );
     assert_eq!(a.verdict, Verdict::Match);
     assert_eq!(a.reason, "exact match");
     assert!(a.complete && a.tried >= 1 && a.commits_walked >= 8, "{a:?}");
@@ -285,7 +288,11 @@ fn crlf_published_crate_finds_its_commit() {
     repo.commit("0.1.0", "pub fn a() {}\n", "one\n");
     let released = repo.commit("0.2.0", "pub fn a() {}\npub fn b() {}\n", "two\nlines\n");
     // A later commit with the same version whose lib.rs is byte-equal to nothing published.
-    repo.commit("0.2.0", "pub fn a() {}\npub fn b() {}\npub fn c() {}\n", "two\nlines\n");
+    repo.commit(
+        "0.2.0",
+        "pub fn a() {}\npub fn b() {}\npub fn c() {}\n",
+        "two\nlines\n",
+    );
     // Published from a Windows checkout: every text file with CRLF line ends.
     let crlf = |d: &[u8]| {
         String::from_utf8(d.to_vec())
@@ -310,7 +317,12 @@ fn crlf_published_crate_finds_its_commit() {
     assert!(!a.differences.is_empty());
     for d in &a.differences {
         assert_eq!(d.category, Some(Category::LineEndings), "{}", d.path);
-        assert!(d.diff.as_deref().unwrap().starts_with("only line endings differ"));
+        assert!(
+            d.diff
+                .as_deref()
+                .unwrap()
+                .starts_with("only line endings differ")
+        );
     }
     // `Cargo.toml.orig` differs only in line endings: not a version bump.
     assert!(
@@ -318,7 +330,11 @@ fn crlf_published_crate_finds_its_commit() {
             .iter()
             .any(|d| d.path == "Cargo.toml.orig" && d.category == Some(Category::LineEndings))
     );
-    assert!(a.findings.iter().any(|f| f.kind == "crlf_published"), "{:?}", a.findings);
+    assert!(
+        a.findings.iter().any(|f| f.kind == "crlf_published"),
+        "{:?}",
+        a.findings
+    );
     assert!(a.reason.contains("after line endings"), "{}", a.reason);
 }
 
@@ -362,13 +378,25 @@ fn bare_version_tag_of_a_sibling_package_is_skipped() {
     // Package `two` 0.2.0 from its release commit.
     let tmp = tempfile::tempdir().unwrap();
     let out = Command::new("cargo")
-        .args(["package", "--no-verify", "--allow-dirty", "--offline", "-q", "-p", "two"])
+        .args([
+            "package",
+            "--no-verify",
+            "--allow-dirty",
+            "--offline",
+            "-q",
+            "-p",
+            "two",
+        ])
         .current_dir(&repo.dir)
         .env("CARGO_TARGET_DIR", tmp.path())
         .envs(toolchain().map(|t| ("RUSTUP_TOOLCHAIN", t)))
         .output()
         .unwrap();
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     let bytes = std::fs::read(tmp.path().join("package/two-0.2.0.crate")).unwrap();
     let krate = rewrite(&bytes, |e| e.retain(|(p, _)| p != ".cargo_vcs_info.json"));
     let r = verify_bytes(krate, &repo.dir);
@@ -437,7 +465,12 @@ fn dotfiles_named_by_include_were_skipped_by_the_cargo_of_the_day() {
         .filter(|f| f.kind == "older_cargo_rule")
         .filter_map(|f| f.path.as_deref())
         .collect();
-    assert_eq!(explained, vec![".gitignore", ".travis.yml"], "{:?}", a.findings);
+    assert_eq!(
+        explained,
+        vec![".gitignore", ".travis.yml"],
+        "{:?}",
+        a.findings
+    );
     assert!(a.reason.contains("older cargo"), "{}", a.reason);
     assert!(a.era.starts_with("cargo 1.19–"), "{}", a.era);
 }

@@ -217,9 +217,10 @@ fn rebuild_and_compare(
         // Today's comparison is the reported one; an older one only when today's cargo
         // refuses the package.
         let reported = results.first().is_none_or(|(_, first)| first.is_err());
-        let mut copts = compare::Options::default();
-        copts.limits = limits.clone();
-        copts.ids_only = !(reported && detail == Detail::Full);
+        let copts = compare::Options {
+            limits: limits.clone(),
+            ids_only: !(reported && detail == Detail::Full),
+        };
         run.check()?;
         if let Some((_, Ok((_, cmp)))) = results.first()
             && cmp.differences.is_empty()

@@ -77,7 +77,12 @@ pub(crate) fn crlf_published(archive: &CrateArchive) -> Option<usize> {
 }
 
 fn bytecount(data: &[u8], b: u8) -> usize {
-    data.iter().filter(|&&x| x == b).count()
+    memchr_count(data, b)
+}
+
+/// Occurrences of `b` in `data`.
+fn memchr_count(data: &[u8], b: u8) -> usize {
+    data.split(|&x| x == b).count() - 1
 }
 
 impl Target {
@@ -173,6 +178,9 @@ pub(crate) struct Scanner<'a> {
 /// The budget ran out.
 struct OutOfBudget;
 
+/// One step of the scan: a value, the budget ran out, or the repository failed.
+type Step<T> = Result<Result<T, OutOfBudget>, repo::Error>;
+
 impl<'a> Scanner<'a> {
     /// A scanner for the package at `pkg` (`""` = the repository root).
     pub(crate) fn new(
@@ -202,7 +210,7 @@ impl<'a> Scanner<'a> {
     }
 
     /// Entries of tree `id` (not cached), counted against the budget.
-    fn entries_of(&mut self, id: ObjectId) -> Result<Result<Vec<Entry>, OutOfBudget>, repo::Error> {
+    fn entries_of(&mut self, id: ObjectId) -> Step<Vec<Entry>> {
         let obj = self
             .repo
             .gix()
@@ -233,11 +241,7 @@ impl<'a> Scanner<'a> {
     }
 
     /// The score of tree `id` standing for published directory `node` (memoized).
-    fn score(
-        &mut self,
-        id: ObjectId,
-        node: usize,
-    ) -> Result<Result<u32, OutOfBudget>, repo::Error> {
+    fn score(&mut self, id: ObjectId, node: usize) -> Step<u32> {
         if let Some(&s) = self.memo.get(&(id, node)) {
             return Ok(Ok(s));
         }
@@ -269,10 +273,7 @@ impl<'a> Scanner<'a> {
     }
 
     /// The package tree of a commit (`None`: no such directory).
-    fn package_tree(
-        &mut self,
-        root: ObjectId,
-    ) -> Result<Result<Option<ObjectId>, OutOfBudget>, repo::Error> {
+    fn package_tree(&mut self, root: ObjectId) -> Step<Option<ObjectId>> {
         let mut cur = root;
         for c in self.pkg.clone() {
             let entries = match self.entries_of(cur)? {
@@ -306,10 +307,7 @@ impl<'a> Scanner<'a> {
     }
 
     /// Score one commit: `Ok(None)` when the package directory or its manifest is absent.
-    fn commit(
-        &mut self,
-        commit: &CommitInfo,
-    ) -> Result<Result<Option<(u32, bool, ObjectId)>, OutOfBudget>, repo::Error> {
+    fn commit(&mut self, commit: &CommitInfo) -> Step<Option<(u32, bool, ObjectId)>> {
         let pkg_tree = match self.package_tree(commit.tree)? {
             Ok(Some(t)) => t,
             Ok(None) => return Ok(Ok(None)),

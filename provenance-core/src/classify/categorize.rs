@@ -136,10 +136,8 @@ pub fn categorize(
         if path == "Cargo.toml.orig" && version_bump_only(r, p) {
             return Category::VersionBumpOnly;
         }
-        if is_text(r) && is_text(p) {
-            if strip_ws(r) == strip_ws(p) {
-                return Category::WhitespaceOnly;
-            }
+        if is_text(r) && is_text(p) && strip_ws(r) == strip_ws(p) {
+            return Category::WhitespaceOnly;
         }
     }
     if d.kind == DifferenceKind::InSubmodule
