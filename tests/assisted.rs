@@ -474,3 +474,104 @@ fn dotfiles_named_by_include_were_skipped_by_the_cargo_of_the_day() {
     assert!(a.reason.contains("older cargo"), "{}", a.reason);
     assert!(a.era.starts_with("cargo 1.19–"), "{}", a.era);
 }
+
+#[test]
+fn submodule_only_differences_rank_above_a_real_mismatch() {
+    // The vendored library, in its own repository.
+    let sub = Repo::new();
+    std::fs::write(sub.dir.join("inner.c"), "int inner(void) { return 1; }\n").unwrap();
+    sub.git(&["add", "-A"]);
+    sub.git(&["commit", "-q", "-m", "inner"]);
+    let mut repo = Repo::new();
+    repo.commit("0.1.0", "pub fn a() {}\n", "one\n");
+    let sub_url = sub.dir.to_str().unwrap().to_owned();
+    repo.git(&[
+        "-c",
+        "protocol.file.allow=always",
+        "submodule",
+        "add",
+        "-q",
+        &sub_url,
+        "vendor/lib",
+    ]);
+    let released = repo.commit("0.2.0", "pub fn a() {}\npub fn b() {}\n", "two\n");
+    // A later commit with the same version and a different lib.rs: a real mismatch.
+    repo.commit(
+        "0.2.0",
+        "pub fn a() {}\npub fn b() {}\npub fn c() {}\n",
+        "two\n",
+    );
+    // Packaged from a checkout with the submodule.
+    let tmp = tempfile::tempdir().unwrap();
+    let checkout = tmp.path().join("checkout");
+    for args in [
+        vec![
+            "clone",
+            "-q",
+            repo.dir.to_str().unwrap(),
+            checkout.to_str().unwrap(),
+        ],
+        vec![
+            "-C",
+            checkout.to_str().unwrap(),
+            "checkout",
+            "-q",
+            "--detach",
+            &released,
+        ],
+        vec![
+            "-C",
+            checkout.to_str().unwrap(),
+            "-c",
+            "protocol.file.allow=always",
+            "submodule",
+            "update",
+            "-q",
+            "--init",
+        ],
+    ] {
+        let st = Command::new("git").args(&args).status().unwrap();
+        assert!(st.success(), "git {args:?}");
+    }
+    let out = Command::new("cargo")
+        .args(["package", "--no-verify", "--allow-dirty", "--offline", "-q"])
+        .current_dir(&checkout)
+        .env("CARGO_TARGET_DIR", tmp.path().join("target"))
+        .envs(toolchain().map(|t| ("RUSTUP_TOOLCHAIN", t)))
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let bytes = std::fs::read(tmp.path().join("target/package/assist-0.2.0.crate")).unwrap();
+    let krate = rewrite(&bytes, |e| e.retain(|(p, _)| p != ".cargo_vcs_info.json"));
+    assert!(
+        support::unpack(&krate)
+            .1
+            .iter()
+            .any(|(p, _)| p == "vendor/lib/inner.c")
+    );
+    // Verified against a bare copy: the submodule's repository is not there.
+    let bare = tmp.path().join("bare.git");
+    let st = Command::new("git")
+        .args(["clone", "-q", "--bare"])
+        .arg(&repo.dir)
+        .arg(&bare)
+        .status()
+        .unwrap();
+    assert!(st.success());
+    let r = verify_bytes(krate, &bare);
+    let a = r.assisted.clone().unwrap();
+    assert_eq!(a.commit, released, "{}", r.to_json());
+    assert_eq!(a.verdict, Verdict::SubmoduleUnavailable, "{}", r.to_json());
+    assert_eq!(
+        a.differences
+            .iter()
+            .map(|d| (d.path.as_str(), d.kind))
+            .collect::<Vec<_>>(),
+        vec![("vendor/lib/inner.c", DifferenceKind::InSubmodule)]
+    );
+    assert!(a.reason.contains("submodules"), "{}", a.reason);
+}
