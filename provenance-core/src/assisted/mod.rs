@@ -28,8 +28,8 @@ const SCAN_ENTRY_BUDGET: u64 = 4_000_000;
 /// Published files the evaluations may compare in total (each candidate costs its file count
 /// once per cargo rule set tried), and at least this many candidates are evaluated whatever
 /// their size.
-const COMPARE_BUDGET: u64 = 30_000;
-const MIN_EVALUATIONS: u64 = 4;
+const COMPARE_BUDGET: u64 = 15_000;
+const MIN_EVALUATIONS: u64 = 2;
 /// The best-scoring commits of the walk kept as `closest_commit` candidates.
 const CLOSEST: usize = 3;
 
