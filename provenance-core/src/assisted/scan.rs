@@ -18,9 +18,6 @@ use crate::limits::Limits;
 use crate::metadata;
 use crate::repo::{self, CommitInfo, CommitLookup, Repo};
 
-/// Commits walked past the oldest commit with this version before the scan ends.
-const PAST_RELEASE: usize = 100;
-
 /// The published files as a tree of directories: node 0 is the package directory.
 #[derive(Debug, Default)]
 pub(crate) struct Target {
@@ -170,7 +167,7 @@ pub(crate) struct Scanner<'a> {
     limits: &'a Limits,
     pkg: Vec<String>,
     memo: HashMap<(ObjectId, usize), u32>,
-    manifests: HashMap<ObjectId, bool>,
+    manifests: HashMap<ObjectId, (bool, bool)>,
     entries: u64,
     budget: Budget,
 }
@@ -180,6 +177,9 @@ struct OutOfBudget;
 
 /// One step of the scan: a value, the budget ran out, or the repository failed.
 type Step<T> = Result<Result<T, OutOfBudget>, repo::Error>;
+
+/// One commit scanned: score, the manifest has the name, and the version, the package tree.
+type Scan1 = (u32, bool, bool, ObjectId);
 
 impl<'a> Scanner<'a> {
     /// A scanner for the package at `pkg` (`""` = the repository root).
@@ -288,26 +288,27 @@ impl<'a> Scanner<'a> {
         Ok(Ok(Some(cur)))
     }
 
-    /// Whether the manifest blob has this crate's name and version (memoized by blob id).
-    fn manifest_has_version(&mut self, blob: ObjectId) -> bool {
+    /// Whether the manifest blob has this crate's name, and its version (memoized by blob id).
+    fn manifest_matches(&mut self, blob: ObjectId) -> (bool, bool) {
         if let Some(&v) = self.manifests.get(&blob) {
             return v;
         }
-        let v = self
+        let m = self
             .repo
             .blob(blob, self.limits.max_manifest_bytes)
             .ok()
-            .and_then(|b| metadata::parse_manifest(&b, "Cargo.toml", self.limits).ok())
-            .is_some_and(|m| {
-                m.name.as_deref() == Some(self.name)
-                    && m.version.value().is_some_and(|v| v == self.version)
-            });
-        self.manifests.insert(blob, v);
-        v
+            .and_then(|b| metadata::parse_manifest(&b, "Cargo.toml", self.limits).ok());
+        let name = m
+            .as_ref()
+            .is_some_and(|m| m.name.as_deref() == Some(self.name));
+        let version =
+            name && m.is_some_and(|m| m.version.value().is_some_and(|v| v == self.version));
+        self.manifests.insert(blob, (name, version));
+        (name, version)
     }
 
     /// Score one commit: `Ok(None)` when the package directory or its manifest is absent.
-    fn commit(&mut self, commit: &CommitInfo) -> Step<Option<(u32, bool, ObjectId)>> {
+    fn commit(&mut self, commit: &CommitInfo) -> Step<Option<Scan1>> {
         let pkg_tree = match self.package_tree(commit.tree)? {
             Ok(Some(t)) => t,
             Ok(None) => return Ok(Ok(None)),
@@ -320,9 +321,9 @@ impl<'a> Scanner<'a> {
         let Some(manifest) = entries.iter().find(|e| e.name == "Cargo.toml" && e.blob) else {
             return Ok(Ok(None));
         };
-        let has_version = self.manifest_has_version(manifest.id);
+        let (has_name, has_version) = self.manifest_matches(manifest.id);
         match self.score(pkg_tree, 0)? {
-            Ok(s) => Ok(Ok(Some((s, has_version, pkg_tree)))),
+            Ok(s) => Ok(Ok(Some((s, has_name, has_version, pkg_tree)))),
             Err(o) => Ok(Err(o)),
         }
     }
@@ -357,7 +358,7 @@ impl<'a> Scanner<'a> {
                 continue;
             };
             out.walked += 1;
-            let (score, has_version, package) = match self.commit(&commit)? {
+            let (score, has_name, has_version, package) = match self.commit(&commit)? {
                 Ok(Some(s)) => s,
                 Ok(None) => continue,
                 Err(OutOfBudget) => {
@@ -373,14 +374,10 @@ impl<'a> Scanner<'a> {
             };
             if has_version {
                 out.version_commits.push(scored.clone());
-            } else if out
-                .version_commits
-                .last()
-                .is_some_and(|v| order - v.order > PAST_RELEASE)
-            {
-                // Well past the oldest commit with this version: what follows is older
-                // history (earlier releases), not a better candidate.
-                break;
+            }
+            if !has_name {
+                // Another package at this path: not a candidate.
+                continue;
             }
             // Keep the `keep` best: highest score, then the newest.
             let pos = closest
