@@ -249,3 +249,329 @@ fn no_candidate_when_the_package_is_not_in_the_repository() {
     assert!(r.assisted.is_none(), "{}", r.to_json());
     assert_eq!(r.source.how, SourceHow::Recorded);
 }
+
+// ---- issue 21: the long tail ----
+
+/// The crate's entries rewritten by `f` (then packed again).
+fn rewrite(bytes: &[u8], f: impl Fn(&mut Vec<(String, TarEntry)>)) -> Vec<u8> {
+    let (prefix, mut entries) = support::unpack(bytes);
+    f(&mut entries);
+    support::pack(&prefix, &entries)
+}
+
+#[test]
+fn release_commit_older_than_five_later_commits_with_the_same_version() {
+    let mut repo = Repo::new();
+    repo.commit("0.1.0", "pub fn a() {}\n", "one\n");
+    let released = repo.commit("0.2.0", "pub fn a() {}\npub fn b() {}\n", "two\n");
+    for i in 0..6 {
+        repo.commit(
+            "0.2.0",
+            &format!("pub fn a() {{}}\npub fn b() {{}}\npub fn later{i}() {{}}\n"),
+            "two\n",
+        );
+    }
+    let r = verify_bytes(package(&repo, &released, None), &repo.dir);
+    let a = r.assisted.clone().unwrap();
+    assert_eq!(
+        (a.how.as_str(), a.commit.as_str()),
+        ("version_commit", released.as_str())
+    );
+    assert_eq!(a.verdict, Verdict::Match);
+    assert_eq!(a.reason, "exact match");
+    assert!(a.complete && a.tried >= 1 && a.commits_walked >= 8, "{a:?}");
+}
+
+#[test]
+fn crlf_published_crate_finds_its_commit() {
+    let mut repo = Repo::new();
+    repo.commit("0.1.0", "pub fn a() {}\n", "one\n");
+    let released = repo.commit("0.2.0", "pub fn a() {}\npub fn b() {}\n", "two\nlines\n");
+    // A later commit with the same version whose lib.rs is byte-equal to nothing published.
+    repo.commit(
+        "0.2.0",
+        "pub fn a() {}\npub fn b() {}\npub fn c() {}\n",
+        "two\nlines\n",
+    );
+    // Published from a Windows checkout: every text file with CRLF line ends.
+    let crlf = |d: &[u8]| {
+        String::from_utf8(d.to_vec())
+            .unwrap()
+            .replace("\r\n", "\n")
+            .replace('\n', "\r\n")
+            .into_bytes()
+    };
+    let krate = rewrite(&package(&repo, &released, None), |entries| {
+        for (p, e) in entries.iter_mut() {
+            if p != "Cargo.toml"
+                && p != "Cargo.lock"
+                && let TarEntry::File(d) = e
+            {
+                *d = crlf(d);
+            }
+        }
+    });
+    let r = verify_bytes(krate, &repo.dir);
+    let a = r.assisted.clone().unwrap();
+    assert_eq!(a.commit, released, "{}", r.to_json());
+    assert!(!a.differences.is_empty());
+    for d in &a.differences {
+        assert_eq!(d.category, Some(Category::LineEndings), "{}", d.path);
+        assert_eq!(
+            d.diff.as_deref(),
+            Some(provenance_core::compare::LINE_ENDINGS_ONLY),
+            "{}",
+            d.path
+        );
+    }
+    // `Cargo.toml.orig` differs only in line endings: not a version bump.
+    assert!(
+        a.differences
+            .iter()
+            .any(|d| d.path == "Cargo.toml.orig" && d.category == Some(Category::LineEndings))
+    );
+    assert!(
+        a.findings.iter().any(|f| f.kind == "crlf_published"),
+        "{:?}",
+        a.findings
+    );
+    assert!(a.reason.contains("after line endings"), "{}", a.reason);
+}
+
+#[test]
+fn bare_version_tag_of_a_sibling_package_is_skipped() {
+    let repo = Repo::new();
+    let write = |path: &str, text: &str| {
+        let p = repo.dir.join(path);
+        std::fs::create_dir_all(p.parent().unwrap()).unwrap();
+        std::fs::write(p, text).unwrap();
+    };
+    let manifest = |name: &str, version: &str| {
+        format!(
+            "[package]\nname = \"{name}\"\nversion = \"{version}\"\nedition = \"2021\"\nlicense = \"MIT\"\ndescription = \"x\"\nrepository = \"https://example.com/pair\"\n"
+        )
+    };
+    write(
+        "Cargo.toml",
+        "[workspace]\nmembers = [\"one\", \"two\"]\nresolver = \"2\"\n",
+    );
+    write("one/Cargo.toml", &manifest("one", "0.1.0"));
+    write("one/src/lib.rs", "pub fn one() {}\n");
+    write("two/Cargo.toml", &manifest("two", "0.1.0"));
+    write("two/src/lib.rs", "pub fn two() {}\n");
+    repo.git(&["add", "-A"]);
+    repo.git(&["commit", "-q", "-m", "both 0.1.0"]);
+    let two_released = repo.git(&["rev-parse", "HEAD"]);
+    // `one` 0.2.0 is released with the bare tag `0.2.0`; `two` is still 0.1.0 there.
+    write("one/Cargo.toml", &manifest("one", "0.2.0"));
+    write("one/src/lib.rs", "pub fn one() {}\npub fn more() {}\n");
+    repo.git(&["add", "-A"]);
+    repo.git(&["commit", "-q", "-m", "one 0.2.0"]);
+    repo.git(&["tag", "0.2.0"]);
+    // `two` 0.2.0, never tagged.
+    write("two/Cargo.toml", &manifest("two", "0.2.0"));
+    write("two/src/lib.rs", "pub fn two() {}\npub fn more() {}\n");
+    repo.git(&["add", "-A"]);
+    repo.git(&["commit", "-q", "-m", "two 0.2.0"]);
+    let two_020 = repo.git(&["rev-parse", "HEAD"]);
+    let _ = two_released;
+    // Package `two` 0.2.0 from its release commit.
+    let tmp = tempfile::tempdir().unwrap();
+    let out = Command::new("cargo")
+        .args([
+            "package",
+            "--no-verify",
+            "--allow-dirty",
+            "--offline",
+            "-q",
+            "-p",
+            "two",
+        ])
+        .current_dir(&repo.dir)
+        .env("CARGO_TARGET_DIR", tmp.path())
+        .envs(toolchain().map(|t| ("RUSTUP_TOOLCHAIN", t)))
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let bytes = std::fs::read(tmp.path().join("package/two-0.2.0.crate")).unwrap();
+    let krate = rewrite(&bytes, |e| e.retain(|(p, _)| p != ".cargo_vcs_info.json"));
+    let r = verify_bytes(krate, &repo.dir);
+    let a = r.assisted.clone().unwrap();
+    assert_ne!(a.reference, "refs/tags/0.2.0", "{}", r.to_json());
+    assert_eq!(a.commit, two_020);
+    assert_eq!(a.path_in_vcs, "two");
+    assert_eq!(a.verdict, Verdict::Match, "{}", r.to_json());
+    assert!(
+        a.findings
+            .iter()
+            .any(|f| f.kind == "assisted_tag_skipped" && f.message.contains("0.1.0")),
+        "{:?}",
+        a.findings
+    );
+}
+
+#[test]
+fn dotfiles_named_by_include_were_skipped_by_the_cargo_of_the_day() {
+    let mut repo = Repo::new();
+    // `include` names dotfiles, as nom 3.2.1 did; cargo 1.4–1.41 skipped them anyway.
+    let released = {
+        std::fs::write(repo.dir.join(".gitignore"), "target\n").unwrap();
+        std::fs::write(repo.dir.join(".travis.yml"), "language: rust\n").unwrap();
+        repo.commit("0.2.0", "pub fn a() {}\n", "readme\n")
+    };
+    let manifest = std::fs::read_to_string(repo.dir.join("Cargo.toml")).unwrap();
+    std::fs::write(
+        repo.dir.join("Cargo.toml"),
+        format!(
+            "{manifest}include = [\"src/**/*\", \"Cargo.toml\", \".gitignore\", \".travis.yml\"]\n"
+        ),
+    )
+    .unwrap();
+    repo.git(&["commit", "-q", "-am", "include"]);
+    let released_with_include = repo.git(&["rev-parse", "HEAD"]);
+    let _ = released;
+    repo.git(&["tag", "v0.2.0"]);
+    // What cargo 1.30 made of it: no dotfiles, no `Cargo.lock`, a normalized manifest of that
+    // time (no explicit targets).
+    let krate = rewrite(&package(&repo, &released_with_include, None), |entries| {
+        entries.retain(|(p, _)| p != ".gitignore" && p != ".travis.yml" && p != "Cargo.lock");
+        let orig = entries
+            .iter()
+            .find(|(p, _)| p == "Cargo.toml.orig")
+            .map(|(_, e)| e.clone())
+            .unwrap();
+        for (p, e) in entries.iter_mut() {
+            if p == "Cargo.toml"
+                && let TarEntry::File(o) = &orig
+            {
+                let mut d = b"# THIS FILE IS AUTOMATICALLY GENERATED BY CARGO\n\n".to_vec();
+                d.extend_from_slice(o);
+                *e = TarEntry::File(d);
+            }
+        }
+    });
+    let r = verify_bytes(krate, &repo.dir);
+    let a = r.assisted.clone().unwrap();
+    assert_eq!(a.reference, "refs/tags/v0.2.0");
+    assert_eq!(a.verdict, Verdict::Match, "{}", r.to_json());
+    assert!(a.differences.is_empty());
+    let explained: Vec<_> = a
+        .findings
+        .iter()
+        .filter(|f| f.kind == "older_cargo_rule")
+        .filter_map(|f| f.path.as_deref())
+        .collect();
+    assert_eq!(
+        explained,
+        vec![".gitignore", ".travis.yml"],
+        "{:?}",
+        a.findings
+    );
+    assert!(a.reason.contains("older cargo"), "{}", a.reason);
+    assert!(a.era.starts_with("cargo 1.19–"), "{}", a.era);
+}
+
+#[test]
+fn submodule_only_differences_rank_above_a_real_mismatch() {
+    // The vendored library, in its own repository.
+    let sub = Repo::new();
+    std::fs::write(sub.dir.join("inner.c"), "int inner(void) { return 1; }\n").unwrap();
+    sub.git(&["add", "-A"]);
+    sub.git(&["commit", "-q", "-m", "inner"]);
+    let mut repo = Repo::new();
+    repo.commit("0.1.0", "pub fn a() {}\n", "one\n");
+    let sub_url = sub.dir.to_str().unwrap().to_owned();
+    repo.git(&[
+        "-c",
+        "protocol.file.allow=always",
+        "submodule",
+        "add",
+        "-q",
+        &sub_url,
+        "vendor/lib",
+    ]);
+    let released = repo.commit("0.2.0", "pub fn a() {}\npub fn b() {}\n", "two\n");
+    // A later commit with the same version and a different lib.rs: a real mismatch.
+    repo.commit(
+        "0.2.0",
+        "pub fn a() {}\npub fn b() {}\npub fn c() {}\n",
+        "two\n",
+    );
+    // Packaged from a checkout with the submodule.
+    let tmp = tempfile::tempdir().unwrap();
+    let checkout = tmp.path().join("checkout");
+    for args in [
+        vec![
+            "clone",
+            "-q",
+            repo.dir.to_str().unwrap(),
+            checkout.to_str().unwrap(),
+        ],
+        vec![
+            "-C",
+            checkout.to_str().unwrap(),
+            "checkout",
+            "-q",
+            "--detach",
+            &released,
+        ],
+        vec![
+            "-C",
+            checkout.to_str().unwrap(),
+            "-c",
+            "protocol.file.allow=always",
+            "submodule",
+            "update",
+            "-q",
+            "--init",
+        ],
+    ] {
+        let st = Command::new("git").args(&args).status().unwrap();
+        assert!(st.success(), "git {args:?}");
+    }
+    let out = Command::new("cargo")
+        .args(["package", "--no-verify", "--allow-dirty", "--offline", "-q"])
+        .current_dir(&checkout)
+        .env("CARGO_TARGET_DIR", tmp.path().join("target"))
+        .envs(toolchain().map(|t| ("RUSTUP_TOOLCHAIN", t)))
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let bytes = std::fs::read(tmp.path().join("target/package/assist-0.2.0.crate")).unwrap();
+    let krate = rewrite(&bytes, |e| e.retain(|(p, _)| p != ".cargo_vcs_info.json"));
+    assert!(
+        support::unpack(&krate)
+            .1
+            .iter()
+            .any(|(p, _)| p == "vendor/lib/inner.c")
+    );
+    // Verified against a bare copy: the submodule's repository is not there.
+    let bare = tmp.path().join("bare.git");
+    let st = Command::new("git")
+        .args(["clone", "-q", "--bare"])
+        .arg(&repo.dir)
+        .arg(&bare)
+        .status()
+        .unwrap();
+    assert!(st.success());
+    let r = verify_bytes(krate, &bare);
+    let a = r.assisted.clone().unwrap();
+    assert_eq!(a.commit, released, "{}", r.to_json());
+    assert_eq!(a.verdict, Verdict::SubmoduleUnavailable, "{}", r.to_json());
+    assert_eq!(
+        a.differences
+            .iter()
+            .map(|d| (d.path.as_str(), d.kind))
+            .collect::<Vec<_>>(),
+        vec![("vendor/lib/inner.c", DifferenceKind::InSubmodule)]
+    );
+    assert!(a.reason.contains("submodules"), "{}", a.reason);
+}

@@ -59,6 +59,9 @@ pub struct Options {
     pub limits: Limits,
     /// A unified diff for every differing text file, not only the first [`FULL_DIFFS`].
     pub all_diffs: bool,
+    /// Only say which files differ: no diff, no digests, no blob read (a content difference
+    /// is found from blob ids alone). For comparisons that rank or explain, not for reports.
+    pub ids_only: bool,
 }
 
 /// The `diff` text of a difference whose sides are equal once CRLF line endings are read as LF:
@@ -272,7 +275,7 @@ pub fn compare(
                     DifferenceKind::OnlyInPublished
                 },
                 diff: None,
-                published: Some(file.digest()),
+                published: (!options.ids_only).then(|| file.digest()),
                 repo: None,
                 repo_path: None,
                 category: None,
@@ -285,7 +288,7 @@ pub fn compare(
             Some(id) => *id,
             None => file.blob_id(kind),
         };
-        match compare_file(path, file, id, exp, selection, repo, limits, &mut diffs)? {
+        match compare_file(path, file, id, exp, selection, repo, options, &mut diffs)? {
             Some(d) => out.differences.push(d),
             None if matches!(exp.content, Content::Blob { .. }) => out.files.equal += 1,
             None => {}
@@ -456,9 +459,10 @@ fn compare_file(
     exp: &Expected,
     selection: &Selection,
     repo: &Repo,
-    limits: &Limits,
+    options: &Options,
     diffs: &mut DiffBudget,
 ) -> Result<Option<Difference>, Error> {
+    let limits = &options.limits;
     let Content::Blob { id, repo_path, .. } = &exp.content else {
         // Already a (blocking) finding from the rebuild; nothing to compare with.
         return Ok(None);
@@ -482,6 +486,18 @@ fn compare_file(
                 crate::text::escape(&l.text)
             )),
             published: Some(file.digest()),
+            repo: None,
+            repo_path: rp,
+            category: None,
+            severity: None,
+        }));
+    }
+    if options.ids_only {
+        return Ok(Some(Difference {
+            path: path.to_owned(),
+            kind: DifferenceKind::ContentDiffers,
+            diff: None,
+            published: None,
             repo: None,
             repo_path: rp,
             category: None,

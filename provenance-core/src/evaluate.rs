@@ -24,6 +24,20 @@ pub(crate) struct Published<'a> {
     pub(crate) version: &'a str,
     /// The cargo versions that could have made it.
     pub(crate) era: era::Era,
+    /// The clues the era was inferred from, one sentence each.
+    pub(crate) era_evidence: &'a [String],
+}
+
+impl Published<'_> {
+    /// The era as one sentence for reports: `cargo 1.19–1.56 (clue; clue)`.
+    pub(crate) fn era_statement(&self) -> String {
+        let range = format!("cargo 1.{}–1.{}", self.era.min, self.era.max);
+        if self.era_evidence.is_empty() {
+            range
+        } else {
+            format!("{range} ({})", self.era_evidence.join("; "))
+        }
+    }
 }
 
 /// One evaluation of a commit: the verdict and what it is based on.
@@ -34,6 +48,8 @@ pub(crate) struct Evaluation {
     pub(crate) files: FileCounts,
     pub(crate) differences: Vec<Difference>,
     pub(crate) findings: Vec<Finding>,
+    /// How many cargo rule sets were rebuilt and compared.
+    pub(crate) rule_sets: u32,
 }
 
 impl Evaluation {
@@ -54,6 +70,7 @@ impl Evaluation {
             },
             differences: Vec::new(),
             findings,
+            rule_sets: 0,
         }
     }
 }
@@ -66,6 +83,29 @@ pub(crate) fn evaluate(
     commit: &CommitInfo,
     path: Option<&str>,
 ) -> Result<Evaluation, Error> {
+    evaluate_with(run, krate, repo, commit, path, Detail::Full)
+}
+
+/// How much an evaluation says about each difference.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Detail {
+    /// Diffs and digests, for a report.
+    Full,
+    /// Kinds and categories only (no diff rendered): enough to rank candidates.
+    Rank,
+}
+
+/// [`evaluate`] with the given detail. Comparisons under older rules never render diffs
+/// (they only explain which differences an older cargo would not have), unless today's cargo
+/// refuses the package and an older cargo's comparison may become the reported one.
+pub(crate) fn evaluate_with(
+    run: &mut Run<'_>,
+    krate: &Published<'_>,
+    repo: &Repo,
+    commit: &CommitInfo,
+    path: Option<&str>,
+    detail: Detail,
+) -> Result<Evaluation, Error> {
     run.progress.stage(Stage::Rebuild, None);
     let located = {
         let _span = timing::span("rebuild");
@@ -77,7 +117,8 @@ pub(crate) fn evaluate(
     };
     run.check()?;
     let rule_sets = era::rule_sets(krate.era, run.options.older_rules);
-    let mut results = rebuild_and_compare(run, krate, repo, commit, &location, rule_sets)?;
+    let mut results = rebuild_and_compare(run, krate, repo, commit, &location, rule_sets, detail)?;
+    let rule_sets = results.len() as u32;
     let (primary_rules, primary) = results.remove(0);
     let older: Vec<(Rules, Selection, Comparison)> = results
         .into_iter()
@@ -100,6 +141,7 @@ pub(crate) fn evaluate(
                     files: comparison.files,
                     differences: comparison.differences,
                     findings,
+                    rule_sets,
                 }
             }
             era::Explained::Refused(message) => Evaluation::published_only(
@@ -170,15 +212,20 @@ fn rebuild_and_compare(
     commit: &CommitInfo,
     location: &PackageLocation,
     rule_sets: Vec<Rules>,
+    detail: Detail,
 ) -> Result<Vec<(Rules, Outcome)>, Error> {
     let archive = krate.archive;
     let limits = &run.options.limits;
-    let copts = compare::Options {
-        limits: limits.clone(),
-        all_diffs: run.options.all_diffs,
-    };
     let mut results: Vec<(Rules, Outcome)> = Vec::new();
     for rules in rule_sets {
+        // Today's comparison is the reported one; an older one only when today's cargo
+        // refuses the package.
+        let reported = results.first().is_none_or(|(_, first)| first.is_err());
+        let copts = compare::Options {
+            limits: limits.clone(),
+            all_diffs: run.options.all_diffs,
+            ids_only: !(reported && detail == Detail::Full),
+        };
         run.check()?;
         if let Some((_, Ok((_, cmp)))) = results.first()
             && cmp.differences.is_empty()
@@ -201,8 +248,10 @@ fn rebuild_and_compare(
                     let _span = timing::span("compare");
                     compare::compare(archive, &sel, repo, &copts)?
                 };
-                let _span = timing::span("classify");
-                categorize_all(&mut cmp.differences, archive, &sel, repo, limits)?;
+                if reported {
+                    let _span = timing::span("classify");
+                    categorize_all(&mut cmp.differences, archive, &sel, repo, limits)?;
+                }
                 run.progress.inc(archive.files.len() as u64);
                 results.push((rules, Ok((sel, cmp))));
             }

@@ -351,10 +351,11 @@ pub struct FileCounts {
     pub equal: u64,
 }
 
-/// The result of the assisted attempt (version tags) for `no_vcs_info` / `revision_not_found`.
+/// The result of the assisted search (version tags, commits whose manifest has the version,
+/// closest commits) for `no_vcs_info` / `revision_not_found`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Assisted {
-    /// `"tag"`.
+    /// `"tag"`, `"version_commit"` or `"closest_commit"`.
     pub how: String,
     /// The full ref name that was used, e.g. `refs/tags/v1.0.6`.
     #[serde(rename = "ref")]
@@ -372,6 +373,32 @@ pub struct Assisted {
     /// One line: how many files differ, by category, and the highest severity.
     #[serde(default)]
     pub summary: String,
+    /// Findings of the search and of that commit's evaluation: `older_cargo_rule` (a
+    /// difference explained by the rules of an older cargo), `crlf_published` (the crate was
+    /// packaged from a CRLF checkout), `assisted_tag_skipped` (a version tag that describes
+    /// another package or version), `assisted_incomplete` (a budget ran out).
+    #[serde(default)]
+    pub findings: Vec<Finding>,
+    /// Why this candidate won, one sentence (`"exact match"`, …).
+    #[serde(default)]
+    pub reason: String,
+    /// How many candidates were evaluated.
+    #[serde(default)]
+    pub tried: u64,
+    /// How many commits the history walk looked at.
+    #[serde(default)]
+    pub commits_walked: u64,
+    /// Whether the search finished within its budgets (`false`: see `assisted_incomplete`).
+    #[serde(default = "yes")]
+    pub complete: bool,
+    /// The cargo versions that could have made the crate, as inferred from the crate and used
+    /// for the older-cargo rules, e.g. `"cargo 1.19–1.56 (`Cargo.toml.orig` is present …)"`.
+    #[serde(default)]
+    pub era: String,
+}
+
+fn yes() -> bool {
+    true
 }
 
 /// The full verification report (see the module docs for the JSON format).

@@ -18,6 +18,8 @@ pub struct File {
     /// ([`Limits::max_text_diff_bytes`](crate::Limits::max_text_diff_bytes) per file,
     /// [`Limits::max_in_memory_bytes`](crate::Limits::max_in_memory_bytes) in total).
     pub streamed: Option<Streamed>,
+    /// The SHA-1 blob id, computed once (the assisted search compares a file many times).
+    pub(super) sha1: std::sync::OnceLock<Option<gix::ObjectId>>,
 }
 
 /// Hashes of a file that was not kept in memory.
@@ -37,6 +39,7 @@ impl File {
             data,
             mode,
             streamed: None,
+            sha1: std::sync::OnceLock::new(),
         }
     }
 
@@ -49,6 +52,9 @@ impl File {
     /// for a streamed file in a SHA-256 repository).
     pub fn blob_id(&self, kind: gix::hash::Kind) -> Option<gix::ObjectId> {
         match &self.streamed {
+            None if kind == gix::hash::Kind::Sha1 => *self
+                .sha1
+                .get_or_init(|| crate::ids::blob_id(kind, &self.data)),
             None => crate::ids::blob_id(kind, &self.data),
             Some(s) if kind == gix::hash::Kind::Sha1 => s.blob_sha1,
             Some(_) => None,

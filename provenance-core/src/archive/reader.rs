@@ -282,6 +282,7 @@ impl Reader<'_> {
                 mode,
                 size: header_size,
                 streamed: Some(self.stream.read_hashed(header_size, &rel)?),
+                sha1: std::sync::OnceLock::new(),
             }
         };
         self.raw_paths.push(rel.clone());

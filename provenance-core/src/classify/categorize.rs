@@ -126,17 +126,18 @@ pub fn categorize(
     if let (Some(r), Some(p)) = (repo, published)
         && d.kind == DifferenceKind::ContentDiffers
     {
-        if path == "Cargo.toml.orig" && version_bump_only(r, p) {
-            return Category::VersionBumpOnly;
-        }
+        // Line endings first: a manifest that differs only in them is not a version bump.
         if is_text(r) && is_text(p) {
             let norm = |b: &[u8]| String::from_utf8_lossy(b).replace("\r\n", "\n");
             if norm(r) == norm(p) {
                 return Category::LineEndings;
             }
-            if strip_ws(r) == strip_ws(p) {
-                return Category::WhitespaceOnly;
-            }
+        }
+        if path == "Cargo.toml.orig" && version_bump_only(r, p) {
+            return Category::VersionBumpOnly;
+        }
+        if is_text(r) && is_text(p) && strip_ws(r) == strip_ws(p) {
+            return Category::WhitespaceOnly;
         }
     }
     if d.kind == DifferenceKind::InSubmodule

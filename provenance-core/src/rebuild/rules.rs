@@ -43,6 +43,11 @@ impl Rules {
     pub(super) fn target_file_anywhere_dropped(self) -> bool {
         self.cargo_minor <= 75
     }
+    /// Spec §2.4: cargo 1.4–1.41 skipped every entry whose name starts with `.` in every walk,
+    /// even when `include` names it (PR #1959, undone by PR #7680 in 1.42).
+    pub(super) fn walk_skips_dotfiles(self) -> bool {
+        (4..=41).contains(&self.cargo_minor)
+    }
     pub(super) fn symlinked_dirs_walked(self) -> bool {
         self.cargo_minor >= 38
     }

@@ -69,6 +69,9 @@ impl Walker<'_> {
             let child = join(rel, &e.name);
             let child_repo = join(repo_path, &e.name);
             let at_pkg_root = is_root && rel.is_empty();
+            if self.rules.walk_skips_dotfiles() && e.name.starts_with('.') {
+                continue;
+            }
             if !e.utf8 && self.filter.keep(&child, false) {
                 self.fail(format!(
                     "non-utf8 path in source directory: `{}`",

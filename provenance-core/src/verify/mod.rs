@@ -80,6 +80,7 @@ pub fn verify_opts(
         name: &name,
         version: &version,
         era: Era::of(&cargo_era),
+        era_evidence: &cargo_era.evidence,
     };
     let report = new_report(
         &krate,
@@ -308,7 +309,9 @@ fn without_commit(
 ) -> Result<Report, Error> {
     draft.report.verdict = verdict;
     if run.options.assisted {
-        draft.report.assisted = assisted(run, krate, repo, path_hint)?;
+        let (found, findings) = assisted(run, krate, repo, path_hint)?;
+        draft.report.assisted = found;
+        draft.findings.extend(findings);
     }
     Ok(draft.finish())
 }
