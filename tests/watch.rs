@@ -1067,6 +1067,89 @@ fn webhook_down_for_a_whole_cycle_is_delivered_on_the_next() {
     );
 }
 
+/// The verdict and the report's `source` of the one verification of `db`.
+fn verified_source(db: &Path) -> (String, serde_json::Value) {
+    let row = rows(db, "SELECT verdict, report FROM verifications");
+    assert_eq!(row.len(), 1, "{row:?}");
+    let report: serde_json::Value = serde_json::from_str(&row[0][1]).unwrap();
+    (row[0][0].clone(), report["source"].clone())
+}
+
+/// `watch` takes its mirrors and registry as `scan` does: a crate whose declared repository host
+/// cannot be resolved (`github.invalid`) is `repository_not_found` without a mirror, and `match`
+/// through `--mirror`, or through `[[mirror]]` in the policy file with the registry taken from
+/// `--cargo-config`'s source replacement; the report keeps the declared URL and names the mirror
+/// in `source.fetched_from`.
+#[test]
+fn watch_fetches_repositories_through_mirrors_like_scan() {
+    let w = World::new();
+    std::fs::create_dir_all(w.path("srv/acme")).unwrap();
+    let declared = "https://github.invalid/acme/widget";
+    let m = manifest("widget", "1.0.0", declared);
+    let commit = make_repo(&w.path("srv/acme"), "widget", &m, 0, 0);
+    w.registry.publish(
+        "widget",
+        "1.0.0",
+        &make_crate("widget", "1.0.0", &m, &commit),
+    );
+    let mirror_to = w.daemon.url("");
+    let mirrored = format!("{mirror_to}acme/widget");
+
+    let out = w
+        .watch("none.db", &["--crates", "widget"])
+        .output()
+        .unwrap();
+    assert!(matches!(out.status.code(), Some(0 | 1)), "{}", text(&out));
+    let (verdict, source) = verified_source(&w.path("none.db"));
+    assert_eq!(verdict, "repository_not_found", "{source}");
+    assert!(source.get("fetched_from").is_none(), "{source}");
+
+    let flag = format!("https://github.invalid/={mirror_to}");
+    let out = w
+        .watch("flag.db", &["--crates", "widget", "--mirror", &flag])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+    let (verdict, source) = verified_source(&w.path("flag.db"));
+    assert_eq!(verdict, "match", "{source}");
+    assert_eq!(source["repository"], declared);
+    assert_eq!(source["fetched_from"], mirrored.as_str());
+
+    std::fs::write(
+        w.path("mirrors.toml"),
+        format!("[[mirror]]\nfrom = \"https://github.invalid/acme/\"\nto = \"{mirror_to}acme/\"\n"),
+    )
+    .unwrap();
+    std::fs::create_dir_all(w.path(".cargo")).unwrap();
+    std::fs::write(
+        w.path(".cargo/config.toml"),
+        format!(
+            "[source.crates-io]\nreplace-with = \"loopback\"\n\n[source.loopback]\nregistry = \"{}\"\n",
+            w.registry.index_url()
+        ),
+    )
+    .unwrap();
+    let out = cli()
+        .current_dir(w.tmp.path())
+        .args(["watch", "--once", "--crates", "widget", "--db", "file.db"])
+        .args([
+            "--policy",
+            "mirrors.toml",
+            "--cargo-config",
+            ".cargo/config.toml",
+        ])
+        .args(["--allow-insecure-transport", "--cache-dir"])
+        .arg(w.path("cache2"))
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+    let (verdict, source) = verified_source(&w.path("file.db"));
+    assert_eq!(verdict, "match", "{source}");
+    // The loopback registry's crate (not a namesake from crates.io).
+    assert_eq!(source["repository"], declared);
+    assert_eq!(source["fetched_from"], mirrored.as_str());
+}
+
 /// `watch --once` on 3 real crates of the real sparse index (read-only), pinned to versions that
 /// tests/data/realworld holds, with their repositories served by a local mirror: a directory of
 /// bare repositories laid out `OWNER/NAME.git` (the realworld archives, unpacked) standing in for
