@@ -1175,7 +1175,10 @@ fn watch_three_real_crates_once_against_the_real_index_through_a_mirror() {
             .unwrap();
         expected.insert((e.name.clone(), e.version.clone()), e);
     }
-    let list: String = expected.keys().map(|(n, v)| format!("{n}@{v}\n")).collect();
+    let list = expected.keys().fold(String::new(), |mut s, (n, v)| {
+        let _ = writeln!(s, "{n}@{v}");
+        s
+    });
     std::fs::write(tmp.path().join("watched.txt"), list).unwrap();
     let deny = ["mismatch", "revision_not_found"];
     let run = || {
