@@ -5,6 +5,7 @@
 
 #[path = "../provenance-core/tests/fetch_support/mod.rs"]
 mod fetch_support;
+mod support;
 #[path = "support/watch_registry.rs"]
 mod watch_registry;
 
@@ -1066,37 +1067,169 @@ fn webhook_down_for_a_whole_cycle_is_delivered_on_the_next() {
     );
 }
 
-/// `watch --once` on 3 real crates of the real sparse index: the newest version of each is
-/// downloaded (checked against the index `cksum`), verified and stored, the older ones are
-/// history, and a second run verifies nothing. The verdicts are not asserted: they depend on
-/// whether GitHub is reachable from here (without it: `repository_not_found`); local mirrors
-/// (issue 16) will make them `match`.
+/// The verdict and the report's `source` of the one verification of `db`.
+fn verified_source(db: &Path) -> (String, serde_json::Value) {
+    let row = rows(db, "SELECT verdict, report FROM verifications");
+    assert_eq!(row.len(), 1, "{row:?}");
+    let report: serde_json::Value = serde_json::from_str(&row[0][1]).unwrap();
+    (row[0][0].clone(), report["source"].clone())
+}
+
+/// `watch` takes its mirrors and registry as `scan` does: a crate whose declared repository host
+/// cannot be resolved (`github.invalid`) is `repository_not_found` without a mirror, and `match`
+/// through `--mirror`, or through `[[mirror]]` in the policy file with the registry taken from
+/// `--cargo-config`'s source replacement; the report keeps the declared URL and names the mirror
+/// in `source.fetched_from`.
 #[test]
-fn watch_three_real_crates_once_against_the_real_index() {
+fn watch_fetches_repositories_through_mirrors_like_scan() {
+    let w = World::new();
+    std::fs::create_dir_all(w.path("srv/acme")).unwrap();
+    let declared = "https://github.invalid/acme/widget";
+    let m = manifest("widget", "1.0.0", declared);
+    let commit = make_repo(&w.path("srv/acme"), "widget", &m, 0, 0);
+    w.registry.publish(
+        "widget",
+        "1.0.0",
+        &make_crate("widget", "1.0.0", &m, &commit),
+    );
+    let mirror_to = w.daemon.url("");
+    let mirrored = format!("{mirror_to}acme/widget");
+
+    let out = w
+        .watch("none.db", &["--crates", "widget"])
+        .output()
+        .unwrap();
+    assert!(matches!(out.status.code(), Some(0 | 1)), "{}", text(&out));
+    let (verdict, source) = verified_source(&w.path("none.db"));
+    assert_eq!(verdict, "repository_not_found", "{source}");
+    assert!(source.get("fetched_from").is_none(), "{source}");
+
+    let flag = format!("https://github.invalid/={mirror_to}");
+    let out = w
+        .watch("flag.db", &["--crates", "widget", "--mirror", &flag])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+    let (verdict, source) = verified_source(&w.path("flag.db"));
+    assert_eq!(verdict, "match", "{source}");
+    assert_eq!(source["repository"], declared);
+    assert_eq!(source["fetched_from"], mirrored.as_str());
+
+    std::fs::write(
+        w.path("mirrors.toml"),
+        format!("[[mirror]]\nfrom = \"https://github.invalid/acme/\"\nto = \"{mirror_to}acme/\"\n"),
+    )
+    .unwrap();
+    std::fs::create_dir_all(w.path(".cargo")).unwrap();
+    std::fs::write(
+        w.path(".cargo/config.toml"),
+        format!(
+            "[source.crates-io]\nreplace-with = \"loopback\"\n\n[source.loopback]\nregistry = \"{}\"\n",
+            w.registry.index_url()
+        ),
+    )
+    .unwrap();
+    let out = cli()
+        .current_dir(w.tmp.path())
+        .args(["watch", "--once", "--crates", "widget", "--db", "file.db"])
+        .args([
+            "--policy",
+            "mirrors.toml",
+            "--cargo-config",
+            ".cargo/config.toml",
+        ])
+        .args(["--allow-insecure-transport", "--cache-dir"])
+        .arg(w.path("cache2"))
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+    let (verdict, source) = verified_source(&w.path("file.db"));
+    assert_eq!(verdict, "match", "{source}");
+    // The loopback registry's crate (not a namesake from crates.io).
+    assert_eq!(source["repository"], declared);
+    assert_eq!(source["fetched_from"], mirrored.as_str());
+}
+
+/// `watch --once` on 3 real crates of the real sparse index (read-only), pinned to versions that
+/// tests/data/realworld holds, with their repositories served by a local mirror: a directory of
+/// bare repositories laid out `OWNER/NAME.git` (the realworld archives, unpacked) standing in for
+/// `https://github.com/`. Each pinned version is downloaded from the registry (checked against
+/// the index `cksum`), verified and stored with the verdict real `cargo package` gives
+/// (`expected_verdict` of its expected.json); the report says where the repository was fetched
+/// from; the other versions are history; alerts are exactly the denied verdicts; a second run
+/// verifies nothing. static_assertions declares the repository's older name
+/// (`nvzqz/static-assertions-rs`): the mirror is laid out by declared URL, as a mirror of
+/// `https://github.com/` would be.
+#[test]
+fn watch_three_real_crates_once_against_the_real_index_through_a_mirror() {
     let tmp = tempfile::tempdir().unwrap();
+    let farm = tmp.path().join("github");
+    let mut expected = BTreeMap::new();
+    for id in ["fnv-1.0.7", "hex-0.4.0", "static_assertions-1.1.0"] {
+        let entry = support::entry(id);
+        let e = entry.expected;
+        let declared = e.repository.strip_prefix("https://github.com/").unwrap();
+        let (owner, name) = declared.split_once('/').unwrap();
+        std::fs::create_dir_all(farm.join(owner)).unwrap();
+        std::os::unix::fs::symlink(&entry.repo, farm.join(owner).join(format!("{name}.git")))
+            .unwrap();
+        expected.insert((e.name.clone(), e.version.clone()), e);
+    }
+    let list = expected.keys().fold(String::new(), |mut s, (n, v)| {
+        let _ = writeln!(s, "{n}@{v}");
+        s
+    });
+    std::fs::write(tmp.path().join("watched.txt"), list).unwrap();
+    let deny = ["mismatch", "revision_not_found"];
     let run = || {
         cli()
             .current_dir(tmp.path())
-            .args(["watch", "--once", "--crates", "itoa,either,semver"])
+            .args(["watch", "--once", "--list", "watched.txt"])
             .args(["--db", "w.db", "--cache-dir", "cache", "--jobs", "3"])
+            .args(["--deny", &deny.join(",")])
+            .arg("--mirror")
+            .arg(format!("https://github.com/={}", farm.display()))
             .output()
             .unwrap()
     };
     let out = run();
-    assert!(matches!(out.status.code(), Some(0 | 1)), "{}", text(&out));
+    let denied: Vec<String> = expected
+        .values()
+        .filter(|e| deny.contains(&e.expected_verdict.as_str()))
+        .map(|e| format!("{} {}", e.name, e.version))
+        .collect();
+    let code = i32::from(!denied.is_empty());
+    assert_eq!(out.status.code(), Some(code), "{}", text(&out));
     let db = tmp.path().join("w.db");
     let verified = rows(
         &db,
-        "SELECT w.name, w.version, v.checksum, w.report FROM verifications w
-         JOIN versions v ON v.name = w.name AND v.version = w.version ORDER BY 1",
+        "SELECT w.name, w.version, w.verdict, v.checksum, w.report FROM verifications w
+         JOIN versions v ON v.name = w.name AND v.version = w.version ORDER BY 1, 2",
     );
     assert_eq!(verified.len(), 3, "{}", text(&out));
-    for (row, name) in verified.iter().zip(["either", "itoa", "semver"]) {
-        assert_eq!(row[0], name);
-        let report: serde_json::Value = serde_json::from_str(&row[3]).unwrap();
-        if report.get("error").is_none() {
-            assert_eq!(report["crate"]["sha256"], row[2].as_str(), "{name}");
-        }
+    for (row, ((name, version), e)) in verified.iter().zip(&expected) {
+        assert_eq!((&row[0], &row[1]), (name, version));
+        let report: serde_json::Value = serde_json::from_str(&row[4]).unwrap();
+        assert_eq!(row[2], e.expected_verdict, "{name} {version}: {report:#}");
+        assert_eq!(report["verdict"], e.expected_verdict.as_str(), "{name}");
+        // The `.crate` the tool downloaded is the one the index's `cksum` names.
+        assert_eq!(row[3], e.crate_sha256, "{name}: index checksum");
+        assert_eq!(report["crate"]["sha256"], e.crate_sha256.as_str(), "{name}");
+        assert_eq!(
+            report["source"]["repository"],
+            e.repository.as_str(),
+            "{name}"
+        );
+        let fetched = report["source"]["fetched_from"]
+            .as_str()
+            .unwrap_or_else(|| {
+                panic!("{name}: no `source.fetched_from`: {report:#}");
+            });
+        let declared = e.repository.strip_prefix("https://github.com/").unwrap();
+        assert!(
+            fetched.contains(&farm.display().to_string()) && fetched.contains(declared),
+            "{name}: fetched from `{fetched}`"
+        );
         // Every other version of the crate is history.
         let others = rows(
             &db,
@@ -1106,9 +1239,15 @@ fn watch_three_real_crates_once_against_the_real_index() {
         );
         let n: usize = others[0][0].parse().unwrap();
         let history: usize = others[0][1].parse().unwrap();
-        assert!(n > 10, "{name}: {n} versions");
+        assert!(n > 3, "{name}: {n} versions");
         assert_eq!(history, n - 1, "{name}");
     }
+    assert_eq!(
+        strs(&rows(&db, "SELECT name, version FROM alerts ORDER BY 1, 2")),
+        denied,
+        "{}",
+        text(&out)
+    );
     let out = run();
     assert_eq!(out.status.code(), Some(0), "{}", text(&out));
     assert!(

@@ -58,6 +58,8 @@ pub struct Expected {
     pub version: String,
     pub crate_url: String,
     pub crate_sha256: String,
+    /// `package.repository` of the published manifest, verbatim.
+    pub repository: String,
     pub repo_archive: String,
     pub expected_verdict: String,
     pub reference: Reference,

@@ -14,7 +14,9 @@
 //! The declared URL's `.git` is kept on the rewritten URL. A local target (a path or `file://`)
 //! that does not exist is tried with `.git` added or removed, as git does for local
 //! repositories, so a plain directory of bare repositories works whether they are named `NAME`
-//! or `NAME.git`.
+//! or `NAME.git`. Forge paths are case-insensitive and compared lowercase, so the remainder is
+//! lowercase too; a local target that does not exist under it is also tried in the declared
+//! spelling (`KokaKiwi/rust-hex`, as a `git clone --mirror` of the declared URL names it).
 //!
 //! Policy: a target is a URL the user named ([`url::normalize_named`]): a local path or `file://`
 //! needs no `allow_insecure_transport`, nor does a loopback or private host the target names;
@@ -153,7 +155,9 @@ fn canonical_prefix(raw: &str) -> Option<String> {
 /// The comparable form of a declared repository URL (see [`canonical_prefix`]), after the
 /// normalization of [`url::normalize`] (forge subpaths cut).
 /// Also whether the declared URL ends in `.git` (kept on the rewritten URL, as git would).
-fn canonical_repo(raw: &str) -> Option<(String, bool)> {
+/// The third value is the key in the declared spelling (forge paths not lowercased), when it
+/// differs from the key only in ASCII case.
+fn canonical_repo(raw: &str) -> Option<(String, bool, Option<String>)> {
     let u = url::normalize(raw, true).ok()?;
     let dot_git = u.fetch_url.to_ascii_lowercase().ends_with(".git");
     let key = match u.transport {
@@ -161,7 +165,16 @@ fn canonical_repo(raw: &str) -> Option<(String, bool)> {
         Transport::Http => format!("https{}", u.key.strip_prefix("http")?),
         _ => u.key,
     };
-    Some((key, dot_git))
+    let declared = u
+        .fetch_url
+        .split_once("://")
+        .map(|(_, rest)| {
+            let (scheme, _) = key.split_once("://").unwrap_or_default();
+            let rest = rest.trim_end_matches('/');
+            format!("{scheme}://{}", rest.strip_suffix(".git").unwrap_or(rest))
+        })
+        .filter(|d| d != &key && d.eq_ignore_ascii_case(&key));
+    Some((key, dot_git, declared))
 }
 
 /// The URL `raw` is fetched from under `mirrors`: the longest matching prefix replaced by its
@@ -170,7 +183,7 @@ pub fn rewrite(raw: &str, mirrors: &[Mirror]) -> Option<String> {
     if mirrors.is_empty() {
         return None;
     }
-    let (repo, dot_git) = canonical_repo(raw)?;
+    let (repo, dot_git, declared) = canonical_repo(raw)?;
     let (mirror, rest) = mirrors
         .iter()
         .filter_map(|m| {
@@ -189,19 +202,27 @@ pub fn rewrite(raw: &str, mirrors: &[Mirror]) -> Option<String> {
     let with_git = format!("{bare}.git");
     if is_local(&bare) {
         // A directory of bare repositories: `NAME` or `NAME.git`, whichever exists (the
-        // declared spelling first).
+        // declared spelling first); then the same in the declared letter case (the remainder
+        // is at the same offset: ASCII lowercasing keeps lengths).
         let exists =
             |t: &str| std::path::Path::new(t.strip_prefix("file://").unwrap_or(t)).exists();
-        let (first, second) = if dot_git {
-            (with_git, bare)
-        } else {
-            (bare, with_git)
+        let pair = |bare: String| {
+            let with_git = format!("{bare}.git");
+            if dot_git {
+                [with_git, bare]
+            } else {
+                [bare, with_git]
+            }
         };
-        return Some(if !exists(&first) && exists(&second) {
-            second
-        } else {
-            first
-        });
+        let mut candidates = pair(bare).to_vec();
+        if let Some(cased) = declared
+            .as_deref()
+            .and_then(|d| d.get(repo.len() - rest.len()..))
+        {
+            candidates.extend(pair(format!("{}{cased}", to.trim_end_matches('/'))));
+        }
+        let found = candidates.iter().position(|c| exists(c)).unwrap_or(0);
+        return Some(candidates.swap_remove(found));
     }
     Some(if dot_git { with_git } else { bare })
 }
@@ -293,6 +314,40 @@ mod tests {
         ] {
             assert_eq!(rewrite(declared, &ms).unwrap(), at(want), "{declared}");
         }
+    }
+
+    #[test]
+    fn local_directories_of_forge_repositories_in_either_letter_case() {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::create_dir_all(dir.path().join("KokaKiwi/rust-hex.git")).unwrap();
+        std::fs::create_dir_all(dir.path().join("servo/rust-fnv")).unwrap();
+        std::fs::create_dir_all(dir.path().join("both/x")).unwrap();
+        std::fs::create_dir_all(dir.path().join("Both/X")).unwrap();
+        let ms = [m("https://github.com/", dir.path().to_str().unwrap())];
+        let at = |p: &str| dir.path().join(p).display().to_string();
+        for (declared, want) in [
+            (
+                "https://github.com/KokaKiwi/rust-hex",
+                "KokaKiwi/rust-hex.git",
+            ),
+            (
+                "https://GitHub.com/KokaKiwi/rust-hex.git/",
+                "KokaKiwi/rust-hex.git",
+            ),
+            ("https://github.com/Servo/Rust-FNV", "servo/rust-fnv"),
+            // The lowercase spelling first when both exist.
+            ("https://github.com/Both/X", "both/x"),
+            // Neither exists: the lowercase spelling (the error names it).
+            ("https://github.com/Absent/Repo", "absent/repo"),
+        ] {
+            assert_eq!(rewrite(declared, &ms).unwrap(), at(want), "{declared}");
+        }
+        // A remote target keeps the one lowercase spelling.
+        let remote = [m("https://github.com/", "https://m.example/gh/")];
+        assert_eq!(
+            rewrite("https://github.com/KokaKiwi/rust-hex", &remote).unwrap(),
+            "https://m.example/gh/kokakiwi/rust-hex"
+        );
     }
 
     #[test]
