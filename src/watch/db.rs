@@ -12,6 +12,7 @@
 
 use std::path::Path;
 
+use provenance_core::batch::inputs::precedence;
 use provenance_core::batch::policy::Policy;
 use provenance_core::batch::{Entry, Outcome};
 use provenance_core::fetch::Validators;
@@ -473,27 +474,6 @@ fn newest(lines: &[IndexLine]) -> Option<&str> {
     pool.into_iter()
         .max_by(|a, b| precedence(&a.vers).cmp(&precedence(&b.vers)))
         .map(|l| l.vers.as_str())
-}
-
-/// Semantic-version precedence key (build metadata ignored).
-fn precedence(v: &str) -> (Vec<u64>, bool, Vec<(bool, u64, String)>) {
-    let core_pre = v.split('+').next().unwrap_or_default();
-    let (core, pre) = match core_pre.split_once('-') {
-        Some((c, p)) => (c, Some(p)),
-        None => (core_pre, None),
-    };
-    let nums = core.split('.').map(|p| p.parse().unwrap_or(0)).collect();
-    let Some(pre) = pre.filter(|p| !p.is_empty()) else {
-        return (nums, true, Vec::new());
-    };
-    let ids = pre
-        .split('.')
-        .map(|p| match p.parse::<u64>() {
-            Ok(n) if p.bytes().all(|b| b.is_ascii_digit()) => (false, n, String::new()),
-            _ => (true, 0, p.to_owned()),
-        })
-        .collect();
-    (nums, false, ids)
 }
 
 fn record_result_tx(

@@ -384,8 +384,9 @@ impl Selection {
 }
 
 /// Semantic-version precedence key of `v` (build metadata ignored; a non-numeric core part
-/// counts as 0).
-fn precedence(v: &str) -> (Vec<u64>, bool, Vec<(bool, u64, String)>) {
+/// counts as 0): `precedence(a) < precedence(b)` when `a` is older. Also used by `watch` to
+/// pick the newest version of an index answer.
+pub fn precedence(v: &str) -> (Vec<u64>, bool, Vec<(bool, u64, String)>) {
     let core_pre = v.split('+').next().unwrap_or_default();
     let (core, pre) = match core_pre.split_once('-') {
         Some((c, p)) => (c, Some(p)),
