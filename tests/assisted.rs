@@ -335,7 +335,42 @@ fn crlf_published_crate_finds_its_commit() {
         "{:?}",
         a.findings
     );
-    assert!(a.reason.contains("after line endings"), "{}", a.reason);
+    // Every difference is in line endings only: the assisted verdict is `match`.
+    assert_eq!(a.verdict, Verdict::Match, "{}", r.to_json());
+    assert!(
+        a.reason.starts_with("match after line endings") && a.reason.contains("crlf_published"),
+        "{}",
+        a.reason
+    );
+    // The primary verdict keeps the byte-for-byte rule.
+    assert_eq!(r.verdict, Verdict::NoVcsInfo);
+
+    // The same crate with one real change besides the line endings stays a `mismatch`.
+    let edited = rewrite(&package(&repo, &released, None), |entries| {
+        for (p, e) in entries.iter_mut() {
+            if p != "Cargo.toml"
+                && p != "Cargo.lock"
+                && let TarEntry::File(d) = e
+            {
+                if p == "README.md" {
+                    d.extend_from_slice(b"edited\n");
+                }
+                *d = crlf(d);
+            }
+        }
+    });
+    let r = verify_bytes(edited, &repo.dir);
+    let a = r.assisted.clone().unwrap();
+    assert_eq!(a.commit, released, "{}", r.to_json());
+    assert_eq!(a.verdict, Verdict::Mismatch, "{}", r.to_json());
+    assert!(
+        a.differences
+            .iter()
+            .any(|d| d.path == "README.md" && d.category != Some(Category::LineEndings)),
+        "{}",
+        r.to_json()
+    );
+    assert!(!a.reason.contains("match after"), "{}", a.reason);
 }
 
 #[test]

@@ -8,7 +8,8 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 
 use provenance_core::{
-    Assisted, Category, CrateSource, DifferenceKind, RepoSource, Request, Verdict, verify,
+    Assisted, Category, CrateSource, DifferenceKind, Options, Report, RepoSource, Request,
+    Verdict, fetch::Mirror, verify,
 };
 use sha2::Digest;
 
@@ -60,6 +61,10 @@ fn assisted(name: &str, version: &str, sha256: &str, archive: &str) -> (Verdict,
             .with_repo(RepoSource::Path(Path::new(&repo).into())),
     )
     .unwrap_or_else(|e| panic!("{name} {version}: {e}"));
+    assisted_of(name, version, &report)
+}
+
+fn assisted_of(name: &str, version: &str, report: &Report) -> (Verdict, Assisted) {
     let a = report
         .assisted
         .clone()
@@ -85,7 +90,13 @@ fn spin_0_4_7_crlf_release_commit() {
         assert_eq!(d.category, Some(Category::LineEndings), "{}", d.path);
     }
     assert!(a.differences.iter().any(|d| d.path == "Cargo.toml.orig"));
-    assert!(a.reason.contains("after line endings"), "{}", a.reason);
+    // Line-ending-only differences: an assisted `match` (the primary verdict is unchanged).
+    assert_eq!(a.verdict, Verdict::Match, "{}", a.summary);
+    assert!(
+        a.reason.starts_with("match after line endings"),
+        "{}",
+        a.reason
+    );
     assert!(a.findings.iter().any(|f| f.kind == "crlf_published"));
     assert!(a.tried >= 1 && a.commits_walked > 5);
 }
@@ -158,5 +169,111 @@ fn curl_sys_0_4_0_sibling_tag_skipped() {
         a.differences
             .iter()
             .all(|d| d.kind == DifferenceKind::InSubmodule && d.path.starts_with("curl/"))
+    );
+}
+
+/// `https://github.com/OWNER/NAME` → a directory of bare repositories: the superproject's
+/// archive and the submodule's depth-1 archive (`tests/data/assisted`), as a local mirror of
+/// github.com (`--mirror https://github.com/=DIR`).
+fn with_submodule_mirror(
+    (name, version, sha256): (&str, &str, &str),
+    superproject: (&str, &str),
+    submodule: (&str, &str),
+) -> (Verdict, Assisted, Report) {
+    let krate = support::registry_crate(name, version, sha256);
+    let mirror = tempfile::tempdir().unwrap();
+    for (owner_name, archive) in [superproject, submodule] {
+        let link = mirror.path().join(format!("{owner_name}.git"));
+        std::fs::create_dir_all(link.parent().unwrap()).unwrap();
+        std::os::unix::fs::symlink(repository(archive), &link).unwrap();
+    }
+    let cache = tempfile::tempdir().unwrap();
+    let mut options = Options::default();
+    options.cache_dir = Some(cache.path().to_owned());
+    options.mirrors = vec![
+        Mirror::new(
+            "https://github.com/",
+            mirror.path().to_str().unwrap(),
+            false,
+        )
+        .unwrap(),
+    ];
+    let report = verify(
+        &Request::new(CrateSource::File(krate))
+            .with_repo(RepoSource::Url(format!(
+                "https://github.com/{}",
+                superproject.0
+            )))
+            .with_options(options),
+    )
+    .unwrap_or_else(|e| panic!("{name} {version}: {e}"));
+    let (verdict, a) = assisted_of(name, version, &report);
+    (verdict, a, report)
+}
+
+/// The submodule commit the winner's gitlink names was fetched (copied from the mirror).
+fn submodule_fetched(report: &Report, path: &str, commit: &str) {
+    let subs = &report
+        .fetch
+        .as_ref()
+        .and_then(|f| f.repository.as_ref())
+        .unwrap_or_else(|| panic!("no fetch record: {}", report.to_json()))
+        .submodules;
+    assert!(
+        subs.iter()
+            .any(|s| s.path == path && s.commit == commit && s.available),
+        "{}",
+        report.to_json()
+    );
+}
+
+#[test]
+fn libgit2_sys_0_6_18_match_with_the_submodule_mirrored() {
+    let (verdict, a, report) = with_submodule_mirror(
+        (
+            "libgit2-sys",
+            "0.6.18",
+            "82fc20bd8beefe7c9f98aae2d3cff78e57f544cdd83d58fe181ec37a5fbe0c77",
+        ),
+        ("rust-lang/git2-rs", "rust-lang+git2-rs.git.tar.gz"),
+        ("libgit2/libgit2", "libgit2+libgit2.git.tar.gz"),
+    );
+    assert_eq!(verdict, Verdict::NoVcsInfo);
+    assert_eq!(a.verdict, Verdict::Match, "{}", report.to_json());
+    assert_eq!(a.commit, "3a9f7d7e14c54907a36e1b4849088e72626709ff");
+    assert_eq!(a.path_in_vcs, "libgit2-sys");
+    assert!(a.differences.is_empty(), "{}", a.summary);
+    assert!(
+        a.files.compared > 100 && a.files.equal == a.files.compared,
+        "{:?}",
+        a.files
+    );
+    submodule_fetched(
+        &report,
+        "libgit2-sys/libgit2",
+        "15e119375018fba121cf58e02a9f17fe22df0df8",
+    );
+}
+
+#[test]
+fn curl_sys_0_4_0_match_with_the_submodule_mirrored() {
+    let (verdict, a, report) = with_submodule_mirror(
+        (
+            "curl-sys",
+            "0.4.0",
+            "8c938373c70e22ee0bc08fd52e25f54b88bd4b69ed740ed917aa691b5bc4db75",
+        ),
+        ("alexcrichton/curl-rust", "alexcrichton+curl-rust.git.tar.gz"),
+        ("alexcrichton/curl", "alexcrichton+curl.git.tar.gz"),
+    );
+    assert_eq!(verdict, Verdict::NoVcsInfo);
+    assert_eq!(a.verdict, Verdict::Match, "{}", report.to_json());
+    assert_eq!(a.reference, "refs/tags/curl-sys-0.4.0");
+    assert_eq!(a.commit, "76e5349895e0ea57e35005aa9cfbe349ae73cdc3");
+    assert!(a.differences.is_empty(), "{}", a.summary);
+    submodule_fetched(
+        &report,
+        "curl-sys/curl",
+        "651be36a7459015d601c22dc36161c9db60c7a1c",
     );
 }

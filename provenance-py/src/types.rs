@@ -214,7 +214,8 @@ impl FileCounts {
     }
 }
 
-/// The assisted attempt (version tags) for `no_vcs_info` / `revision_not_found`.
+/// The assisted search's result for `no_vcs_info` / `revision_not_found`: every field of the
+/// JSON report's `assisted` object.
 #[pyclass(frozen, module = "crate_provenance._native")]
 #[derive(Debug)]
 pub struct Assisted {
@@ -232,7 +233,18 @@ pub struct Assisted {
     files: Py<FileCounts>,
     #[pyo3(get)]
     summary: String,
+    #[pyo3(get)]
+    reason: String,
+    #[pyo3(get)]
+    tried: u64,
+    #[pyo3(get)]
+    commits_walked: u64,
+    #[pyo3(get)]
+    complete: bool,
+    #[pyo3(get)]
+    era: String,
     differences: Vec<Py<Difference>>,
+    findings: Vec<Py<Finding>>,
 }
 
 #[pymethods]
@@ -240,6 +252,11 @@ impl Assisted {
     #[getter]
     fn differences(&self, py: Python<'_>) -> PyResult<Py<PyList>> {
         new_list(py, &self.differences)
+    }
+
+    #[getter]
+    fn findings(&self, py: Python<'_>) -> PyResult<Py<PyList>> {
+        new_list(py, &self.findings)
     }
 
     fn __repr__(&self, py: Python<'_>) -> PyResult<String> {
@@ -349,7 +366,13 @@ impl Report {
                         path_in_vcs: a.path_in_vcs.clone(),
                         files: FileCounts::new(py, a.files)?,
                         summary: a.summary.clone(),
+                        reason: a.reason.clone(),
+                        tried: a.tried,
+                        commits_walked: a.commits_walked,
+                        complete: a.complete,
+                        era: a.era.clone(),
                         differences: Difference::list(py, &a.differences)?,
+                        findings: Finding::list(py, &a.findings)?,
                     },
                 )
             })

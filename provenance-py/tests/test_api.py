@@ -85,6 +85,24 @@ def test_assisted_and_findings(realworld: dict[str, Entry]) -> None:
     assert fnv.to_dict()["assisted"]["ref"] == a.ref
     assert fnv.to_dict()["assisted"]["commit"] == a.commit
     assert a.files.published == fnv.files.published
+    # Every field of the JSON `assisted` object is an attribute with the same value.
+    d = fnv.to_dict()["assisted"]
+    fields = {
+        "how", "ref", "commit", "verdict", "path_in_vcs", "files", "differences", "summary",
+        "findings", "reason", "tried", "commits_walked", "complete", "era",
+    }
+    assert set(d) == fields
+    for k in fields - {"files", "differences", "findings"}:
+        assert getattr(a, k) == d[k], k
+    assert (a.files.published, a.files.compared, a.files.equal) == tuple(
+        d["files"][k] for k in ("published", "compared", "equal")
+    )
+    assert [x.path for x in a.differences] == [x["path"] for x in d["differences"]]
+    assert [(f.kind, f.message) for f in a.findings] == [
+        (f["kind"], f["message"]) for f in d["findings"]
+    ]
+    assert a.reason == "exact match" and a.tried >= 1 and a.complete is True
+    assert isinstance(a.commits_walked, int) and a.era
     phf = realworld["phf_macros-0.10.0"]
     r = cp.verify(crate_file=phf.crate_file, repo=phf.repo)
     kinds = [f.kind for f in r.findings]

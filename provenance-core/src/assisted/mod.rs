@@ -16,7 +16,9 @@ use crate::evaluate::{Detail, Evaluation, Published, evaluate_with};
 use crate::progress::Stage;
 use crate::rebuild;
 use crate::repo::{CommitInfo, CommitLookup, Repo};
-use crate::report::{Assisted, Finding, Severity};
+use crate::report::{
+    Assisted, Category, DifferenceKind, Finding, Severity, SubmoduleInfo, Verdict,
+};
 use crate::request::{Error, Run};
 
 use rank::Rank;
@@ -114,15 +116,32 @@ fn assisted_of(c: &Candidate, ev: Evaluation) -> Assisted {
     }
 }
 
+/// Where the submodules of the winning candidate can be fetched from: the repository was
+/// fetched from (or through a mirror to) `declared`, so its submodule URLs resolve against it
+/// and the mirrors apply to them, as for a recorded commit.
+#[derive(Debug, Clone)]
+pub(crate) struct SubmoduleSource {
+    /// The superproject's declared URL (`--repo URL` or the crate's `package.repository`).
+    pub(crate) declared: String,
+}
+
+/// What the assisted search found: the best candidate (`None`: none was evaluated), findings
+/// for the report when there is none, and the submodules fetched for the winner.
+pub(crate) type Found = (Option<Assisted>, Vec<Finding>, Vec<SubmoduleInfo>);
+
 /// Assisted matching for `no_vcs_info` / `revision_not_found` (see the module docs): the best
 /// candidate, or `None` and findings that say why the search found none when it stopped early.
 /// Only [`Error::Interrupted`] ends it with an error; anything else stops the search with a note.
+/// When the winner differs inside submodules and `submodules` says where the repository came
+/// from, the winner's submodule commits are fetched (through the mirrors) and it is evaluated
+/// again with them.
 pub(crate) fn assisted(
     run: &mut Run<'_>,
     krate: &Published<'_>,
     repo: &Repo,
     path_hint: Option<&str>,
-) -> Result<(Option<Assisted>, Vec<Finding>), Error> {
+    submodules: Option<&SubmoduleSource>,
+) -> Result<Found, Error> {
     run.progress.stage(Stage::Assisted, None);
     let mut search = Search {
         best: None,
@@ -151,7 +170,7 @@ pub(crate) fn assisted(
                     .map(|n| Finding::new("assisted_incomplete", Severity::Info, n)),
             )
             .collect();
-        return Ok((None, findings));
+        return Ok((None, findings, Vec::new()));
     };
     // The winner again, with diffs and digests for the report.
     let mut best = match evaluate_with(
@@ -171,12 +190,33 @@ pub(crate) fn assisted(
             quick
         }
     };
+    let mut rank = rank;
+    let mut fetched = Vec::new();
+    if let Some(src) = submodules
+        && best
+            .differences
+            .iter()
+            .any(|d| d.kind == DifferenceKind::InSubmodule)
+    {
+        match with_submodules(run, krate, repo, src, &winner)? {
+            Ok(Some((ev, findings, infos))) => {
+                rank = Rank::of(&ev, rank.order());
+                best = assisted_of(&winner, ev);
+                best.findings.extend(findings);
+                fetched = infos;
+            }
+            Ok(None) => {}
+            Err(note) => search.notes.push(note),
+        }
+    }
     best.reason = rank.reason(&best);
+    let crlf = scan::crlf_published(krate.archive);
+    after_line_endings(&mut best, crlf.is_some());
     best.tried = search.tried;
     best.commits_walked = walked;
     best.complete = search.notes.is_empty();
     best.era = krate.era_statement();
-    if let Some(n) = scan::crlf_published(krate.archive) {
+    if let Some(n) = crlf {
         best.findings.push(Finding::new(
             "crlf_published",
             Severity::Info,
@@ -194,7 +234,87 @@ pub(crate) fn assisted(
             .push(Finding::new("assisted_incomplete", Severity::Info, note));
     }
     best.findings.sort();
-    Ok((Some(best), Vec::new()))
+    Ok((Some(best), Vec::new(), fetched))
+}
+
+/// The winner evaluated again in a repository that holds its submodule commits (fetched
+/// through the mirrors into a cache repository that borrows `repo`'s objects). `Ok(Ok(None))`:
+/// nothing to add; `Ok(Err(note))`: the fetch or the evaluation failed (the first evaluation
+/// stands).
+#[allow(clippy::type_complexity)]
+fn with_submodules(
+    run: &mut Run<'_>,
+    krate: &Published<'_>,
+    repo: &Repo,
+    src: &SubmoduleSource,
+    winner: &Candidate,
+) -> Result<Result<Option<(Evaluation, Vec<Finding>, Vec<SubmoduleInfo>)>, String>, Error> {
+    let options = crate::fetch::Options::from_verify(run.options);
+    let fetched = match crate::fetch::submodules_at(
+        &src.declared,
+        repo.path(),
+        winner.commit.id,
+        winner.path.as_deref().unwrap_or_default(),
+        &options,
+        run.should_interrupt,
+    ) {
+        Ok(f) => f,
+        Err(crate::fetch::Error::Interrupted) => return Err(Error::Interrupted),
+        Err(e) => {
+            return Ok(Err(format!(
+                "the winning candidate's submodules could not be fetched: {e}"
+            )));
+        }
+    };
+    if fetched.path == repo.path() {
+        return Ok(Ok(None));
+    }
+    let with = match Repo::open(&fetched.path, &run.options.limits) {
+        Ok(r) => r,
+        Err(e) => return Ok(Err(format!("the repository with submodules: {e}"))),
+    };
+    match evaluate_with(
+        run,
+        krate,
+        &with,
+        &winner.commit,
+        winner.path.as_deref(),
+        Detail::Full,
+    ) {
+        Ok(ev) => Ok(Ok(Some((ev, fetched.findings, fetched.info.submodules)))),
+        Err(Error::Interrupted) => Err(Error::Interrupted),
+        Err(e) => Ok(Err(format!(
+            "the winning candidate could not be read with its submodules: {e}"
+        ))),
+    }
+}
+
+/// An assisted `mismatch` whose every difference is in line endings only (category
+/// `line_endings`: equal once CRLF is read as LF) becomes `match`, with `reason` "match after
+/// line endings"; the differences stay listed. Only the assisted result does this: a crate
+/// without a recorded commit was most often packaged from a checkout that converted line
+/// endings (Windows `core.autocrlf`), and no commit can hold its bytes. The primary verdict
+/// keeps cargo's byte-for-byte rule.
+fn after_line_endings(best: &mut Assisted, crlf_published: bool) {
+    if best.verdict != Verdict::Mismatch
+        || best.differences.is_empty()
+        || best
+            .differences
+            .iter()
+            .any(|d| d.category != Some(Category::LineEndings))
+    {
+        return;
+    }
+    best.verdict = Verdict::Match;
+    best.reason = format!(
+        "match after line endings: {} published files equal the commit's once CRLF is read as LF{}",
+        best.differences.len(),
+        if crlf_published {
+            " (the crate was packaged from a CRLF checkout: `crlf_published`)"
+        } else {
+            ""
+        }
+    );
 }
 
 /// The version tags that describe this package (its name at the path, its version), each

@@ -69,6 +69,11 @@ impl Rank {
         }
     }
 
+    /// The evaluation order it was given.
+    pub(super) fn order(&self) -> u64 {
+        self.order
+    }
+
     /// Nothing can rank better: an exact match.
     pub(super) fn is_best(&self) -> bool {
         self.tier == Tier::Match && self.line_endings == 0

@@ -95,11 +95,9 @@ fn generated_header(d: &[u8]) -> bool {
     GENERATED_MARKERS.iter().any(|m| head.contains(m))
 }
 
-fn strip_ws(d: &[u8]) -> Vec<u8> {
-    d.iter()
-        .copied()
-        .filter(|b| !b.is_ascii_whitespace())
-        .collect()
+/// The bytes of `d` but ASCII whitespace (compared lazily, without a copy).
+fn without_ws(d: &[u8]) -> impl Iterator<Item = u8> + '_ {
+    d.iter().copied().filter(|b| !b.is_ascii_whitespace())
 }
 
 fn version_bump_only(repo: &[u8], published: &[u8]) -> bool {
@@ -127,16 +125,15 @@ pub fn categorize(
         && d.kind == DifferenceKind::ContentDiffers
     {
         // Line endings first: a manifest that differs only in them is not a version bump.
-        if is_text(r) && is_text(p) {
-            let norm = |b: &[u8]| String::from_utf8_lossy(b).replace("\r\n", "\n");
-            if norm(r) == norm(p) {
-                return Category::LineEndings;
-            }
+        // Equal once CRLF is read as LF ([`compare::line_endings_only`]: no copy of either
+        // side, which matters for large files).
+        if is_text(r) && is_text(p) && (r == p || compare::line_endings_only(r, p)) {
+            return Category::LineEndings;
         }
         if path == "Cargo.toml.orig" && version_bump_only(r, p) {
             return Category::VersionBumpOnly;
         }
-        if is_text(r) && is_text(p) && strip_ws(r) == strip_ws(p) {
+        if is_text(r) && is_text(p) && without_ws(r).eq(without_ws(p)) {
             return Category::WhitespaceOnly;
         }
     }

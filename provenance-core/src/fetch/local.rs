@@ -74,6 +74,36 @@ pub(super) fn with_submodules(
     Ok(())
 }
 
+/// The submodules of `commit` (those under `path_in_vcs`, or that its symlinks lead into) for
+/// a repository already fetched or opened at `path` without them — the assisted search's
+/// winning candidate, which was not known when the repository was fetched. The result is a
+/// cache repository that borrows `path`'s objects (alternates) and holds the submodule commits,
+/// fetched through the mirrors as for a recorded commit ([`with_submodules`]); its `path` is
+/// `path` itself when `commit` has no submodules to add. Unavailable submodules are findings.
+pub fn submodules_at(
+    declared: &str,
+    path: &std::path::Path,
+    commit: ObjectId,
+    path_in_vcs: &str,
+    options: &Options,
+    should_interrupt: &AtomicBool,
+) -> Result<Fetched, Error> {
+    let mut fetched = Fetched {
+        path: path.to_path_buf(),
+        not_found: None,
+        info: crate::report::RepoFetchInfo::default(),
+        findings: Vec::new(),
+        fetched_from: None,
+    };
+    let want = Want {
+        commit: Some(commit.to_string()),
+        tags: Vec::new(),
+        path_in_vcs: Some(path_in_vcs.to_owned()),
+    };
+    with_submodules(declared, &mut fetched, &want, options, should_interrupt)?;
+    Ok(fetched)
+}
+
 fn has_gitmodules(repo: &gix::Repository, commit: ObjectId) -> bool {
     repo.find_commit(commit)
         .ok()

@@ -17,6 +17,10 @@ pub(crate) struct Context {
     pub(crate) pubtime: Option<String>,
     /// Where the repository was fetched from, when a mirror applied (`source.fetched_from`).
     pub(crate) fetched_from: Option<String>,
+    /// The URL the repository was fetched from (declared, before mirrors), when the assisted
+    /// search's winner may have its submodules fetched as a recorded commit's would be: a
+    /// repository fetched into the cache, or a local one reached through a mirror.
+    pub(crate) submodule_source: Option<String>,
 }
 
 impl Context {
@@ -67,6 +71,9 @@ impl Context {
             run.should_interrupt,
         )?;
         self.findings.extend(f.findings);
+        if f.info.strategy != "local" || !run.options.mirrors.is_empty() {
+            self.submodule_source = Some(url.to_owned());
+        }
         self.info.repository = Some(f.info);
         self.fetched_from = f.fetched_from;
         if let Some(message) = f.not_found {

@@ -25,7 +25,7 @@ pub use inspect::{inspect, inspect_archive, inspect_opts};
 pub use list_files::{ListedFile, list_files};
 
 use crate::archive;
-use crate::assisted::assisted;
+use crate::assisted::{SubmoduleSource, assisted};
 use crate::classify::era::Era;
 use crate::classify::{self, CargoEra, checks, intrinsic};
 use crate::error::ErrorKind;
@@ -112,9 +112,17 @@ pub fn verify_opts(
 
     // 4. rebuild → compare → classify at the recorded commit (or the assisted search),
     // 5. classify: cross-checks against the repository.
+    let subs = fetched
+        .submodule_source
+        .take()
+        .map(|declared| SubmoduleSource { declared });
+    let at = At {
+        repo: &repo,
+        submodules: subs.as_ref(),
+    };
     match vcs {
-        Some(vcs) => at_commit(&mut run, &krate, &repo, &vcs, draft),
-        None => without_commit(&mut run, &krate, &repo, None, Verdict::NoVcsInfo, draft),
+        Some(vcs) => at_commit(&mut run, &krate, &at, &vcs, draft),
+        None => without_commit(&mut run, &krate, &at, None, Verdict::NoVcsInfo, draft),
     }
 }
 
@@ -264,15 +272,22 @@ fn unreachable_is_a_verdict(
         && crate::fetch::mirror_rewrite(url, &run.options.mirrors).is_none()
 }
 
+/// The repository of steps 4 and 5, and where the assisted winner's submodules can come from.
+struct At<'a> {
+    repo: &'a Repo,
+    submodules: Option<&'a SubmoduleSource>,
+}
+
 /// Steps 4 and 5 at the recorded commit: evaluated, then cross-checked; a commit that is not
 /// in the repository is `revision_not_found`.
 fn at_commit(
     run: &mut Run<'_>,
     krate: &Published<'_>,
-    repo: &Repo,
+    at: &At<'_>,
     vcs: &VcsInfo,
     mut draft: Draft,
 ) -> Result<Report, Error> {
+    let repo = at.repo;
     let path = vcs.path_in_vcs.as_deref();
     let lookup = {
         let _span = timing::span("lookup_commit");
@@ -281,7 +296,7 @@ fn at_commit(
     let commit = match lookup {
         CommitLookup::Found(c) => c,
         CommitLookup::Missing => {
-            return without_commit(run, krate, repo, path, Verdict::RevisionNotFound, draft);
+            return without_commit(run, krate, at, path, Verdict::RevisionNotFound, draft);
         }
         CommitLookup::NotACommit { kind } => {
             draft.findings.push(Finding::new(
@@ -289,7 +304,7 @@ fn at_commit(
                 Severity::High,
                 format!("`{}` names a {kind}, not a commit", vcs.sha1),
             ));
-            return without_commit(run, krate, repo, path, Verdict::RevisionNotFound, draft);
+            return without_commit(run, krate, at, path, Verdict::RevisionNotFound, draft);
         }
     };
     let ev = evaluate(run, krate, repo, &commit, path)?;
@@ -302,16 +317,23 @@ fn at_commit(
 fn without_commit(
     run: &mut Run<'_>,
     krate: &Published<'_>,
-    repo: &Repo,
+    at: &At<'_>,
     path_hint: Option<&str>,
     verdict: Verdict,
     mut draft: Draft,
 ) -> Result<Report, Error> {
     draft.report.verdict = verdict;
     if run.options.assisted {
-        let (found, findings) = assisted(run, krate, repo, path_hint)?;
+        let (found, findings, submodules) = assisted(run, krate, at.repo, path_hint, at.submodules)?;
         draft.report.assisted = found;
         draft.findings.extend(findings);
+        // The winner's submodules, fetched for it, are part of what was fetched.
+        if !submodules.is_empty()
+            && let Some(fetch) = draft.report.fetch.as_mut()
+            && let Some(r) = fetch.repository.as_mut()
+        {
+            r.submodules.extend(submodules);
+        }
     }
     Ok(draft.finish())
 }

@@ -164,28 +164,32 @@ class FileCounts:
 
 @final
 class Assisted:
-    """The assisted attempt for ``no_vcs_info`` / ``revision_not_found``: the comparison at a
-    version tag. It never changes the primary verdict."""
+    """The assisted search's result for ``no_vcs_info`` / ``revision_not_found``: the best
+    candidate commit (a version tag, a commit whose manifest has the version, or the closest
+    commit of the history) compared like a recorded commit. Every field of the JSON report's
+    ``assisted`` object. It never changes the primary verdict."""
 
     @property
     def how(self) -> str:
-        """``"tag"``."""
+        """``"tag"``, ``"version_commit"`` or ``"closest_commit"``."""
 
     @property
     def ref(self) -> str:
-        """The full ref name that was used, e.g. ``"refs/tags/v1.0.6"``."""
+        """The full ref name that was used, e.g. ``"refs/tags/v1.0.6"`` (the commit id for
+        ``version_commit`` and ``closest_commit``)."""
 
     @property
     def commit(self) -> str:
-        """The commit the ref peels to."""
+        """The candidate commit (40 lowercase hex digits)."""
 
     @property
     def verdict(self) -> str:
-        """The verdict the comparison at that commit gives."""
+        """The verdict the comparison at that commit gives (``"match"`` also when every
+        difference is in line endings only, see :attr:`reason`)."""
 
     @property
     def path_in_vcs(self) -> str:
-        """The package directory used at that commit."""
+        """The package directory used at that commit (``""`` = root)."""
 
     @property
     def files(self) -> FileCounts:
@@ -198,6 +202,35 @@ class Assisted:
     @property
     def summary(self) -> str:
         """One line: how many files differ, by category, and the highest severity."""
+
+    @property
+    def findings(self) -> list[Finding]:
+        """Findings of the search and of that commit: ``older_cargo_rule``,
+        ``crlf_published``, ``assisted_tag_skipped``, ``assisted_incomplete`` (a new list on
+        every access)."""
+
+    @property
+    def reason(self) -> str:
+        """Why this candidate won, one sentence, e.g. ``"exact match"`` or ``"match after line
+        endings: …"``."""
+
+    @property
+    def tried(self) -> int:
+        """How many candidates were evaluated."""
+
+    @property
+    def commits_walked(self) -> int:
+        """How many commits the history walk looked at."""
+
+    @property
+    def complete(self) -> bool:
+        """Whether the search finished within its budgets (``False``: see the
+        ``assisted_incomplete`` findings)."""
+
+    @property
+    def era(self) -> str:
+        """The cargo versions that could have made the crate, as inferred from the crate (and
+        used for the older-cargo rules)."""
 
 @final
 class Report:
