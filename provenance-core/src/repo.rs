@@ -133,7 +133,12 @@ impl Repo {
             path: path.display().to_string(),
             message: e.to_string(),
         })?;
-        repo.object_cache_size_if_unset(4 << 20);
+        // No object cache: decoded trees are cached by `tree` already, blobs are read once per
+        // comparison, and gix's capped cache copies every object it is offered and keeps the
+        // buffers of evicted or refused ones (a large blob stays allocated). Without it the
+        // peak memory of an assisted search stays within its budget (docs/ASSISTED-SWEEP.md,
+        // ring 0.16.10).
+        repo.object_cache_size(None);
         Ok(Repo {
             inner: repo,
             path: path.to_owned(),

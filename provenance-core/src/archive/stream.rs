@@ -97,6 +97,9 @@ impl Stream<'_> {
         // Never pre-allocate from the declared size: grow as bytes arrive (C19).
         let mut out = Vec::with_capacity(len.min(1 << 20) as usize);
         self.read_with(len, path, &mut |c| out.extend_from_slice(c))?;
+        // Growing doubled the capacity: the contents are kept for the whole verification, so
+        // give the slack back (up to half of a large file).
+        out.shrink_to_fit();
         Ok(out)
     }
 
