@@ -8,8 +8,8 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 
 use provenance_core::{
-    Assisted, Category, CrateSource, DifferenceKind, Options, Report, RepoSource, Request,
-    Verdict, fetch::Mirror, verify,
+    Assisted, Category, CrateSource, DifferenceKind, Options, RepoSource, Report, Request, Verdict,
+    fetch::Mirror, verify,
 };
 use sha2::Digest;
 
@@ -263,7 +263,10 @@ fn curl_sys_0_4_0_match_with_the_submodule_mirrored() {
             "0.4.0",
             "8c938373c70e22ee0bc08fd52e25f54b88bd4b69ed740ed917aa691b5bc4db75",
         ),
-        ("alexcrichton/curl-rust", "alexcrichton+curl-rust.git.tar.gz"),
+        (
+            "alexcrichton/curl-rust",
+            "alexcrichton+curl-rust.git.tar.gz",
+        ),
         ("alexcrichton/curl", "alexcrichton+curl.git.tar.gz"),
     );
     assert_eq!(verdict, Verdict::NoVcsInfo);

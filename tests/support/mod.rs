@@ -251,7 +251,13 @@ pub fn registry_crate(name: &str, version: &str, sha256: &str) -> PathBuf {
     let file = crates.join(format!("{name}-{version}.crate"));
     if !file.is_file() || sha256_file(&file) != sha256 {
         let url = format!("https://static.crates.io/crates/{name}/{name}-{version}.crate");
-        let tmp = crates.join(format!("{name}-{version}.crate.part{}", std::process::id()));
+        // Unique per download: two tests of one process may fetch the same crate at once.
+        static N: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+        let n = N.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        let tmp = crates.join(format!(
+            "{name}-{version}.crate.part{}-{n}",
+            std::process::id()
+        ));
         let st = Command::new("curl")
             .args(["-sSfL", "--retry", "3", "-o"])
             .arg(&tmp)

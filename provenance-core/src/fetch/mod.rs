@@ -48,8 +48,8 @@ use crate::report::{Finding, Severity};
 
 pub use crate::report::{DownloadInfo, FetchInfo, RepoFetchInfo, SubmoduleInfo};
 pub use cache::Cache;
-pub use local::submodules_at;
 pub use error::Error;
+pub use local::submodules_at;
 pub use mirror::{Mirror, rewrite as mirror_rewrite};
 pub use options::Options;
 pub use poll::{Polled, Validators};

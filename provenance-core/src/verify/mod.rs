@@ -324,7 +324,8 @@ fn without_commit(
 ) -> Result<Report, Error> {
     draft.report.verdict = verdict;
     if run.options.assisted {
-        let (found, findings, submodules) = assisted(run, krate, at.repo, path_hint, at.submodules)?;
+        let (found, findings, submodules) =
+            assisted(run, krate, at.repo, path_hint, at.submodules)?;
         draft.report.assisted = found;
         draft.findings.extend(findings);
         // The winner's submodules, fetched for it, are part of what was fetched.
