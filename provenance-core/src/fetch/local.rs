@@ -78,7 +78,7 @@ pub(super) fn with_submodules(
 /// a repository already fetched or opened at `path` without them — the assisted search's
 /// winning candidate, which was not known when the repository was fetched. The result is a
 /// cache repository that borrows `path`'s objects (alternates) and holds the submodule commits,
-/// fetched through the mirrors as for a recorded commit ([`with_submodules`]); its `path` is
+/// fetched through the mirrors as for a recorded commit (`with_submodules`); its `path` is
 /// `path` itself when `commit` has no submodules to add. Unavailable submodules are findings.
 pub fn submodules_at(
     declared: &str,
