@@ -173,6 +173,8 @@ pub(crate) fn assisted(
         return Ok((None, findings, Vec::new()));
     };
     // The winner again, with diffs and digests for the report.
+    // A finding of the evaluation that refuses `match` (unknown when it could not be re-read).
+    let mut blocked = true;
     let mut best = match evaluate_with(
         run,
         krate,
@@ -181,7 +183,10 @@ pub(crate) fn assisted(
         winner.path.as_deref(),
         Detail::Full,
     ) {
-        Ok(ev) => assisted_of(&winner, ev),
+        Ok(ev) => {
+            blocked = ev.findings.iter().any(Finding::blocks_match);
+            assisted_of(&winner, ev)
+        }
         Err(Error::Interrupted) => return Err(Error::Interrupted),
         Err(e) => {
             search
@@ -201,6 +206,7 @@ pub(crate) fn assisted(
         match with_submodules(run, krate, repo, src, &winner)? {
             Ok(Some((ev, findings, infos))) => {
                 rank = Rank::of(&ev, rank.order());
+                blocked = ev.findings.iter().any(Finding::blocks_match);
                 best = assisted_of(&winner, ev);
                 best.findings.extend(findings);
                 fetched = infos;
@@ -211,7 +217,9 @@ pub(crate) fn assisted(
     }
     best.reason = rank.reason(&best);
     let crlf = scan::crlf_published(krate.archive);
-    after_line_endings(&mut best, crlf.is_some());
+    if !blocked {
+        after_line_endings(&mut best, crlf.is_some());
+    }
     best.tried = search.tried;
     best.commits_walked = walked;
     best.complete = search.notes.is_empty();
@@ -291,7 +299,8 @@ fn with_submodules(
 
 /// An assisted `mismatch` whose every difference is in line endings only (category
 /// `line_endings`: equal once CRLF is read as LF) becomes `match`, with `reason` "match after
-/// line endings"; the differences stay listed. Only the assisted result does this: a crate
+/// line endings"; the differences stay listed. (Not when a finding of the evaluation refuses
+/// `match`, as it would without the differences.) Only the assisted result does this: a crate
 /// without a recorded commit was most often packaged from a checkout that converted line
 /// endings (Windows `core.autocrlf`), and no commit can hold its bytes. The primary verdict
 /// keeps cargo's byte-for-byte rule.
