@@ -6,15 +6,19 @@
 //! * no tag: the commit whose manifest has the version (`version_commit`);
 //! * no commit with the version: the closest commit of the history walk (`closest_commit`),
 //!   whose only difference is the version bump (`version_bump_only`);
-//! * no candidate at all.
+//! * no candidate at all;
+//! * the winner's submodule fetched from the server the superproject came from (loopback `git
+//!   daemon`), or unavailable when the server lacks it.
 
+#[path = "../provenance-core/tests/fetch_support/mod.rs"]
+mod fetch_support;
 mod support;
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
 use provenance_core::{
-    Category, CrateSource, DifferenceKind, RepoSource, Request, SourceHow, Verdict, verify,
+    Category, CrateSource, DifferenceKind, Options, RepoSource, Request, SourceHow, Verdict, verify,
 };
 use support::TarEntry;
 
@@ -609,4 +613,172 @@ fn submodule_only_differences_rank_above_a_real_mismatch() {
         vec![("vendor/lib/inner.c", DifferenceKind::InSubmodule)]
     );
     assert!(a.reason.contains("submodules"), "{}", a.reason);
+}
+
+/// `git` in `dir` (test set-up), failing the test on an error.
+fn git_in(dir: &Path, args: &[&str]) {
+    let out = Command::new("git")
+        .arg("-C")
+        .arg(dir)
+        .args(args)
+        .env("GIT_CONFIG_NOSYSTEM", "1")
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "git {args:?}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+#[test]
+fn winner_submodule_fetched_from_the_superprojects_server() {
+    // The vendored library, next to the superproject (`../lib.git`) on a loopback `git daemon`.
+    let tmp = tempfile::tempdir().unwrap();
+    let srv = tmp.path().join("srv");
+    std::fs::create_dir_all(srv.join("acme")).unwrap();
+    let sub = Repo::new();
+    std::fs::write(sub.dir.join("inner.c"), "int inner(void) { return 1; }\n").unwrap();
+    sub.git(&["add", "-A"]);
+    sub.git(&["commit", "-q", "-m", "inner"]);
+    let mut repo = Repo::new();
+    let beside = repo.dir.parent().unwrap().join("lib.git");
+    for to in [&srv.join("acme/lib.git"), &beside] {
+        git_in(
+            tmp.path(),
+            &[
+                "clone",
+                "-q",
+                "--bare",
+                sub.dir.to_str().unwrap(),
+                to.to_str().unwrap(),
+            ],
+        );
+    }
+    repo.commit("0.1.0", "pub fn a() {}\n", "one\n");
+    repo.git(&[
+        "-c",
+        "protocol.file.allow=always",
+        "submodule",
+        "add",
+        "-q",
+        beside.to_str().unwrap(),
+        "vendor/lib",
+    ]);
+    repo.git(&[
+        "config",
+        "-f",
+        ".gitmodules",
+        "submodule.vendor/lib.url",
+        "../lib.git",
+    ]);
+    let released = repo.commit("0.2.0", "pub fn a() {}\npub fn b() {}\n", "two\n");
+    repo.git(&["tag", "v0.2.0", &released]);
+    // Packaged from a checkout with the submodule (`../lib.git` from the clone's origin).
+    let checkout = tmp.path().join("checkout");
+    git_in(
+        tmp.path(),
+        &[
+            "clone",
+            "-q",
+            repo.dir.to_str().unwrap(),
+            checkout.to_str().unwrap(),
+        ],
+    );
+    git_in(&checkout, &["checkout", "-q", "--detach", &released]);
+    git_in(
+        &checkout,
+        &[
+            "-c",
+            "protocol.file.allow=always",
+            "submodule",
+            "update",
+            "-q",
+            "--init",
+        ],
+    );
+    let out = Command::new("cargo")
+        .args(["package", "--no-verify", "--allow-dirty", "--offline", "-q"])
+        .current_dir(&checkout)
+        .env("CARGO_TARGET_DIR", tmp.path().join("target"))
+        .envs(toolchain().map(|t| ("RUSTUP_TOOLCHAIN", t)))
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let bytes = std::fs::read(tmp.path().join("target/package/assist-0.2.0.crate")).unwrap();
+    let krate = rewrite(&bytes, |e| e.retain(|(p, _)| p != ".cargo_vcs_info.json"));
+    assert!(
+        support::unpack(&krate)
+            .1
+            .iter()
+            .any(|(p, _)| p == "vendor/lib/inner.c")
+    );
+    git_in(
+        tmp.path(),
+        &[
+            "clone",
+            "-q",
+            "--bare",
+            repo.dir.to_str().unwrap(),
+            srv.join("acme/assist.git").to_str().unwrap(),
+        ],
+    );
+    let daemon = fetch_support::GitDaemon::start(&srv, tmp.path());
+    let run = |cache: &str| {
+        let mut options = Options::default();
+        options.allow_insecure_transport = true;
+        options.cache_dir = Some(tmp.path().join(cache));
+        let file = tmp.path().join("assist-0.2.0.crate");
+        std::fs::write(&file, &krate).unwrap();
+        verify(
+            &Request::new(CrateSource::File(file))
+                .with_repo(RepoSource::Url(format!(
+                    "git://127.0.0.1:{}/acme/assist.git",
+                    daemon.port
+                )))
+                .with_options(options),
+        )
+        .unwrap()
+    };
+    // The tag was fetched (depth 1) without the submodule; the winner's submodule commit is
+    // fetched from `git://…/acme/lib.git`, and the winner is a match.
+    let r = run("cache-a");
+    assert_eq!(r.verdict, Verdict::NoVcsInfo, "{}", r.to_json());
+    let a = r.assisted.clone().unwrap();
+    assert_eq!(
+        (a.reference.as_str(), a.commit.as_str(), a.verdict),
+        ("refs/tags/v0.2.0", released.as_str(), Verdict::Match),
+        "{}",
+        r.to_json()
+    );
+    assert!(a.differences.is_empty(), "{}", r.to_json());
+    let subs = &r
+        .fetch
+        .as_ref()
+        .unwrap()
+        .repository
+        .as_ref()
+        .unwrap()
+        .submodules;
+    assert!(
+        subs.iter().any(|s| s.path == "vendor/lib"
+            && s.available
+            && s.url == format!("git://127.0.0.1:{}/acme/lib.git", daemon.port)),
+        "{}",
+        r.to_json()
+    );
+    // Without the library on the server (fresh cache): `submodule_unavailable`, and why.
+    std::fs::remove_dir_all(srv.join("acme/lib.git")).unwrap();
+    let r = run("cache-b");
+    let a = r.assisted.clone().unwrap();
+    assert_eq!(a.verdict, Verdict::SubmoduleUnavailable, "{}", r.to_json());
+    assert!(
+        a.findings.iter().any(|f| f.kind == "submodule_unavailable"),
+        "{}",
+        r.to_json()
+    );
 }
