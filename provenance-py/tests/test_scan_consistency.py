@@ -549,3 +549,52 @@ def test_offline_cache_miss_is_the_same_error_everywhere(world: World, cli: Path
     (line,) = (tmp_path / "off.jsonl").read_text().splitlines()
     assert a == b == without_crate(json.loads(line))
     assert a["error"]["kind"] == "unsupported" and a["error"]["message"].startswith("offline: "), a
+
+
+def test_cargo_config_keyword_is_the_cli_flag(world: World, cli: Path, tmp_path: Path) -> None:
+    """`cargo_config=` on verify, inspect and scan takes the registry from a cargo config's
+    `[source.crates-io] replace-with` exactly like `--cargo-config`: the same reports as the CLI
+    with the flag and as `index_url=`; with `index_url=` too it is `invalid_input`."""
+    config = tmp_path / ".cargo" / "config.toml"
+    config.parent.mkdir()
+    config.write_text(
+        '[source.crates-io]\nreplace-with = "air-gapped"\n\n'
+        f'[source.air-gapped]\nregistry = "{world.registry.index_url}"\n'
+    )
+    spec = "alpha@1.0.0"
+    name, version = spec.split("@")
+    r = cp.verify(
+        name, version, cache_dir=tmp_path / "c1", cargo_config=config,
+        allow_insecure_transport=True, mirrors=mirrors(world),
+    )
+    a = json.loads(r.to_json())
+    assert "verdict" in a, a
+    p = subprocess.run(
+        [str(cli), "verify", spec, "--format", "json", "--cache-dir", str(tmp_path / "c3"),
+         "--cargo-config", str(config), "--allow-insecure-transport",
+         *[f"--mirror={k}={v}" for k, v in mirrors(world).items()]],
+        capture_output=True, text=True, timeout=300,
+    )
+    assert json.loads(p.stdout) == a, p.stderr
+    assert a == py_verify(world, spec, tmp_path / "c4")
+
+    i = cp.inspect(name=name, version=version, cache_dir=tmp_path / "c5", cargo_config=config)
+    j = cp.inspect(name=name, version=version, cache_dir=tmp_path / "c6", index_url=world.registry.index_url)
+    assert i.to_json() == j.to_json()
+
+    s = cp.scan(
+        [(name, version)], out=tmp_path / "cfg.jsonl", cache_dir=tmp_path / "c7",
+        cargo_config=config, allow_insecure_transport=True, mirrors=mirrors(world),
+    )
+    assert s.verified == 1
+    (line,) = (tmp_path / "cfg.jsonl").read_text().splitlines()
+    assert without_transfer(json.loads(line)) == without_transfer(a)
+
+    for call in (
+        lambda: cp.verify(name, version, index_url=world.registry.index_url, cargo_config=config),
+        lambda: cp.inspect(name=name, version=version, index_url=world.registry.index_url, cargo_config=config),
+        lambda: cp.scan([(name, version)], index_url=world.registry.index_url, cargo_config=config),
+    ):
+        with pytest.raises(cp.ProvenanceError) as e:
+            call()
+        assert e.value.kind == "invalid_input" and "cargo_config" in str(e.value)
