@@ -7,7 +7,8 @@
 //! Two repositories behind `--mirror https://github.com/=git://127.0.0.1:PORT/`: `acme/widget`,
 //! every version's commit the tip of a tag or branch (one request), and `acme/gadget`, whose
 //! middle version is on no tag and whose newest is behind `main` (one request, plus one
-//! `deepen-since` to establish reachability, as a per-version fetch would do per version).
+//! `deepen-since` to establish reachability, as a per-version fetch would do per version); and
+//! `acme/gizmo`, one of whose versions names a commit the server does not have.
 
 #[path = "../provenance-core/tests/fetch_support/mod.rs"]
 mod fetch_support;
@@ -98,10 +99,24 @@ fn one_fetch_per_repository_and_the_same_results_without_it() {
     publish_repo(&srv, &registry, "widget", &widget, |_| true, 0);
     let gadget = ["0.1.0", "0.2.0", "0.3.0"];
     publish_repo(&srv, &registry, "gadget", &gadget, |i| i != 1, 2);
+    // gizmo 0.2.0 names a commit its repository does not have: the server refuses the whole
+    // request (`not our ref`), the prefetch asks again without it and leaves it to verification.
+    let gizmo = ["0.1.0", "0.2.0"];
+    publish_repo(&srv, &registry, "gizmo", &gizmo[..1], |_| true, 0);
+    let m = manifest("gizmo", "0.2.0", "https://github.com/acme/gizmo");
+    registry.publish(
+        "gizmo",
+        "0.2.0",
+        &make_crate("gizmo", "0.2.0", &m, &"5".repeat(40)),
+    );
     let daemon = GitDaemon::start(&srv, tmp.path());
 
     let mut targets = Vec::new();
-    for (name, versions) in [("widget", &widget[..]), ("gadget", &gadget[..])] {
+    for (name, versions) in [
+        ("widget", &widget[..]),
+        ("gadget", &gadget[..]),
+        ("gizmo", &gizmo[..]),
+    ] {
         for v in versions {
             targets.push(Target {
                 name: name.into(),
@@ -146,10 +161,30 @@ fn one_fetch_per_repository_and_the_same_results_without_it() {
     };
 
     let (with, served, run) = scan(true, "on");
-    assert_eq!(with.len(), widget.len() + gadget.len());
+    assert_eq!(with.len(), widget.len() + gadget.len() + gizmo.len());
     for l in &with {
-        assert_eq!(l["verdict"], "match", "{l:#}");
+        let missing = l["crate"]["name"] == "gizmo" && l["crate"]["version"] == "0.2.0";
+        let want = if missing {
+            "revision_not_found"
+        } else {
+            "match"
+        };
+        assert_eq!(l["verdict"], want, "{l:#}");
     }
+    let gizmo_prefetch = run
+        .prefetched
+        .iter()
+        .find(|p| p.url.contains("gizmo"))
+        .expect("gizmo was prefetched");
+    assert_eq!(
+        (
+            gizmo_prefetch.wanted,
+            gizmo_prefetch.recorded,
+            gizmo_prefetch.requests
+        ),
+        (2, 1, 2),
+        "{gizmo_prefetch:?}"
+    );
     // Every version of a repository from one negotiation: widget's commits are all tips.
     assert_eq!(served.0, 1, "upload-pack requests for acme/widget");
     // gadget: the commits, then one deepen for reachability of the untagged ones.

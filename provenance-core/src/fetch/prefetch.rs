@@ -50,6 +50,55 @@ pub struct Prefetched {
     pub skipped: Option<String>,
 }
 
+/// Most refusals one prefetch works around (each costs one more negotiation).
+const MAX_REFUSED: usize = 8;
+
+/// The wanted commits by id, depth 1, in one negotiation. A server that does not have one of
+/// them refuses the whole request (`not our ref <id>`): that commit is left to verification
+/// (which then asks for every branch and tag, as for a single version) and the others are asked
+/// again, at most [`MAX_REFUSED`] times. `Ok(Err(why))`: nothing prefetched.
+fn wanted_by_id(
+    repo: &gix::Repository,
+    url: &super::url::RepoUrl,
+    todo: &mut Vec<(ObjectId, &Want)>,
+    options: &Options,
+    done: &mut Prefetched,
+    should_interrupt: &AtomicBool,
+) -> Result<Result<git::Received, String>, Error> {
+    let depth1 = Shallow::DepthAtRemote(1.try_into().expect("non-zero"));
+    for _ in 0..=MAX_REFUSED {
+        if todo.is_empty() {
+            break;
+        }
+        let ids: Vec<String> = todo.iter().map(|(c, _)| c.to_string()).collect();
+        done.requests += 1;
+        match git::fetch(
+            repo,
+            url,
+            &ids,
+            depth1.clone(),
+            false,
+            options,
+            should_interrupt,
+        ) {
+            Ok(r) => return Ok(Ok(r)),
+            Err(git::Failure::Error(Error::Interrupted)) => return Err(Error::Interrupted),
+            Err(git::Failure::Error(e)) => return Ok(Err(e.to_string())),
+            Err(git::Failure::NotFound(m)) => return Ok(Err(m)),
+            Err(git::Failure::Refused(m)) => {
+                let before = todo.len();
+                todo.retain(|(c, _)| !m.contains(&c.to_string()));
+                if todo.len() == before {
+                    return Ok(Err(m));
+                }
+            }
+        }
+    }
+    Ok(Err(format!(
+        "more than {MAX_REFUSED} wanted commits were refused"
+    )))
+}
+
 /// Fetch every commit of `wants` (which must name one repository, `raw_url`, the crates'
 /// declared `package.repository`) in one negotiation and record each for verification.
 ///
@@ -111,14 +160,10 @@ pub fn prefetch(
             Err(e) => return skip(done, e.to_string()),
         }
     }
-    let depth1 = Shallow::DepthAtRemote(1.try_into().expect("non-zero"));
-    let ids: Vec<String> = todo.iter().map(|(c, _)| c.to_string()).collect();
-    done.requests += 1;
-    let received = match git::fetch(&repo, &url, &ids, depth1, false, options, should_interrupt) {
+    let received = match wanted_by_id(&repo, &url, &mut todo, options, &mut done, should_interrupt)?
+    {
         Ok(r) => r,
-        Err(git::Failure::Error(Error::Interrupted)) => return Err(Error::Interrupted),
-        Err(git::Failure::Error(e)) => return skip(done, e.to_string()),
-        Err(git::Failure::NotFound(m) | git::Failure::Refused(m)) => return skip(done, m),
+        Err(why) => return skip(done, why),
     };
     done.objects += received.objects;
     done.bytes += received.bytes;
