@@ -17,6 +17,9 @@ use super::inputs::Target;
 use crate::fetch::{self, Prefetched, Want};
 use crate::request::Options;
 
+/// Parallel `.crate` downloads of the prefetch (at least `jobs`).
+pub const DOWNLOADS: usize = 8;
+
 /// The repository (declared URL) and commit of `target`, when it has both.
 fn wanted(target: &Target, options: &fetch::Options, stop: &AtomicBool) -> Option<(String, Want)> {
     let downloaded = fetch::crate_archive(
@@ -79,7 +82,7 @@ fn parallel<T: Sync, R: Send>(
 }
 
 /// Prefetch the repositories of `targets` on up to `jobs` threads (downloading their crates
-/// first, into the cache verification reads). Returns what each repository's prefetch did, in
+/// first, [`DOWNLOADS`] at a time, into the cache verification reads). Returns what each repository's prefetch did, in
 /// repository key order.
 pub fn repositories(
     targets: &[Target],
@@ -88,7 +91,11 @@ pub fn repositories(
     stop: &AtomicBool,
 ) -> Vec<Prefetched> {
     let fopts = fetch::Options::from_verify(options);
-    let located = parallel(targets, jobs, stop, |t| wanted(t, &fopts, stop));
+    // Downloads wait on the network, not the CPU: as many at once as cargo's default
+    // (`http.multiplexing` aside) keeps modest, at least `jobs`.
+    let located = parallel(targets, jobs.max(DOWNLOADS), stop, |t| {
+        wanted(t, &fopts, stop)
+    });
     // Key → (the first declared spelling, wants in target order).
     let mut groups: BTreeMap<String, (String, Vec<Want>)> = BTreeMap::new();
     for (url, want) in located.into_iter().flatten().flatten() {
