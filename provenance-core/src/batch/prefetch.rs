@@ -96,28 +96,24 @@ pub fn repositories(
     let located = parallel(targets, jobs.max(DOWNLOADS), stop, |t| {
         wanted(t, &fopts, stop)
     });
-    // Key → (the first declared spelling, wants in target order).
-    let mut groups: BTreeMap<String, (String, Vec<Want>)> = BTreeMap::new();
+    // Key → `(declared URL, want)` in target order (the first spelling is fetched from).
+    let mut groups: BTreeMap<String, Vec<(String, Want)>> = BTreeMap::new();
     for (url, want) in located.into_iter().flatten().flatten() {
         let Ok(key) = super::plan::repository_key(&url, options.allow_insecure_transport) else {
             continue;
         };
-        groups
-            .entry(key)
-            .or_insert_with(|| (url, Vec::new()))
-            .1
-            .push(want);
+        groups.entry(key).or_default().push((url, want));
     }
-    let groups: Vec<(String, Vec<Want>)> = groups.into_values().collect();
-    let done = parallel(&groups, jobs, stop, |(url, wants)| {
-        fetch::prefetch(url, wants, &fopts, stop)
+    let groups: Vec<Vec<(String, Want)>> = groups.into_values().collect();
+    let done = parallel(&groups, jobs, stop, |wants| {
+        fetch::prefetch(wants, &fopts, stop)
     });
     done.into_iter()
         .zip(&groups)
-        .map(|(r, (url, wants))| match r {
+        .map(|(r, wants)| match r {
             Some(Ok(p)) => p,
-            Some(Err(e)) => skipped(url, wants.len(), e.to_string()),
-            None => skipped(url, wants.len(), "not run".into()),
+            Some(Err(e)) => skipped(&wants[0].0, wants.len(), e.to_string()),
+            None => skipped(&wants[0].0, wants.len(), "not run".into()),
         })
         .collect()
 }

@@ -60,7 +60,7 @@ const MAX_REFUSED: usize = 8;
 fn wanted_by_id(
     repo: &gix::Repository,
     url: &super::url::RepoUrl,
-    todo: &mut Vec<(ObjectId, &Want)>,
+    todo: &mut Vec<(ObjectId, &(String, Want))>,
     options: &Options,
     done: &mut Prefetched,
     should_interrupt: &AtomicBool,
@@ -99,8 +99,9 @@ fn wanted_by_id(
     )))
 }
 
-/// Fetch every commit of `wants` (which must name one repository, `raw_url`, the crates'
-/// declared `package.repository`) in one negotiation and record each for verification.
+/// Fetch every commit of `wants` (`(declared package.repository, want)` pairs whose URLs are
+/// spellings of one repository; the first is fetched from) in one negotiation and record each
+/// for verification, with its own declared URL (as its own fetch would have).
 ///
 /// `Err` only when interrupted or the cache is unusable; every other failure is
 /// [`Prefetched::skipped`].
@@ -108,8 +109,7 @@ fn wanted_by_id(
 /// Long because it is the per-version fetch's sequence (policy, cache, preflight, fetch,
 /// reachability, records) for many commits, in that order, each step short.
 pub fn prefetch(
-    raw_url: &str,
-    wants: &[Want],
+    wants: &[(String, Want)],
     options: &Options,
     should_interrupt: &AtomicBool,
 ) -> Result<Prefetched, Error> {
@@ -117,6 +117,9 @@ pub fn prefetch(
     let skip = |mut d: Prefetched, why: String| {
         d.skipped = Some(why);
         Ok(d)
+    };
+    let Some((raw_url, _)) = wants.first() else {
+        return Ok(done);
     };
     let url = match single::target(raw_url, true, options) {
         Ok(Ok((url, _))) => url,
@@ -131,9 +134,9 @@ pub fn prefetch(
         return skip(done, "offline".into());
     }
     // Distinct commits, first want first (as a sequential scan would record them).
-    let mut todo: Vec<(ObjectId, &Want)> = Vec::new();
+    let mut todo: Vec<(ObjectId, &(String, Want))> = Vec::new();
     for w in wants {
-        if let Ok(Some(c)) = w.commit_id()
+        if let Ok(Some(c)) = w.1.commit_id()
             && !todo.iter().any(|(x, _)| *x == c)
         {
             todo.push((c, w));
@@ -145,7 +148,7 @@ pub fn prefetch(
     let _lock = cache::Lock::exclusive(&lock_path)?;
     let repo = git::open_bare(&repo_path, &url, options)?;
     todo.retain(|(c, w)| {
-        let path = git::record_path(&repo_path, &single::record_key(Some(*c), w));
+        let path = git::record_path(&repo_path, &single::record_key(Some(*c), &w.1));
         let mut info = RepoFetchInfo::default();
         !single::replay(&path, &repo, Some(*c), &mut info, &mut Vec::new())
     });
@@ -168,8 +171,8 @@ pub fn prefetch(
     done.objects += received.objects;
     done.bytes += received.bytes;
     // Reachability, as `transfer::fetch_into` establishes it for one commit.
-    let mut reach: Vec<(ObjectId, &Want, Option<String>)> = Vec::new();
-    let mut deep: Vec<(ObjectId, &Want, i64)> = Vec::new();
+    let mut reach: Vec<(ObjectId, &(String, Want), Option<String>)> = Vec::new();
+    let mut deep: Vec<(ObjectId, &(String, Want), i64)> = Vec::new();
     for (c, w) in todo {
         if !git::has_commit(&repo, c) {
             continue; // Not sent: verification asks again and maps the answer itself.
@@ -217,9 +220,14 @@ pub fn prefetch(
             Err(_) => done.skipped = Some("the deepen to establish reachability failed".into()),
         }
     }
-    for (c, w, reachable_from) in reach {
+    for (c, (declared, w), reachable_from) in reach {
+        // Its own spelling, as its own fetch would record (same repository, same cache).
+        let own = match single::target(declared, true, options) {
+            Ok(Ok((u, _))) if u.key == url.key => u,
+            _ => continue,
+        };
         let mut info = RepoFetchInfo {
-            url: url.fetch_url.clone(),
+            url: own.fetch_url.clone(),
             strategy: "prefetch".into(),
             depth: Some(1),
             reachable_from,
@@ -227,8 +235,8 @@ pub fn prefetch(
         };
         let findings = single::after_fetch(
             &repo,
-            &url,
-            raw_url,
+            &own,
+            declared,
             Some(c),
             true,
             w,
