@@ -9,8 +9,10 @@ with a `repository_unreachable` finding everywhere, never a `network` error), a 
 a version the registry does not have, and a crate whose declared repository host does not exist
 (`https://github.invalid/…`) served only under a mirror (`--mirror` / `mirrors=`, issue 16).
 
-No field is removed before comparing: reports carry no timing and nothing that depends on the
-cache, so the lines are byte-identical."""
+No field is removed before comparing scans: reports carry no timing and nothing that depends on
+the cache, so the lines are byte-identical. A single verification's report differs from the
+scan's line only in the transfer figures (`fetch.repository.strategy`/`objects`/`bytes`/
+`commit_objects`): a scan fetches each repository once for all its versions."""
 
 from __future__ import annotations
 
@@ -496,9 +498,25 @@ def without_crate(line: Dict[str, Any]) -> Dict[str, Any]:
     return line
 
 
+TRANSFER = ("strategy", "objects", "bytes", "commit_objects")
+
+
+def without_transfer(doc: Dict[str, Any]) -> Dict[str, Any]:
+    """A report without the figures of how its commit arrived: a scan fetches each repository
+    once for all its versions (`fetch.repository.strategy` `prefetch`, the pack shared), a
+    single verification fetches its own. Everything else is compared."""
+    doc = json.loads(json.dumps(doc))
+    repo = (doc.get("fetch") or {}).get("repository")
+    if isinstance(repo, dict):
+        for k in TRANSFER:
+            repo.pop(k, None)
+    return doc
+
+
 def test_single_verifications_give_the_scan_lines(world: World, cli: Path, tmp_path: Path) -> None:
     """Issue 16, one answer everywhere: CLI `verify` and `crate_provenance.verify` of every
-    version give exactly the scan's line (reports field by field; errors by kind and message),
+    version give exactly the scan's line (reports field by field but the transfer figures, which
+    say how the commit arrived: once per repository in a scan; errors by kind and message),
     including the unreachable host, the corrupt archive, the missing version, the yanked one and
     the one only a mirror serves. The Dask scan is compared with the CLI scan above."""
     lst = write_list(world, tmp_path / "list.txt")
@@ -506,9 +524,9 @@ def test_single_verifications_give_the_scan_lines(world: World, cli: Path, tmp_p
     lines = by_key((tmp_path / "scan.jsonl").read_text().splitlines())
     assert len(lines) == len(world.versions) >= 20
     for spec in world.versions:
-        want = without_crate(lines[spec])
-        assert cli_verify(cli, world, spec, tmp_path / "cache-cli") == want, spec
-        assert py_verify(world, spec, tmp_path / "cache-py") == want, spec
+        want = without_transfer(without_crate(lines[spec]))
+        assert without_transfer(cli_verify(cli, world, spec, tmp_path / "cache-cli")) == want, spec
+        assert without_transfer(py_verify(world, spec, tmp_path / "cache-py")) == want, spec
 
 
 def test_offline_cache_miss_is_the_same_error_everywhere(world: World, cli: Path, tmp_path: Path) -> None:
@@ -531,3 +549,57 @@ def test_offline_cache_miss_is_the_same_error_everywhere(world: World, cli: Path
     (line,) = (tmp_path / "off.jsonl").read_text().splitlines()
     assert a == b == without_crate(json.loads(line))
     assert a["error"]["kind"] == "unsupported" and a["error"]["message"].startswith("offline: "), a
+
+
+def test_cargo_config_keyword_is_the_cli_flag(world: World, cli: Path, tmp_path: Path) -> None:
+    """`cargo_config=` on verify, inspect and scan takes the registry from a cargo config's
+    `[source.crates-io] replace-with` exactly like `--cargo-config`: the same reports as the CLI
+    with the flag and as `index_url=`; with `index_url=` too it is `invalid_input`."""
+    config = tmp_path / ".cargo" / "config.toml"
+    config.parent.mkdir()
+    config.write_text(
+        '[source.crates-io]\nreplace-with = "air-gapped"\n\n'
+        f'[source.air-gapped]\nregistry = "{world.registry.index_url}"\n'
+    )
+    spec = "alpha@1.0.0"
+    name, version = spec.split("@")
+    r = cp.verify(
+        name, version, cache_dir=tmp_path / "c1", cargo_config=config,
+        allow_insecure_transport=True, mirrors=mirrors(world),
+    )
+    a = json.loads(r.to_json())
+    assert "verdict" in a, a
+    p = subprocess.run(
+        [str(cli), "verify", spec, "--format", "json", "--cache-dir", str(tmp_path / "c3"),
+         "--cargo-config", str(config), "--allow-insecure-transport",
+         *[f"--mirror={k}={v}" for k, v in mirrors(world).items()]],
+        capture_output=True, text=True, timeout=300,
+    )
+    assert json.loads(p.stdout) == a, p.stderr
+    assert a == py_verify(world, spec, tmp_path / "c4")
+
+    # `inspect` has no `allow_insecure_transport`: the loopback `http://` index is refused, the
+    # same way through either keyword (the message names the index `cargo_config` led to).
+    errs = []
+    for kw in ({"cargo_config": config}, {"index_url": world.registry.index_url}):
+        with pytest.raises(cp.ProvenanceError) as e:
+            cp.inspect(name=name, version=version, cache_dir=tmp_path / "c5", **kw)
+        errs.append((e.value.kind, str(e.value)))
+    assert errs[0] == errs[1] and world.registry.index_url.removeprefix("sparse+") in errs[0][1], errs
+
+    s = cp.scan(
+        [(name, version)], out=tmp_path / "cfg.jsonl", cache_dir=tmp_path / "c7",
+        cargo_config=config, allow_insecure_transport=True, mirrors=mirrors(world),
+    )
+    assert s.verified == 1
+    (line,) = (tmp_path / "cfg.jsonl").read_text().splitlines()
+    assert without_transfer(json.loads(line)) == without_transfer(a)
+
+    for call in (
+        lambda: cp.verify(name, version, index_url=world.registry.index_url, cargo_config=config),
+        lambda: cp.inspect(name=name, version=version, index_url=world.registry.index_url, cargo_config=config),
+        lambda: cp.scan([(name, version)], index_url=world.registry.index_url, cargo_config=config),
+    ):
+        with pytest.raises(cp.ProvenanceError) as e:
+            call()
+        assert e.value.kind == "invalid_input" and "cargo_config" in str(e.value)

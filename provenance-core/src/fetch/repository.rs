@@ -163,7 +163,7 @@ pub fn repository(
 /// Where `raw_url` is fetched from, and the mirror's URL when one applied; `Ok(Err(_))`: a
 /// crate's URL refused by policy (a verdict).
 /// A mirror's target is the user's configuration: refusing it is an error, never a verdict.
-fn target(
+pub(super) fn target(
     raw_url: &str,
     from_crate: bool,
     options: &Options,
@@ -196,7 +196,7 @@ fn refused(e: Error, from_crate: bool, url: &RepoUrl) -> Result<Fetched, Error> 
 }
 
 /// The name of the cache record: the commit, or a digest of the wanted tags.
-fn record_key(commit: Option<ObjectId>, want: &Want) -> String {
+pub(super) fn record_key(commit: Option<ObjectId>, want: &Want) -> String {
     match commit {
         Some(c) => c.to_string(),
         None => format!(
@@ -210,7 +210,7 @@ fn record_key(commit: Option<ObjectId>, want: &Want) -> String {
 
 /// Cache hit: the record exists and (for a commit) the commit is present. Replays what the
 /// fetch that filled the cache saw into `info` and `findings`.
-fn replay(
+pub(super) fn replay(
     record_path: &Path,
     repo: &gix::Repository,
     commit: Option<ObjectId>,
@@ -241,7 +241,7 @@ fn replay(
 
 /// The preflight on its own thread, stopped when `should_interrupt` is set. The outer error is
 /// the stop; the inner result is the preflight's.
-fn preflight_stoppable(
+pub(super) fn preflight_stoppable(
     url: &RepoUrl,
     options: &Options,
     should_interrupt: &AtomicBool,
@@ -273,7 +273,7 @@ fn preflight_stoppable(
 /// After the commit was fetched: whether it is on an advertised ref, and its submodules'
 /// commits. Returns the findings to keep in the cache record.
 #[allow(clippy::too_many_arguments)]
-fn after_fetch(
+pub(super) fn after_fetch(
     repo: &gix::Repository,
     url: &RepoUrl,
     declared: &str,
@@ -315,7 +315,7 @@ fn after_fetch(
 }
 
 /// Keep what this fetch saw for the next run (only when there is something to replay).
-fn write_record(
+pub(super) fn write_record(
     cache: &Cache,
     record_path: &Path,
     info: &RepoFetchInfo,
