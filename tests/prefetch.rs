@@ -139,11 +139,10 @@ fn one_fetch_per_repository_and_the_same_results_without_it() {
         ];
         let mut config = Config::new(options);
         config.prefetch = prefetch;
-        // One job: the order of verifications is then the targets' order in both scans. (With
-        // more, gizmo 0.2.0's assisted search may fetch the tag `v0.1.0` into the shared cache
-        // before gizmo 0.1.0 is verified, which then reports `tag_confirms_commit`: an order
-        // dependence of the cache that exists with or without the prefetch.)
-        config.jobs = 1;
+        // Two jobs: gizmo 0.2.0's fallback fetch of every tag (its commit is missing) may run
+        // before gizmo 0.1.0 is verified; its tags are its own (see
+        // `findings_do_not_depend_on_order_or_jobs`).
+        config.jobs = 2;
         let out = tmp.path().join(format!("{tag}.jsonl"));
         let before = (
             daemon.upload_packs_for("widget"),
@@ -224,4 +223,152 @@ fn one_fetch_per_repository_and_the_same_results_without_it() {
     assert!(served_without.0 >= widget.len(), "{served_without:?}");
     assert!(served_without.1 >= gadget.len(), "{served_without:?}");
     assert_eq!(with, without);
+}
+
+/// A `.crate` of `name@version` whose files are `files` (under the package root), with
+/// `.cargo_vcs_info.json` when `vcs` is `Some((sha1, path_in_vcs))`.
+fn crate_with(name: &str, version: &str, files: &[(&str, &str)], vcs: Option<(&str, &str)>) -> Vec<u8> {
+    let prefix = format!("{name}-{version}");
+    let mut all: Vec<(String, Vec<u8>)> = files
+        .iter()
+        .map(|(p, d)| ((*p).to_owned(), d.as_bytes().to_vec()))
+        .collect();
+    if let Some((sha1, path)) = vcs {
+        all.push((
+            ".cargo_vcs_info.json".into(),
+            format!("{{\n  \"git\": {{\n    \"sha1\": \"{sha1}\"\n  }},\n  \"path_in_vcs\": \"{path}\"\n}}")
+                .into_bytes(),
+        ));
+    }
+    all.sort();
+    let enc = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());
+    let mut tar = tar::Builder::new(enc);
+    for (path, data) in all {
+        let mut h = tar::Header::new_gnu();
+        h.set_size(data.len() as u64);
+        h.set_mode(0o644);
+        h.set_entry_type(tar::EntryType::Regular);
+        tar.append_data(&mut h, format!("{prefix}/{path}"), data.as_slice())
+            .unwrap();
+    }
+    tar.into_inner().unwrap().finish().unwrap()
+}
+
+/// The results file as JSON lines sorted by crate (name, version), complete.
+fn lines_by_crate(path: &Path) -> Vec<serde_json::Value> {
+    let mut lines: Vec<serde_json::Value> = std::fs::read_to_string(path)
+        .unwrap()
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    lines.sort_by_key(|l| (l["crate"]["name"].to_string(), l["crate"]["version"].to_string()));
+    lines
+}
+
+/// Issue 16 (order dependence): one repository `acme/duo` holds two packages at version 0.2.0,
+/// `duo/` (published with `.cargo_vcs_info.json`) and `duo-derive/` (published without: its
+/// verification is an assisted search, which fetches its version tags, among them `v0.2.0`,
+/// into the shared cache); the tag `v0.2.0` points at the commit `duo` records, and
+/// `duo 0.1.0` names a commit the server does not have (its fetch falls back to every branch
+/// and tag). A version's findings come from what its own fetch looked up, never from refs
+/// another version left in the cache: the same scan with one job, two jobs and the input order
+/// reversed gives byte-identical results (sorted by crate), and `duo 0.2.0` has no
+/// `tag_confirms_commit` from `duo-derive`'s or `duo 0.1.0`'s tags (a single verification
+/// fetching it by id, cold, has none either).
+#[test]
+fn findings_do_not_depend_on_order_or_jobs() {
+    let tmp = tempfile::tempdir().unwrap();
+    let srv = tmp.path().join("srv");
+    let work = srv.join("duo.work");
+    let registry = Registry::start();
+    let url = "https://github.com/acme/duo";
+    let lib = "pub fn f() -> u32 {\n    42\n}\n";
+    let manifests: Vec<(&str, String)> = ["duo", "duo-derive"]
+        .iter()
+        .map(|n| (*n, manifest(n, "0.2.0", url)))
+        .collect();
+    for (n, m) in &manifests {
+        std::fs::create_dir_all(work.join(n).join("src")).unwrap();
+        std::fs::write(work.join(n).join("Cargo.toml"), m).unwrap();
+        std::fs::write(work.join(n).join("src/lib.rs"), lib).unwrap();
+    }
+    git(&work, &["init", "-q", "-b", "main"]);
+    git(&work, &["add", "-A"]);
+    git(&work, &["commit", "-q", "-m", "release 0.2.0"]);
+    git(&work, &["tag", "v0.1.0"]);
+    git(&work, &["tag", "v0.2.0"]);
+    let commit = git(&work, &["rev-parse", "HEAD"]);
+    std::fs::write(work.join("NOTES"), "later\n").unwrap();
+    git(&work, &["add", "-A"]);
+    git(&work, &["commit", "-q", "-m", "later"]);
+    std::fs::create_dir_all(srv.join("acme")).unwrap();
+    let bare = srv.join("acme/duo.git");
+    git(&srv, &["clone", "-q", "--bare", work.to_str().unwrap(), bare.to_str().unwrap()]);
+    for (n, m) in &manifests {
+        let files = [("Cargo.toml", m.as_str()), ("Cargo.toml.orig", m.as_str()), ("src/lib.rs", lib)];
+        let vcs = (*n == "duo").then_some((commit.as_str(), "duo"));
+        registry.publish(n, "0.2.0", &crate_with(n, "0.2.0", &files, vcs));
+    }
+    let m = manifest("duo", "0.1.0", url);
+    let files = [("Cargo.toml", m.as_str()), ("Cargo.toml.orig", m.as_str()), ("src/lib.rs", lib)];
+    let missing = "5".repeat(40);
+    registry.publish("duo", "0.1.0", &crate_with("duo", "0.1.0", &files, Some((&missing, "duo"))));
+    let daemon = GitDaemon::start(&srv, tmp.path());
+
+    let targets: Vec<Target> = [("duo-derive", "0.2.0"), ("duo", "0.1.0"), ("duo", "0.2.0")]
+        .iter()
+        .map(|(n, v)| Target {
+            name: (*n).into(),
+            version: (*v).into(),
+        })
+        .collect();
+    let scan = |jobs: usize, reversed: bool| {
+        let tag = format!("j{jobs}-{reversed}");
+        let mut options = provenance_core::Options::default();
+        options.index_url = Some(registry.index_url());
+        options.allow_insecure_transport = true;
+        options.cache_dir = Some(tmp.path().join(format!("cache-{tag}")));
+        options.mirrors = vec![
+            provenance_core::fetch::Mirror::new(
+                "https://github.com/",
+                &format!("git://127.0.0.1:{}/", daemon.port),
+                true,
+            )
+            .unwrap(),
+        ];
+        let mut config = Config::new(options);
+        config.jobs = jobs;
+        let mut order = targets.clone();
+        if reversed {
+            order.reverse();
+        }
+        let out = tmp.path().join(format!("{tag}.jsonl"));
+        batch::run(&config, &order, Some(&out), &mut Silent, &AtomicBool::new(false)).unwrap();
+        lines_by_crate(&out)
+    };
+    let first = scan(1, false);
+    assert_eq!(first.len(), 3);
+    let kinds = |l: &serde_json::Value| -> Vec<String> {
+        l["findings"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|f| f["kind"].as_str().unwrap().to_owned())
+            .collect()
+    };
+    let derive = &first[2];
+    assert_eq!(derive["crate"]["name"], "duo-derive", "{derive:#}");
+    assert_eq!(derive["verdict"], "no_vcs_info", "{derive:#}");
+    assert_eq!(derive["assisted"]["commit"], commit.as_str(), "{derive:#}");
+    let old = &first[0];
+    assert_eq!(old["verdict"], "revision_not_found", "{old:#}");
+    let duo = &first[1];
+    assert_eq!(duo["verdict"], "match", "{duo:#}");
+    assert!(
+        !kinds(duo).iter().any(|k| k.starts_with("tag_")),
+        "another version's tags reached `duo 0.2.0`: {duo:#}"
+    );
+    for (jobs, reversed) in [(1, true), (2, false), (2, true)] {
+        assert_eq!(scan(jobs, reversed), first, "--jobs {jobs}, reversed: {reversed}");
+    }
 }

@@ -12,7 +12,9 @@ a version the registry does not have, and a crate whose declared repository host
 No field is removed before comparing scans: reports carry no timing and nothing that depends on
 the cache, so the lines are byte-identical. A single verification's report differs from the
 scan's line only in the transfer figures (`fetch.repository.strategy`/`objects`/`bytes`/
-`commit_objects`): a scan fetches each repository once for all its versions."""
+`commit_objects`), which docs/VERDICTS.md ("The answer and the run metadata") defines as run
+metadata: a scan fetches each repository once for all its versions. Every other field is
+compared."""
 
 from __future__ import annotations
 
@@ -498,6 +500,7 @@ def without_crate(line: Dict[str, Any]) -> Dict[str, Any]:
     return line
 
 
+# The run metadata of docs/VERDICTS.md ("The answer and the run metadata"), and nothing else.
 TRANSFER = ("strategy", "objects", "bytes", "commit_objects")
 
 

@@ -150,7 +150,14 @@ pub fn prefetch(
     todo.retain(|(c, w)| {
         let path = git::record_path(&repo_path, &single::record_key(Some(*c), &w.1));
         let mut info = RepoFetchInfo::default();
-        !single::replay(&path, &repo, Some(*c), &mut info, &mut Vec::new())
+        !single::replay(
+            &path,
+            &repo,
+            Some(*c),
+            &mut info,
+            &mut Vec::new(),
+            &mut Vec::new(),
+        )
     });
     done.cached = done.wanted - todo.len();
     if todo.is_empty() {
@@ -245,7 +252,8 @@ pub fn prefetch(
             should_interrupt,
         )?;
         let path = git::record_path(&repo_path, &single::record_key(Some(c), w));
-        single::write_record(&cache, &path, &info, findings, Some(c), true)?;
+        // A fetch by id writes no refs for its version.
+        single::write_record(&cache, &path, &info, findings, (Some(c), true), &[])?;
         done.recorded += 1;
     }
     Ok(done)

@@ -35,6 +35,11 @@ struct Record {
     findings: Vec<Finding>,
     submodules: Vec<SubmoduleInfo>,
     found: bool,
+    /// The refs this fetch wrote for this version (`(local ref name, target hex)`): the version
+    /// tags it looked up in the advertisement, or every branch and tag when it had to fetch
+    /// them all. Verification consults only these, never the other refs of the shared cache.
+    #[serde(default)]
+    refs: Vec<(String, String)>,
 }
 
 /// Fetch what `want` needs from the repository at `raw_url` into the cache (or reuse the cache).
@@ -73,13 +78,22 @@ pub fn repository(
         ..RepoFetchInfo::default()
     };
     let mut findings = url.findings.clone();
-    if replay(&record_path, &repo, commit, &mut info, &mut findings) {
+    let mut obtained = Vec::new();
+    if replay(
+        &record_path,
+        &repo,
+        commit,
+        &mut info,
+        &mut findings,
+        &mut obtained,
+    ) {
         return Ok(Fetched {
             path: repo_path,
             not_found: None,
             info,
             findings,
             fetched_from,
+            refs: Some(obtained),
         });
     }
     if options.offline {
@@ -100,6 +114,7 @@ pub fn repository(
                     info,
                     findings,
                     fetched_from,
+                    refs: Some(Vec::new()),
                 });
             }
             Ok(None) => {}
@@ -113,6 +128,7 @@ pub fn repository(
         want,
         options,
         &mut info,
+        &mut obtained,
         should_interrupt,
     );
     let found = match outcome {
@@ -125,6 +141,7 @@ pub fn repository(
                 info,
                 findings,
                 fetched_from,
+                refs: Some(Vec::new()),
             });
         }
         Err(git::Failure::Refused(message)) => {
@@ -150,13 +167,21 @@ pub fn repository(
     )?;
     progress.inc(info.bytes);
     findings.extend(rec_findings.iter().cloned());
-    write_record(&cache, &record_path, &info, rec_findings, commit, found)?;
+    write_record(
+        &cache,
+        &record_path,
+        &info,
+        rec_findings,
+        (commit, found),
+        &obtained,
+    )?;
     Ok(Fetched {
         path: repo_path,
         not_found: None,
         info,
         findings,
         fetched_from,
+        refs: Some(obtained),
     })
 }
 
@@ -209,13 +234,14 @@ pub(super) fn record_key(commit: Option<ObjectId>, want: &Want) -> String {
 }
 
 /// Cache hit: the record exists and (for a commit) the commit is present. Replays what the
-/// fetch that filled the cache saw into `info` and `findings`.
+/// fetch that filled the cache saw into `info`, `findings` and `refs` (the refs it wrote).
 pub(super) fn replay(
     record_path: &Path,
     repo: &gix::Repository,
     commit: Option<ObjectId>,
     info: &mut RepoFetchInfo,
     findings: &mut Vec<Finding>,
+    refs: &mut Vec<(String, ObjectId)>,
 ) -> bool {
     let Ok(Some(bytes)) = cache::read_limited(record_path, 1 << 20) else {
         return false;
@@ -236,6 +262,11 @@ pub(super) fn replay(
     info.reachable_from = rec.reachable_from;
     info.submodules = rec.submodules;
     findings.extend(rec.findings);
+    refs.extend(rec.refs.iter().filter_map(|(name, id)| {
+        ObjectId::from_hex(id.as_bytes())
+            .ok()
+            .map(|id| (name.clone(), id))
+    }));
     true
 }
 
@@ -314,14 +345,15 @@ pub(super) fn after_fetch(
     Ok(rec_findings)
 }
 
-/// Keep what this fetch saw for the next run (only when there is something to replay).
+/// Keep what this fetch saw for the next run (only when there is something to replay):
+/// `(commit, found)` as fetched, `refs` the refs it wrote for this version.
 pub(super) fn write_record(
     cache: &Cache,
     record_path: &Path,
     info: &RepoFetchInfo,
     findings: Vec<Finding>,
-    commit: Option<ObjectId>,
-    found: bool,
+    (commit, found): (Option<ObjectId>, bool),
+    refs: &[(String, ObjectId)],
 ) -> Result<(), Error> {
     let record = Record {
         fetched: Some(info.clone()),
@@ -329,6 +361,10 @@ pub(super) fn write_record(
         findings,
         submodules: info.submodules.clone(),
         found,
+        refs: refs
+            .iter()
+            .map(|(name, id)| (name.clone(), id.to_string()))
+            .collect(),
     };
     if found || commit.is_none() {
         let bytes = serde_json::to_vec_pretty(&record).expect("record serializes");

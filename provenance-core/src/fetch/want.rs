@@ -64,6 +64,7 @@ impl Fetched {
             },
             findings,
             fetched_from: None,
+            refs: Some(Vec::new()),
         }
     }
 }
@@ -82,6 +83,7 @@ impl Fetched {
             },
             findings: url.findings.clone(),
             fetched_from: None,
+            refs: None,
         }
     }
 }
