@@ -227,7 +227,12 @@ fn one_fetch_per_repository_and_the_same_results_without_it() {
 
 /// A `.crate` of `name@version` whose files are `files` (under the package root), with
 /// `.cargo_vcs_info.json` when `vcs` is `Some((sha1, path_in_vcs))`.
-fn crate_with(name: &str, version: &str, files: &[(&str, &str)], vcs: Option<(&str, &str)>) -> Vec<u8> {
+fn crate_with(
+    name: &str,
+    version: &str,
+    files: &[(&str, &str)],
+    vcs: Option<(&str, &str)>,
+) -> Vec<u8> {
     let prefix = format!("{name}-{version}");
     let mut all: Vec<(String, Vec<u8>)> = files
         .iter()
@@ -261,7 +266,12 @@ fn lines_by_crate(path: &Path) -> Vec<serde_json::Value> {
         .lines()
         .map(|l| serde_json::from_str(l).unwrap())
         .collect();
-    lines.sort_by_key(|l| (l["crate"]["name"].to_string(), l["crate"]["version"].to_string()));
+    lines.sort_by_key(|l| {
+        (
+            l["crate"]["name"].to_string(),
+            l["crate"]["version"].to_string(),
+        )
+    });
     lines
 }
 
@@ -303,16 +313,37 @@ fn findings_do_not_depend_on_order_or_jobs() {
     git(&work, &["commit", "-q", "-m", "later"]);
     std::fs::create_dir_all(srv.join("acme")).unwrap();
     let bare = srv.join("acme/duo.git");
-    git(&srv, &["clone", "-q", "--bare", work.to_str().unwrap(), bare.to_str().unwrap()]);
+    git(
+        &srv,
+        &[
+            "clone",
+            "-q",
+            "--bare",
+            work.to_str().unwrap(),
+            bare.to_str().unwrap(),
+        ],
+    );
     for (n, m) in &manifests {
-        let files = [("Cargo.toml", m.as_str()), ("Cargo.toml.orig", m.as_str()), ("src/lib.rs", lib)];
+        let files = [
+            ("Cargo.toml", m.as_str()),
+            ("Cargo.toml.orig", m.as_str()),
+            ("src/lib.rs", lib),
+        ];
         let vcs = (*n == "duo").then_some((commit.as_str(), "duo"));
         registry.publish(n, "0.2.0", &crate_with(n, "0.2.0", &files, vcs));
     }
     let m = manifest("duo", "0.1.0", url);
-    let files = [("Cargo.toml", m.as_str()), ("Cargo.toml.orig", m.as_str()), ("src/lib.rs", lib)];
+    let files = [
+        ("Cargo.toml", m.as_str()),
+        ("Cargo.toml.orig", m.as_str()),
+        ("src/lib.rs", lib),
+    ];
     let missing = "5".repeat(40);
-    registry.publish("duo", "0.1.0", &crate_with("duo", "0.1.0", &files, Some((&missing, "duo"))));
+    registry.publish(
+        "duo",
+        "0.1.0",
+        &crate_with("duo", "0.1.0", &files, Some((&missing, "duo"))),
+    );
     let daemon = GitDaemon::start(&srv, tmp.path());
 
     let targets: Vec<Target> = [("duo-derive", "0.2.0"), ("duo", "0.1.0"), ("duo", "0.2.0")]
@@ -343,7 +374,14 @@ fn findings_do_not_depend_on_order_or_jobs() {
             order.reverse();
         }
         let out = tmp.path().join(format!("{tag}.jsonl"));
-        batch::run(&config, &order, Some(&out), &mut Silent, &AtomicBool::new(false)).unwrap();
+        batch::run(
+            &config,
+            &order,
+            Some(&out),
+            &mut Silent,
+            &AtomicBool::new(false),
+        )
+        .unwrap();
         lines_by_crate(&out)
     };
     let first = scan(1, false);
@@ -369,6 +407,10 @@ fn findings_do_not_depend_on_order_or_jobs() {
         "another version's tags reached `duo 0.2.0`: {duo:#}"
     );
     for (jobs, reversed) in [(1, true), (2, false), (2, true)] {
-        assert_eq!(scan(jobs, reversed), first, "--jobs {jobs}, reversed: {reversed}");
+        assert_eq!(
+            scan(jobs, reversed),
+            first,
+            "--jobs {jobs}, reversed: {reversed}"
+        );
     }
 }

@@ -23,6 +23,11 @@ pub struct Fetched {
     pub findings: Vec<Finding>,
     /// The normalized URL it was fetched from when a mirror replaced the declared one.
     pub fetched_from: Option<String>,
+    /// The refs verification may consult (`(full ref name, target)`): for a repository in the
+    /// shared cache, only those this fetch wrote (or replayed from its record) for this
+    /// version, so that a version's findings never depend on what other versions fetched;
+    /// `None` for a local repository opened in place (all its refs).
+    pub refs: Option<Vec<(String, ObjectId)>>,
 }
 
 /// What to fetch from a repository.
