@@ -100,7 +100,8 @@ fn one_fetch_per_repository_and_the_same_results_without_it() {
     let gadget = ["0.1.0", "0.2.0", "0.3.0"];
     publish_repo(&srv, &registry, "gadget", &gadget, |i| i != 1, 2);
     // gizmo 0.2.0 names a commit its repository does not have: the server refuses the whole
-    // request (`not our ref`), the prefetch asks again without it and leaves it to verification.
+    // request (`not our ref`); the prefetch then fetches every branch and tag once (as that
+    // version's own fetch would) and records, for this scan only, that the commit is missing.
     let gizmo = ["0.1.0", "0.2.0"];
     publish_repo(&srv, &registry, "gizmo", &gizmo[..1], |_| true, 0);
     let m = manifest("gizmo", "0.2.0", "https://github.com/acme/gizmo");
@@ -109,6 +110,13 @@ fn one_fetch_per_repository_and_the_same_results_without_it() {
         "0.2.0",
         &make_crate("gizmo", "0.2.0", &m, &"5".repeat(40)),
     );
+    // ghost's repository does not exist on the server: asked once per scan, not per version.
+    let ghost = ["0.1.0", "0.2.0"];
+    for v in ghost {
+        let m = manifest("ghost", v, "https://github.com/acme/ghost");
+        let commit = format!("{}", if v == "0.1.0" { "6" } else { "7" }).repeat(40);
+        registry.publish("ghost", v, &make_crate("ghost", v, &m, &commit));
+    }
     let daemon = GitDaemon::start(&srv, tmp.path());
 
     let mut targets = Vec::new();
@@ -116,6 +124,7 @@ fn one_fetch_per_repository_and_the_same_results_without_it() {
         ("widget", &widget[..]),
         ("gadget", &gadget[..]),
         ("gizmo", &gizmo[..]),
+        ("ghost", &ghost[..]),
     ] {
         for v in versions {
             targets.push(Target {
@@ -147,6 +156,8 @@ fn one_fetch_per_repository_and_the_same_results_without_it() {
         let before = (
             daemon.upload_packs_for("widget"),
             daemon.upload_packs_for("gadget"),
+            daemon.upload_packs_for("gizmo"),
+            daemon.upload_packs_for("ghost"),
         );
         let run = batch::run(
             &config,
@@ -159,16 +170,23 @@ fn one_fetch_per_repository_and_the_same_results_without_it() {
         let served = (
             daemon.upload_packs_for("widget") - before.0,
             daemon.upload_packs_for("gadget") - before.1,
+            daemon.upload_packs_for("gizmo") - before.2,
+            daemon.upload_packs_for("ghost") - before.3,
         );
         (results(&out), served, run)
     };
 
     let (with, served, run) = scan(true, "on");
-    assert_eq!(with.len(), widget.len() + gadget.len() + gizmo.len());
+    assert_eq!(
+        with.len(),
+        widget.len() + gadget.len() + gizmo.len() + ghost.len()
+    );
     for l in &with {
         let missing = l["crate"]["name"] == "gizmo" && l["crate"]["version"] == "0.2.0";
         let want = if missing {
             "revision_not_found"
+        } else if l["crate"]["name"] == "ghost" {
+            "repository_not_found"
         } else {
             "match"
         };
@@ -185,9 +203,12 @@ fn one_fetch_per_repository_and_the_same_results_without_it() {
             gizmo_prefetch.recorded,
             gizmo_prefetch.requests
         ),
-        (2, 1, 2),
+        (2, 2, 2),
         "{gizmo_prefetch:?}"
     );
+    // gizmo: the commits by id (refused), then every branch and tag; no version asks again.
+    assert_eq!(served.2, 2, "upload-pack requests for acme/gizmo");
+    assert_eq!(served.3, 1, "upload-pack requests for acme/ghost");
     // Every version of a repository from one negotiation: widget's commits are all tips.
     assert_eq!(served.0, 1, "upload-pack requests for acme/widget");
     // gadget: the commits, then one deepen for reachability of the untagged ones.
@@ -222,6 +243,7 @@ fn one_fetch_per_repository_and_the_same_results_without_it() {
     // Without the prefetch every version fetches (at least) once: the counter counts.
     assert!(served_without.0 >= widget.len(), "{served_without:?}");
     assert!(served_without.1 >= gadget.len(), "{served_without:?}");
+    assert!(served_without.3 >= ghost.len(), "{served_without:?}");
     assert_eq!(with, without);
 }
 

@@ -223,7 +223,10 @@ pub fn run(
         None => None,
     };
     let started = Instant::now();
-    let options = outcome::batch_options(&config.options);
+    let mut options = outcome::batch_options(&config.options);
+    if config.prefetch {
+        options.batch_run = Some(run_id());
+    }
     let prefetched = if config.prefetch && !pending.is_empty() {
         prefetch::repositories(&pending, &options, jobs, stop)
     } else {
@@ -257,6 +260,14 @@ pub fn run(
         elapsed: started.elapsed(),
         prefetched,
     })
+}
+
+/// An id for one batch run, unique on this machine: the process id and the time.
+fn run_id() -> String {
+    let nanos = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_nanos());
+    format!("{}-{nanos}", std::process::id())
 }
 
 /// The journal's file and the starts it recorded before this run.

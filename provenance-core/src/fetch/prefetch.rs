@@ -6,10 +6,16 @@
 //! `commit_not_on_any_ref`, submodules, which stay per commit), so each verification then
 //! replays it and fetches nothing.
 //!
-//! A prefetch never decides anything: when it cannot run (offline, a refused or local URL, a
-//! preflight answer, a server that refuses commits by id, a limit, a network error) it writes
-//! no record and says why in [`Prefetched::skipped`]; each verification then fetches on its
-//! own exactly as without a prefetch, with its own error and verdict mapping. Deviation from a
+//! A server that lacks one of the commits refuses the whole request: then, as a per-version
+//! fetch of that commit would, the prefetch fetches every branch and tag (full history) once;
+//! the commits the repository has are recorded as above, and the answer for each missing commit
+//! (and, when the repository does not exist, for every commit) is recorded *for this batch run
+//! only* (`Options::batch_run`): the verifications of the scan replay it, a later run asks again.
+//!
+//! A prefetch never decides anything else: when it cannot run (offline, a refused or local URL,
+//! a preflight answer, a limit, a network error) it writes no record and says why in
+//! [`Prefetched::skipped`]; each verification then fetches on its own exactly as without a
+//! prefetch, with its own error and verdict mapping. Deviation from a
 //! per-version fetch: the report's transfer figures (`strategy` `prefetch`, `objects`,
 //! `bytes`) are not those of a per-version fetch: the pack is shared, its totals are in
 //! [`Prefetched`].
@@ -38,9 +44,10 @@ pub struct Prefetched {
     pub wanted: usize,
     /// Commits the cache already had a record for.
     pub cached: usize,
-    /// Commits whose record this prefetch wrote.
+    /// Commits whose record this prefetch wrote (for this run only, too).
     pub recorded: usize,
-    /// Fetch negotiations (upload-pack requests) made: 0, 1, or 2 with a deepen.
+    /// Fetch negotiations (upload-pack requests) made: 0, 1, or 2 (with a deepen, or every
+    /// branch and tag after the server refused a commit it does not have).
     pub requests: u32,
     /// Objects received.
     pub objects: u64,
@@ -50,53 +57,92 @@ pub struct Prefetched {
     pub skipped: Option<String>,
 }
 
-/// Most refusals one prefetch works around (each costs one more negotiation).
-const MAX_REFUSED: usize = 8;
+/// How the one negotiation for all wanted commits by id ended.
+enum ById {
+    /// Every commit was sent.
+    Received(git::Received),
+    /// The server does not have (at least) one of them and refused the request.
+    Refused,
+    /// The repository does not exist, is not git, or access was denied: the message.
+    NotFound(String),
+    /// Anything else: nothing prefetched, for this reason.
+    Failed(String),
+}
 
-/// The wanted commits by id, depth 1, in one negotiation. A server that does not have one of
-/// them refuses the whole request (`not our ref <id>`): that commit is left to verification
-/// (which then asks for every branch and tag, as for a single version) and the others are asked
-/// again, at most [`MAX_REFUSED`] times. `Ok(Err(why))`: nothing prefetched.
+/// The wanted commits by id, depth 1, in one negotiation.
 fn wanted_by_id(
     repo: &gix::Repository,
     url: &super::url::RepoUrl,
-    todo: &mut Vec<(ObjectId, &(String, Want))>,
+    todo: &[(ObjectId, &(String, Want))],
+    options: &Options,
+    done: &mut Prefetched,
+    should_interrupt: &AtomicBool,
+) -> Result<ById, Error> {
+    let depth1 = Shallow::DepthAtRemote(1.try_into().expect("non-zero"));
+    let ids: Vec<String> = todo.iter().map(|(c, _)| c.to_string()).collect();
+    done.requests += 1;
+    match git::fetch(repo, url, &ids, depth1, false, options, should_interrupt) {
+        Ok(r) => Ok(ById::Received(r)),
+        Err(git::Failure::Error(Error::Interrupted)) => Err(Error::Interrupted),
+        Err(git::Failure::Error(e)) => Ok(ById::Failed(e.to_string())),
+        Err(git::Failure::NotFound(m)) => Ok(ById::NotFound(m)),
+        Err(git::Failure::Refused(_)) => Ok(ById::Refused),
+    }
+}
+
+/// The server refused the commits by id (it lacks one of them): every branch and tag with full
+/// history, in one more negotiation, as a per-version fetch of a refused commit does
+/// (`all_refs`); then every commit the repository has is in the cache.
+fn all_refs(
+    repo: &gix::Repository,
+    url: &super::url::RepoUrl,
     options: &Options,
     done: &mut Prefetched,
     should_interrupt: &AtomicBool,
 ) -> Result<Result<git::Received, String>, Error> {
-    let depth1 = Shallow::DepthAtRemote(1.try_into().expect("non-zero"));
-    for _ in 0..=MAX_REFUSED {
-        if todo.is_empty() {
-            break;
-        }
-        let ids: Vec<String> = todo.iter().map(|(c, _)| c.to_string()).collect();
-        done.requests += 1;
-        match git::fetch(
-            repo,
-            url,
-            &ids,
-            depth1.clone(),
-            false,
-            options,
-            should_interrupt,
-        ) {
-            Ok(r) => return Ok(Ok(r)),
-            Err(git::Failure::Error(Error::Interrupted)) => return Err(Error::Interrupted),
-            Err(git::Failure::Error(e)) => return Ok(Err(e.to_string())),
-            Err(git::Failure::NotFound(m)) => return Ok(Err(m)),
-            Err(git::Failure::Refused(m)) => {
-                let before = todo.len();
-                todo.retain(|(c, _)| !m.contains(&c.to_string()));
-                if todo.len() == before {
-                    return Ok(Err(m));
-                }
-            }
-        }
+    let shallow = if repo.is_shallow().unwrap_or(true) {
+        Shallow::undo()
+    } else {
+        Shallow::NoChange
+    };
+    done.requests += 1;
+    let specs = [
+        "+refs/heads/*:refs/heads/*".to_owned(),
+        "+refs/tags/*:refs/tags/*".to_owned(),
+    ];
+    match git::fetch(repo, url, &specs, shallow, false, options, should_interrupt) {
+        Ok(r) => Ok(Ok(r)),
+        Err(git::Failure::Error(Error::Interrupted)) => Err(Error::Interrupted),
+        Err(e) => Ok(Err(format!("fetching every branch and tag failed: {e:?}"))),
     }
-    Ok(Err(format!(
-        "more than {MAX_REFUSED} wanted commits were refused"
-    )))
+}
+
+/// For batch run `run`: the answer a per-version fetch of each commit in `todo` would get
+/// (`answer`), with the figures `info` of the fetch that learned it, recorded for that run.
+/// Only wants spelled as the URL fetched from: another spelling's own fetch would say its own
+/// URL in the message; it asks itself.
+#[allow(clippy::too_many_arguments)]
+fn record_for_run(
+    cache: &cache::Cache,
+    repo_path: &std::path::Path,
+    url: &super::url::RepoUrl,
+    todo: &[(ObjectId, &(String, Want))],
+    info: &RepoFetchInfo,
+    run: &str,
+    answer: &single::RunAnswer,
+    options: &Options,
+    done: &mut Prefetched,
+) -> Result<(), Error> {
+    for (c, (declared, w)) in todo {
+        match single::target(declared, true, options) {
+            Ok(Ok((u, _))) if u.fetch_url == url.fetch_url => {}
+            _ => continue,
+        }
+        let path = git::record_path(repo_path, &single::record_key(Some(*c), w));
+        single::write_run_record(cache, &path, info, run, answer.clone())?;
+        done.recorded += 1;
+    }
+    Ok(())
 }
 
 /// Fetch every commit of `wants` (`(declared package.repository, want)` pairs whose URLs are
@@ -153,10 +199,11 @@ pub fn prefetch(
         !single::replay(
             &path,
             &repo,
-            Some(*c),
+            (Some(*c), options.batch_run.as_deref()),
             &mut info,
             &mut Vec::new(),
             &mut Vec::new(),
+            &mut None,
         )
     });
     done.cached = done.wanted - todo.len();
@@ -170,19 +217,41 @@ pub fn prefetch(
             Err(e) => return skip(done, e.to_string()),
         }
     }
-    let received = match wanted_by_id(&repo, &url, &mut todo, options, &mut done, should_interrupt)?
-    {
-        Ok(r) => r,
-        Err(why) => return skip(done, why),
-    };
+    let run = options.batch_run.as_deref();
+    let (received, full) =
+        match wanted_by_id(&repo, &url, &todo, options, &mut done, should_interrupt)? {
+            ById::Received(r) => (r, false),
+            ById::NotFound(m) => {
+                // Every version would be told the same: recorded for this run (else each asks).
+                if let Some(run) = run {
+                    let info = RepoFetchInfo {
+                        url: url.fetch_url.clone(),
+                        ..RepoFetchInfo::default()
+                    };
+                    let message = format!("cannot fetch `{}`: {m}", url.fetch_url);
+                    let answer = single::RunAnswer::NotFound(message);
+                    record_for_run(
+                        &cache, &repo_path, &url, &todo, &info, run, &answer, options, &mut done,
+                    )?;
+                }
+                return skip(done, m);
+            }
+            ById::Failed(why) => return skip(done, why),
+            ById::Refused => match all_refs(&repo, &url, options, &mut done, should_interrupt)? {
+                Ok(r) => (r, true),
+                Err(why) => return skip(done, why),
+            },
+        };
     done.objects += received.objects;
     done.bytes += received.bytes;
     // Reachability, as `transfer::fetch_into` establishes it for one commit.
     let mut reach: Vec<(ObjectId, &(String, Want), Option<String>)> = Vec::new();
     let mut deep: Vec<(ObjectId, &(String, Want), i64)> = Vec::new();
+    let mut missing = Vec::new();
     for (c, w) in todo {
         if !git::has_commit(&repo, c) {
-            continue; // Not sent: verification asks again and maps the answer itself.
+            missing.push((c, w));
+            continue;
         }
         match git::tip_ref(&received.refs, c) {
             Some(r) => reach.push((c, w, Some(r))),
@@ -200,6 +269,38 @@ pub fn prefetch(
         .collect();
     if heads.is_empty() {
         reach.extend(deep.drain(..).map(|(c, w, _)| (c, w, None)));
+    }
+    if full {
+        // After every branch and tag with full history: no deepen needed; the same walk a
+        // per-version deepen does (the branches, back to the commit's time).
+        let max = options.limits.max_tree_entries;
+        for (c, w, t) in deep.drain(..) {
+            let from = git::reaches(&repo, &heads, c, Some(t.saturating_sub(1)), max);
+            reach.push((c, w, from));
+        }
+        // Not in the repository: what a per-version fetch (refused, then every branch and tag)
+        // finds, recorded for this run. Without a run, verification asks again.
+        if let Some(run) = run {
+            let info = RepoFetchInfo {
+                url: url.fetch_url.clone(),
+                strategy: "all_refs".into(),
+                depth: None,
+                objects: received.objects,
+                bytes: received.bytes,
+                commit_objects: received.objects,
+                ..RepoFetchInfo::default()
+            };
+            let refs: Vec<(String, ObjectId)> = received
+                .refs
+                .iter()
+                .filter(|x| git::is_branch_or_tag(&x.name))
+                .map(|x| (x.name.clone(), x.target))
+                .collect();
+            let answer = single::RunAnswer::Missing(refs);
+            record_for_run(
+                &cache, &repo_path, &url, &missing, &info, run, &answer, options, &mut done,
+            )?;
+        }
     }
     if let Some(oldest) = deep.iter().map(|(_, _, t)| *t).min() {
         let cutoff = gix::date::Time::new(oldest.saturating_sub(1), 0);

@@ -40,6 +40,26 @@ struct Record {
     /// them all. Verification consults only these, never the other refs of the shared cache.
     #[serde(default)]
     refs: Vec<(String, String)>,
+    /// A record that holds for one batch run only (written by its prefetch: the server does not
+    /// have the commit, or the repository does not exist — answers that may change later):
+    /// replayed only by fetches of that run ([`Options::batch_run`]).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    run: Option<String>,
+    /// The repository could not be fetched (the message of [`Fetched::not_found`]); only in a
+    /// run's record.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    not_found: Option<String>,
+}
+
+/// What a prefetch learned that holds for its batch run only, recorded per commit
+/// ([`write_run_record`]).
+#[derive(Debug, Clone)]
+pub(super) enum RunAnswer {
+    /// The repository does not exist (or is not git, or access was denied): the message.
+    NotFound(String),
+    /// The server does not have the commit: every branch and tag was fetched (`info`), these
+    /// are the refs (`(name, target)`) that fetch wrote.
+    Missing(Vec<(String, ObjectId)>),
 }
 
 /// Fetch what `want` needs from the repository at `raw_url` into the cache (or reuse the cache).
@@ -79,17 +99,19 @@ pub fn repository(
     };
     let mut findings = url.findings.clone();
     let mut obtained = Vec::new();
+    let mut not_found = None;
     if replay(
         &record_path,
         &repo,
-        commit,
+        (commit, options.batch_run.as_deref()),
         &mut info,
         &mut findings,
         &mut obtained,
+        &mut not_found,
     ) {
         return Ok(Fetched {
             path: repo_path,
-            not_found: None,
+            not_found,
             info,
             findings,
             fetched_from,
@@ -234,14 +256,17 @@ pub(super) fn record_key(commit: Option<ObjectId>, want: &Want) -> String {
 }
 
 /// Cache hit: the record exists and (for a commit) the commit is present. Replays what the
-/// fetch that filled the cache saw into `info`, `findings` and `refs` (the refs it wrote).
+/// fetch that filled the cache saw into `info`, `findings`, `refs` (the refs it wrote) and
+/// `not_found`. `(commit, run)`: the wanted commit, and the batch run asking (a run's record is
+/// only replayed by that run).
 pub(super) fn replay(
     record_path: &Path,
     repo: &gix::Repository,
-    commit: Option<ObjectId>,
+    (commit, run): (Option<ObjectId>, Option<&str>),
     info: &mut RepoFetchInfo,
     findings: &mut Vec<Finding>,
     refs: &mut Vec<(String, ObjectId)>,
+    not_found: &mut Option<String>,
 ) -> bool {
     let Ok(Some(bytes)) = cache::read_limited(record_path, 1 << 20) else {
         return false;
@@ -249,6 +274,10 @@ pub(super) fn replay(
     let Ok(rec) = serde_json::from_slice::<Record>(&bytes) else {
         return false;
     };
+    if rec.run.is_some() && rec.run.as_deref() != run {
+        return false;
+    }
+    not_found.clone_from(&rec.not_found);
     // The record says the commit was fetched, but it is no longer in the repository: no hit.
     if rec.found && !commit.is_none_or(|c| git::has_commit(repo, c)) {
         return false;
@@ -365,12 +394,45 @@ pub(super) fn write_record(
             .iter()
             .map(|(name, id)| (name.clone(), id.to_string()))
             .collect(),
+        run: None,
+        not_found: None,
     };
     if found || commit.is_none() {
         let bytes = serde_json::to_vec_pretty(&record).expect("record serializes");
         cache.write_atomic(record_path, &bytes)?;
     }
     Ok(())
+}
+
+/// Keep, for batch run `run` only, what a per-version fetch of `commit` would have found:
+/// `info` (the fetch figures and URL) and `answer`. Each verification of that run replays it
+/// instead of asking the server again; later runs ask again (the answer may change).
+pub(super) fn write_run_record(
+    cache: &Cache,
+    record_path: &Path,
+    info: &RepoFetchInfo,
+    run: &str,
+    answer: RunAnswer,
+) -> Result<(), Error> {
+    let (not_found, refs) = match answer {
+        RunAnswer::NotFound(m) => (Some(m), Vec::new()),
+        RunAnswer::Missing(refs) => (None, refs),
+    };
+    let record = Record {
+        fetched: Some(info.clone()),
+        reachable_from: None,
+        findings: Vec::new(),
+        submodules: Vec::new(),
+        found: false,
+        refs: refs
+            .iter()
+            .map(|(name, id)| (name.clone(), id.to_string()))
+            .collect(),
+        run: Some(run.to_owned()),
+        not_found,
+    };
+    let bytes = serde_json::to_vec_pretty(&record).expect("record serializes");
+    cache.write_atomic(record_path, &bytes)
 }
 
 /// For HTTP(S): ask for the ref advertisement ourselves first, so that 404/401/403 become
