@@ -66,6 +66,9 @@ pub(super) enum RunAnswer {
 ///
 /// `from_crate`: the URL comes from the crate's `package.repository`, so a policy refusal is a
 /// verdict (`Fetched::not_found`) rather than an error.
+///
+/// Long because it is the fetch's sequence (policy, local path, cache replay, offline, preflight,
+/// transfer, reachability and submodules, record), in that order, each step short.
 pub fn repository(
     raw_url: &str,
     from_crate: bool,
@@ -93,31 +96,19 @@ pub fn repository(
     let _lock = cache::Lock::exclusive(&lock_path)?;
     let repo = git::open_bare(&repo_path, &url, options)?;
     let record_path = git::record_path(&repo_path, &record_key(commit, want));
+    if let Some(hit) = cached(&record_path, &repo, commit, options, &url) {
+        return Ok(Fetched {
+            path: repo_path,
+            fetched_from,
+            ..hit
+        });
+    }
     let mut info = RepoFetchInfo {
         url: url.fetch_url.clone(),
         ..RepoFetchInfo::default()
     };
     let mut findings = url.findings.clone();
     let mut obtained = Vec::new();
-    let mut not_found = None;
-    if replay(
-        &record_path,
-        &repo,
-        (commit, options.batch_run.as_deref()),
-        &mut info,
-        &mut findings,
-        &mut obtained,
-        &mut not_found,
-    ) {
-        return Ok(Fetched {
-            path: repo_path,
-            not_found,
-            info,
-            findings,
-            fetched_from,
-            refs: Some(obtained),
-        });
-    }
     if options.offline {
         return Err(Error::Offline {
             what: match commit {
@@ -130,13 +121,12 @@ pub fn repository(
     if matches!(url.transport, Transport::Https | Transport::Http) {
         match preflight_stoppable(&url, options, should_interrupt)? {
             Ok(Some(message)) => {
+                let refused = Fetched::refused(url.fetch_url.clone(), &message, findings);
                 return Ok(Fetched {
                     path: repo_path,
-                    not_found: Some(message),
                     info,
-                    findings,
                     fetched_from,
-                    refs: Some(Vec::new()),
+                    ..refused
                 });
             }
             Ok(None) => {}
@@ -157,13 +147,12 @@ pub fn repository(
         Ok(found) => found,
         Err(git::Failure::NotFound(message)) => {
             let message = format!("cannot fetch `{}`: {message}", url.fetch_url);
+            let refused = Fetched::refused(url.fetch_url.clone(), &message, findings);
             return Ok(Fetched {
                 path: repo_path,
-                not_found: Some(message),
                 info,
-                findings,
                 fetched_from,
-                refs: Some(Vec::new()),
+                ..refused
             });
         }
         Err(git::Failure::Refused(message)) => {
@@ -228,6 +217,40 @@ pub(super) fn target(
         }
         Err(e) => Err(e),
     }
+}
+
+/// A cache hit: what the record replays (`path` and `fetched_from` are the caller's).
+fn cached(
+    record_path: &Path,
+    repo: &gix::Repository,
+    commit: Option<ObjectId>,
+    options: &Options,
+    url: &RepoUrl,
+) -> Option<Fetched> {
+    let mut info = RepoFetchInfo {
+        url: url.fetch_url.clone(),
+        ..RepoFetchInfo::default()
+    };
+    let mut findings = url.findings.clone();
+    let mut obtained = Vec::new();
+    let mut not_found = None;
+    replay(
+        record_path,
+        repo,
+        (commit, options.batch_run.as_deref()),
+        &mut info,
+        &mut findings,
+        &mut obtained,
+        &mut not_found,
+    )
+    .then(|| Fetched {
+        path: std::path::PathBuf::new(),
+        not_found,
+        info,
+        findings,
+        fetched_from: None,
+        refs: Some(obtained),
+    })
 }
 
 /// A URL refused by policy is a verdict when it comes from the crate, an error otherwise.

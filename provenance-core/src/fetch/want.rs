@@ -54,11 +54,7 @@ impl Want {
 
 impl Fetched {
     /// A URL refused by policy: a verdict (`repository_not_found`) for a URL from the crate.
-    pub(super) fn refused(
-        url: String,
-        why: &super::error::Error,
-        findings: Vec<Finding>,
-    ) -> Fetched {
+    pub(super) fn refused(url: String, why: &impl ToString, findings: Vec<Finding>) -> Fetched {
         Fetched {
             path: PathBuf::new(),
             not_found: Some(why.to_string()),
