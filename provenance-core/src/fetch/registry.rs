@@ -5,7 +5,7 @@
 
 use std::io::Read;
 use std::path::PathBuf;
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 use std::sync::atomic::AtomicBool;
 use std::time::Duration;
 
@@ -76,14 +76,28 @@ pub struct Downloaded {
 pub struct Registry {
     location: Location,
     pub(super) index_key: String,
-    client: reqwest::blocking::Client,
+    /// Made on first use: a local registry never needs one (building a client loads the
+    /// system's root certificates, several milliseconds per verification).
+    client: std::sync::OnceLock<reqwest::blocking::Client>,
     pub(super) options: Options,
 }
 
 /// The HTTP client used for registry requests: rustls, timeouts, no proxies, no credentials,
-/// redirects only to the same host and scheme.
+/// redirects only to the same host and scheme. One per process and (user agent, timeout): the
+/// verifications of a batch share it (a client is a handle; building one reads the system's
+/// root certificates).
 pub(crate) fn http_client(options: &Options) -> Result<reqwest::blocking::Client, Error> {
-    http_client_with(options, None)
+    type Clients = Mutex<Vec<((String, Duration), reqwest::blocking::Client)>>;
+    static CLIENTS: std::sync::OnceLock<Clients> = std::sync::OnceLock::new();
+    let key = (options.user_agent.clone(), options.http_timeout);
+    let clients = CLIENTS.get_or_init(Clients::default);
+    let mut clients = clients.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+    if let Some((_, c)) = clients.iter().find(|(k, _)| *k == key) {
+        return Ok(c.clone());
+    }
+    let client = http_client_with(options, None)?;
+    clients.push((key, client.clone()));
+    Ok(client)
 }
 
 /// [`http_client`] with `resolver` as the DNS resolver (the address policy for repository hosts).
@@ -210,18 +224,29 @@ impl Registry {
         Ok(Registry {
             location,
             index_key: key,
-            client: http_client(options)?,
+            client: std::sync::OnceLock::new(),
             options: options.clone(),
         })
     }
 
     /// The HTTP client and index base URL (`None` for a local `file://` index), for
     /// [`super::poll`].
-    pub(super) fn http_parts(&self) -> Option<(&reqwest::blocking::Client, &url::Url)> {
+    pub(super) fn http_parts(
+        &self,
+    ) -> Result<Option<(&reqwest::blocking::Client, &url::Url)>, Error> {
         match &self.location {
-            Location::Http(u) => Some((&self.client, u)),
-            Location::Dir(_) | Location::Local(_) => None,
+            Location::Http(u) => Ok(Some((self.client()?, u))),
+            Location::Dir(_) | Location::Local(_) => Ok(None),
         }
+    }
+
+    /// The HTTP client, made on first use.
+    fn client(&self) -> Result<&reqwest::blocking::Client, Error> {
+        if let Some(c) = self.client.get() {
+            return Ok(c);
+        }
+        let c = http_client(&self.options)?;
+        Ok(self.client.get_or_init(|| c))
     }
 
     /// The local directory of a `file://` index (a `local-registry`'s `index/`).
@@ -302,7 +327,8 @@ impl Registry {
             transient,
         };
         let (tx, rx) = std::sync::mpsc::sync_channel::<Msg>(4);
-        let (client, target, host_w) = (self.client.clone(), url.to_owned(), host.to_owned());
+        let client = self.client()?.clone();
+        let (target, host_w) = (url.to_owned(), host.to_owned());
         let spawned = std::thread::Builder::new()
             .name("provenance-registry".into())
             .spawn(move || get_on_thread(&client, &target, &host_w, &tx));
