@@ -18,7 +18,8 @@
 # repository and per version (benches/mirror_farm_stats.py: the packs left in the cache), and the
 # upload-pack requests the daemon served per repository (the batch engine's prefetch: 1, or 2
 # when some commits are on no advertised tag or branch and reachability needs a deepen).
-# JOBS: `scan --jobs` (default: the number of cores). REGISTRY: where the registry mirror is kept
+# JOBS: `scan --jobs` (default: the number of cores). REAL_REGISTRY=1: the scan downloads from
+# the real registry instead of the mirror (the crates' download inside the timed scan). REGISTRY: where the registry mirror is kept
 # between runs (default: TARGET/mirror-farm-registry; only missing or wrong files are downloaded).
 # Needs: git, cargo, python3 >= 3.11; network to index.crates.io and static.crates.io only to fill
 # the registry mirror, before anything is timed.
@@ -58,10 +59,14 @@ printf '[source.crates-io]\nreplace-with = "farm"\n\n[source.farm]\nlocal-regist
 
 # Step 2: the scan, cold cache.
 start=$(date +%s%N)
+# REAL_REGISTRY=1: the crates from index.crates.io and static.crates.io inside the timed scan
+# (not air-gapped) instead of the registry mirror.
+registry_args=(--cargo-config "$tmp/cfg/.cargo/config.toml")
+[ -n "${REAL_REGISTRY:-}" ] && registry_args=()
 scan() {
   "$bin" scan --list "$tmp/list.txt" --out "$1" --cache-dir "$tmp/cache" \
     --mirror "https://github.com/=git://127.0.0.1:$port/" --allow-insecure-transport \
-    --cargo-config "$tmp/cfg/.cargo/config.toml" \
+    "${registry_args[@]}" \
     --format json ${JOBS:+--jobs "$JOBS"} >"$tmp/summary.json" 2>"$tmp/scan.err" || true
 }
 scan "$tmp/results.jsonl"
