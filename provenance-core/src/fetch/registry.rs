@@ -5,8 +5,8 @@
 
 use std::io::Read;
 use std::path::PathBuf;
-use std::sync::{Arc, Mutex};
 use std::sync::atomic::AtomicBool;
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use sha2::Digest;
@@ -91,7 +91,9 @@ pub(crate) fn http_client(options: &Options) -> Result<reqwest::blocking::Client
     static CLIENTS: std::sync::OnceLock<Clients> = std::sync::OnceLock::new();
     let key = (options.user_agent.clone(), options.http_timeout);
     let clients = CLIENTS.get_or_init(Clients::default);
-    let mut clients = clients.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+    let mut clients = clients
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner);
     if let Some((_, c)) = clients.iter().find(|(k, _)| *k == key) {
         return Ok(c.clone());
     }
