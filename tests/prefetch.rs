@@ -114,7 +114,7 @@ fn one_fetch_per_repository_and_the_same_results_without_it() {
     let ghost = ["0.1.0", "0.2.0"];
     for v in ghost {
         let m = manifest("ghost", v, "https://github.com/acme/ghost");
-        let commit = format!("{}", if v == "0.1.0" { "6" } else { "7" }).repeat(40);
+        let commit = if v == "0.1.0" { "6" } else { "7" }.repeat(40);
         registry.publish("ghost", v, &make_crate("ghost", v, &m, &commit));
     }
     let daemon = GitDaemon::start(&srv, tmp.path());

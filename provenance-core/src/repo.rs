@@ -371,12 +371,11 @@ impl Repo {
     /// When a ref was made, in seconds since the epoch: the tagger time of an annotated tag,
     /// else the committer time of the commit it points to.
     pub fn ref_time(&self, name: &str) -> Option<i64> {
-        let id = match &self.ref_view {
-            Some(_) => self.view_target(name)?,
-            None => {
-                let r = self.inner.try_find_reference(name).ok()??;
-                r.target().try_id()?.to_owned()
-            }
+        let id = if self.ref_view.is_some() {
+            self.view_target(name)?
+        } else {
+            let r = self.inner.try_find_reference(name).ok()??;
+            r.target().try_id()?.to_owned()
         };
         let obj = self.inner.find_object(id).ok()?;
         match obj.kind {
