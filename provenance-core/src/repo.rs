@@ -110,6 +110,8 @@ pub struct Repo {
     entries_read: std::cell::Cell<u64>,
     invalid: std::cell::RefCell<Vec<String>>,
     warnings: std::cell::RefCell<Vec<String>>,
+    /// When set, the only refs [`Repo::peel_ref`], [`Repo::ref_time`] and [`Repo::refs`] see.
+    ref_view: Option<Vec<(String, ObjectId)>>,
 }
 
 impl std::fmt::Debug for Repo {
@@ -147,7 +149,29 @@ impl Repo {
             entries_read: std::cell::Cell::new(0),
             invalid: std::cell::RefCell::default(),
             warnings: std::cell::RefCell::default(),
+            ref_view: None,
         })
+    }
+
+    /// Restrict the refs this handle sees to `refs` (`(full ref name, target)`): a repository in
+    /// the shared cache holds refs other verifications fetched, and a version's findings must
+    /// not depend on them (nor on the order the versions ran in).
+    #[must_use]
+    pub fn with_ref_view(mut self, refs: Vec<(String, ObjectId)>) -> Repo {
+        self.ref_view = Some(refs);
+        self
+    }
+
+    /// The target of the full ref `name` in the view (`None` without a view).
+    fn view_target(&self, name: &str) -> Option<ObjectId> {
+        let view = self.ref_view.as_ref()?;
+        view.iter().find(|(n, _)| n == name).map(|(_, id)| *id)
+    }
+
+    /// The commit `id` peels to (through annotated tags).
+    fn peel_id(&self, id: ObjectId) -> Option<ObjectId> {
+        let obj = self.inner.find_object(id).ok()?;
+        obj.peel_to_commit().ok().map(|c| c.id)
     }
 
     /// The path it was opened from.
@@ -342,6 +366,9 @@ impl Repo {
 
     /// The commit a full ref name (e.g. `refs/tags/v1.0.0`) peels to, if it exists.
     pub fn peel_ref(&self, name: &str) -> Option<ObjectId> {
+        if self.ref_view.is_some() {
+            return self.peel_id(self.view_target(name)?);
+        }
         let mut r = self.inner.try_find_reference(name).ok()??;
         r.peel_to_commit().ok().map(|c| c.id)
     }
@@ -349,8 +376,12 @@ impl Repo {
     /// When a ref was made, in seconds since the epoch: the tagger time of an annotated tag,
     /// else the committer time of the commit it points to.
     pub fn ref_time(&self, name: &str) -> Option<i64> {
-        let r = self.inner.try_find_reference(name).ok()??;
-        let id = r.target().try_id()?.to_owned();
+        let id = if self.ref_view.is_some() {
+            self.view_target(name)?
+        } else {
+            let r = self.inner.try_find_reference(name).ok()??;
+            r.target().try_id()?.to_owned()
+        };
         let obj = self.inner.find_object(id).ok()?;
         match obj.kind {
             gix::object::Kind::Tag => {
@@ -375,6 +406,15 @@ impl Repo {
     /// All tags and branches, peeled to commits: `(full ref name, commit id)`, sorted by name.
     /// Refs that do not peel to a commit are skipped.
     pub fn refs(&self) -> Result<Vec<(String, ObjectId)>, Error> {
+        if let Some(view) = &self.ref_view {
+            let mut out: Vec<(String, ObjectId)> = view
+                .iter()
+                .filter_map(|(name, id)| Some((name.clone(), self.peel_id(*id)?)))
+                .collect();
+            out.sort();
+            out.dedup();
+            return Ok(out);
+        }
         let platform = self
             .inner
             .references()

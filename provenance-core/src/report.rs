@@ -477,7 +477,9 @@ pub struct RepoFetchInfo {
     #[serde(skip)]
     pub from_cache: bool,
     /// How: `want_by_id` (the commit by id), `all_refs` (the server refused; every branch and
-    /// tag was fetched), `tags` (version tags only), `local` (a local repository), `cache`.
+    /// tag was fetched), `tags` (version tags only), `local` (a local repository), `cache`,
+    /// `prefetch` (fetched by id, depth 1, with the other commits of a scan in one negotiation:
+    /// `objects` and `bytes` then count only this commit's submodule fetches).
     pub strategy: String,
     /// The depth of the commit fetch (`1`), or `None` for full history.
     pub depth: Option<u32>,

@@ -102,6 +102,12 @@ pub struct Options {
     /// summarised (sizes + SHA-256) with a `diffs_omitted` finding; files that differ only in
     /// line endings never get a line diff.
     pub all_diffs: bool,
+    /// Set by the batch engine ([`batch::run`](crate::batch::run)): the id of the scan this
+    /// verification belongs to. Its prefetch's answers that hold for this run only (a commit
+    /// the server does not have, a repository that does not exist) are replayed from the cache
+    /// when the id matches, so each repository is asked once per scan; another run asks again.
+    /// Default: none.
+    pub batch_run: Option<String>,
 }
 
 impl Default for Options {
@@ -118,6 +124,7 @@ impl Default for Options {
             unreachable_is_not_found: false,
             mirrors: Vec::new(),
             all_diffs: false,
+            batch_run: None,
         }
     }
 }
@@ -222,6 +229,7 @@ impl fetch::Options {
             allow_insecure_transport: o.allow_insecure_transport,
             limits: o.limits.clone(),
             mirrors: o.mirrors.clone(),
+            batch_run: o.batch_run.clone(),
             ..fetch::Options::default()
         }
     }

@@ -184,6 +184,7 @@ impl Summary {
     max_starts = 2,
     before_verify = None,
     mirrors = None,
+    cargo_config = None,
 ))]
 #[allow(clippy::too_many_arguments, clippy::fn_params_excessive_bools)]
 pub fn scan(
@@ -207,6 +208,7 @@ pub fn scan(
     max_starts: u32,
     before_verify: Option<Py<PyAny>>,
     mirrors: Option<&Bound<'_, pyo3::types::PyDict>>,
+    cargo_config: Option<PathBuf>,
 ) -> PyResult<Summary> {
     if jobs == 0 {
         return Err(invalid("`jobs` must be at least 1"));
@@ -221,7 +223,7 @@ pub fn scan(
     let policy = policy::Policy::from_file(policy.as_deref(), deny.as_deref()).map_err(invalid)?;
     let mut options = Options::default();
     options.cache_dir = cache_dir_arg(cache_dir)?;
-    options.index_url = index_url;
+    options.index_url = crate::index_arg(index_url, cargo_config)?;
     options.offline = offline;
     options.allow_insecure_transport = allow_insecure_transport;
     options.assisted = assisted;

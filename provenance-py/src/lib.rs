@@ -242,6 +242,23 @@ pub(crate) fn mirrors_arg(
         .map_err(|e| BindingError::from_core(&e.into()).into())
 }
 
+/// `index_url=`, else the crates.io replacement of `cargo_config=` (the CLI's `--cargo-config`:
+/// `[source.crates-io] replace-with` → a `sparse+` registry or a `local-registry`); both given
+/// is an `invalid_input` error, as the CLI refuses `--index-url` with `--cargo-config`.
+pub(crate) fn index_arg(
+    index_url: Option<String>,
+    cargo_config: Option<PathBuf>,
+) -> PyResult<Option<String>> {
+    match (index_url, cargo_config) {
+        (Some(_), Some(_)) => Err(invalid(
+            "`index_url` and `cargo_config` cannot be used together",
+        )),
+        (None, Some(f)) => provenance_core::fetch::cargo_config::crates_io_index(&f)
+            .map_err(|e| BindingError::from_core(&e.into()).into()),
+        (url, None) => Ok(url),
+    }
+}
+
 /// `cache_dir=`: an empty path would silently mean the current directory.
 fn cache_dir_arg(cache_dir: Option<PathBuf>) -> PyResult<Option<PathBuf>> {
     match cache_dir {
@@ -291,6 +308,7 @@ fn progress_arg(progress: Option<&Bound<'_, PyAny>>) -> PyResult<()> {
     allow_insecure_transport = false,
     progress = None,
     mirrors = None,
+    cargo_config = None,
 ))]
 #[allow(clippy::too_many_arguments, clippy::fn_params_excessive_bools)]
 fn verify(
@@ -305,12 +323,13 @@ fn verify(
     allow_insecure_transport: bool,
     progress: Option<&Bound<'_, PyAny>>,
     mirrors: Option<&Bound<'_, pyo3::types::PyDict>>,
+    cargo_config: Option<PathBuf>,
 ) -> PyResult<types::Report> {
     let krate = crate_arg(name, version, crate_file)?;
     progress_arg(progress)?;
     let mut options = Options::default();
     options.cache_dir = cache_dir_arg(cache_dir)?;
-    options.index_url = index_url;
+    options.index_url = index_arg(index_url, cargo_config)?;
     options.offline = offline;
     options.allow_insecure_transport = allow_insecure_transport;
     options.mirrors = mirrors_arg(mirrors, allow_insecure_transport)?;
@@ -336,6 +355,7 @@ fn verify(
     index_url = None,
     progress = None,
     mirrors = None,
+    cargo_config = None,
 ))]
 #[allow(clippy::too_many_arguments)]
 fn inspect(
@@ -348,12 +368,13 @@ fn inspect(
     index_url: Option<String>,
     progress: Option<&Bound<'_, PyAny>>,
     mirrors: Option<&Bound<'_, pyo3::types::PyDict>>,
+    cargo_config: Option<PathBuf>,
 ) -> PyResult<types::Inspection> {
     let krate = crate_arg(name, version, crate_file)?;
     progress_arg(progress)?;
     let mut options = Options::default();
     options.cache_dir = cache_dir_arg(cache_dir)?;
-    options.index_url = index_url;
+    options.index_url = index_arg(index_url, cargo_config)?;
     options.offline = offline;
     // Accepted for uniformity: inspect fetches no repository.
     options.mirrors = mirrors_arg(mirrors, false)?;

@@ -243,6 +243,20 @@ def run(world: World, client: Any, out: Path, cache: str, **kw: Any) -> cpd.Scan
     )
 
 
+TRANSFER = ("strategy", "objects", "bytes", "commit_objects")
+
+
+def without_transfer(doc: Dict[str, Any]) -> Dict[str, Any]:
+    """A report without the figures of how its commit arrived: a scan fetches each repository
+    once for all its versions (strategy `prefetch`), a single verification fetches its own."""
+    doc = json.loads(json.dumps(doc))
+    repo = (doc.get("fetch") or {}).get("repository")
+    if isinstance(repo, dict):
+        for k in TRANSFER:
+            repo.pop(k, None)
+    return doc
+
+
 def test_results_equal_single_process_and_partitioned_by_repository(
     world: World, cluster: Any, tmp_path: Path
 ) -> None:
@@ -268,7 +282,8 @@ def test_results_equal_single_process_and_partitioned_by_repository(
             index_url=world.index_url,
             allow_insecure_transport=True,
         )
-        assert got[f"{name}@{version}"] == r.to_dict(), f"{name}@{version}"
+        want = without_transfer(r.to_dict())
+        assert without_transfer(got[f"{name}@{version}"]) == want, f"{name}@{version}"
     single_packs = world.daemon.upload_packs()[before + len(packs) :]
 
     # Partitioned by repository: every repository's versions are in one part file, and its
@@ -282,9 +297,14 @@ def test_results_equal_single_process_and_partitioned_by_repository(
     clones = sorted(p.parent.parent.name for p in tmp_path.glob("cache-*/git/*"))
     assert len(clones) == 5, clones
     assert len({p.name for p in tmp_path.glob("cache-*/git/*")}) == 5
-    # The git server saw the same requests as for one process verifying repository after
-    # repository with one cache (no repository was fetched by two workers).
-    assert Counter(packs) == Counter(single_packs), (packs, single_packs)
+    # The git server saw each repository once per scan (the batch engine's prefetch: every
+    # commit in one negotiation, plus one deepen when a commit is on no advertised tip), never
+    # more often than one process verifying version after version with one cache (no
+    # repository was fetched by two workers).
+    # (Two spellings of one repository are fetched through the first one.)
+    seen, single = Counter(packs), Counter(single_packs)
+    assert set(seen) <= set(single) and len(seen) >= len(single) - 1, (packs, single_packs)
+    assert all(n <= min(2, single[r]) for r, n in seen.items()), (packs, single_packs)
     if pytest.importorskip("pyarrow"):
         import pyarrow.parquet as pq
 

@@ -9,15 +9,22 @@ with a `repository_unreachable` finding everywhere, never a `network` error), a 
 a version the registry does not have, and a crate whose declared repository host does not exist
 (`https://github.invalid/…`) served only under a mirror (`--mirror` / `mirrors=`, issue 16).
 
-No field is removed before comparing: reports carry no timing and nothing that depends on the
-cache, so the lines are byte-identical."""
+No field is removed before comparing scans: reports carry no timing and nothing that depends on
+the cache, so the lines are byte-identical. A single verification's report differs from the
+scan's line only in the transfer figures (`fetch.repository.strategy`/`objects`/`bytes`/
+`commit_objects`), which docs/VERDICTS.md ("The answer and the run metadata") defines as run
+metadata: a scan fetches each repository once for all its versions. Every other field is
+compared. The C library (`provenance-c`, built with cargo and driven through its C API with
+ctypes) is compared like a single verification."""
 
 from __future__ import annotations
 
+import ctypes
 import gzip
 import io
 import json
 import os
+import shutil
 import socket
 import subprocess
 import tarfile
@@ -496,24 +503,120 @@ def without_crate(line: Dict[str, Any]) -> Dict[str, Any]:
     return line
 
 
-def test_single_verifications_give_the_scan_lines(world: World, cli: Path, tmp_path: Path) -> None:
+# The run metadata of docs/VERDICTS.md ("The answer and the run metadata"), and nothing else.
+TRANSFER = ("strategy", "objects", "bytes", "commit_objects")
+
+
+def without_transfer(doc: Dict[str, Any]) -> Dict[str, Any]:
+    """A report without the figures of how its commit arrived: a scan fetches each repository
+    once for all its versions (`fetch.repository.strategy` `prefetch`, the pack shared), a
+    single verification fetches its own. Everything else is compared."""
+    doc = json.loads(json.dumps(doc))
+    repo = (doc.get("fetch") or {}).get("repository")
+    if isinstance(repo, dict):
+        for k in TRANSFER:
+            repo.pop(k, None)
+    return doc
+
+
+REPO_ROOT = Path(__file__).resolve().parents[2]
+
+
+@pytest.fixture(scope="session")
+def clib() -> ctypes.CDLL:
+    """The C library (`provenance-c`'s cdylib), built with cargo like the CLI; driven through
+    its C API (include/crate_provenance.h) with ctypes."""
+    if shutil.which("cargo") is None:
+        pytest.skip("cargo is not installed: the C library cannot be built")
+    subprocess.run(["cargo", "build", "--quiet", "-p", "provenance-c", "--lib"], cwd=REPO_ROOT, check=True)
+    meta = subprocess.run(
+        ["cargo", "metadata", "--format-version", "1", "--no-deps"],
+        cwd=REPO_ROOT,
+        check=True,
+        capture_output=True,
+        text=True,
+    )
+    target = Path(json.loads(meta.stdout)["target_directory"]) / "debug"
+    lib = ctypes.CDLL(str(target / "libcrate_provenance.so"))
+    p, u32, sz = ctypes.c_void_p, ctypes.c_uint32, ctypes.c_size_t
+    sigs = {
+        "prov_options_new": (u32, [ctypes.POINTER(p)]),
+        "prov_options_free": (None, [p]),
+        "prov_options_set_cache_dir": (u32, [p, ctypes.c_char_p]),
+        "prov_options_set_index_url": (u32, [p, ctypes.c_char_p]),
+        "prov_options_set_allow_insecure_transport": (u32, [p, ctypes.c_bool]),
+        "prov_options_set_offline": (u32, [p, ctypes.c_bool]),
+        "prov_options_add_mirror": (u32, [p, ctypes.c_char_p, ctypes.c_char_p]),
+        "prov_verify_crate_ex": (u32, [p, ctypes.c_char_p, ctypes.c_char_p, ctypes.POINTER(p), ctypes.POINTER(p)]),
+        "prov_report_json": (u32, [p, ctypes.POINTER(ctypes.c_char_p), ctypes.POINTER(sz)]),
+        "prov_report_free": (None, [p]),
+        "prov_error_message": (u32, [p, ctypes.POINTER(ctypes.c_char_p), ctypes.POINTER(sz)]),
+        "prov_error_free": (None, [p]),
+        "prov_result_name": (ctypes.c_char_p, [u32]),
+    }
+    for name, (res, args) in sigs.items():
+        f = getattr(lib, name)
+        f.restype, f.argtypes = res, args
+    return lib
+
+
+def c_verify(lib: ctypes.CDLL, world: World, spec: str, cache: Path, offline: bool = False) -> Dict[str, Any]:
+    """`prov_verify_crate_ex` of `spec` with the options the CLI gets: the report's JSON
+    (`prov_report_json`), or the error as the CLI writes it (kind `prov_result_name`, message
+    `prov_error_message`)."""
+    name, version = spec.split("@")
+    opts = ctypes.c_void_p()
+    assert lib.prov_options_new(ctypes.byref(opts)) == 0
+    try:
+        assert lib.prov_options_set_cache_dir(opts, str(cache).encode()) == 0
+        assert lib.prov_options_set_index_url(opts, world.registry.index_url.encode()) == 0
+        assert lib.prov_options_set_allow_insecure_transport(opts, True) == 0
+        assert lib.prov_options_set_offline(opts, offline) == 0
+        for k, v in mirrors(world).items():
+            assert lib.prov_options_add_mirror(opts, k.encode(), v.encode()) == 0
+        report, err = ctypes.c_void_p(), ctypes.c_void_p()
+        code = lib.prov_verify_crate_ex(opts, name.encode(), version.encode(), ctypes.byref(report), ctypes.byref(err))
+        text, n = ctypes.c_char_p(), ctypes.c_size_t()
+        if code != 0:
+            try:
+                assert lib.prov_error_message(err, ctypes.byref(text), ctypes.byref(n)) == 0
+                message = ctypes.string_at(text, n.value).decode()
+            finally:
+                lib.prov_error_free(err)
+            return {"schema_version": 1, "error": {"kind": lib.prov_result_name(code).decode(), "message": message}}
+        try:
+            assert lib.prov_report_json(report, ctypes.byref(text), ctypes.byref(n)) == 0
+            doc: Dict[str, Any] = json.loads(ctypes.string_at(text, n.value))
+        finally:
+            lib.prov_report_free(report)
+        return doc
+    finally:
+        lib.prov_options_free(opts)
+
+
+def test_single_verifications_give_the_scan_lines(world: World, cli: Path, clib: ctypes.CDLL, tmp_path: Path) -> None:
     """Issue 16, one answer everywhere: CLI `verify` and `crate_provenance.verify` of every
-    version give exactly the scan's line (reports field by field; errors by kind and message),
+    version give exactly the scan's line (reports field by field but the transfer figures, which
+    say how the commit arrived: once per repository in a scan; errors by kind and message),
     including the unreachable host, the corrupt archive, the missing version, the yanked one and
-    the one only a mirror serves. The Dask scan is compared with the CLI scan above."""
+    the one only a mirror serves; and the C library (`prov_verify_crate_ex`, `prov_report_json`)
+    likewise. The Dask scan is compared with the CLI scan above."""
     lst = write_list(world, tmp_path / "list.txt")
     cli_scan(cli, world, lst, tmp_path / "scan.jsonl", tmp_path / "cache-scan", "--jobs", "1")
     lines = by_key((tmp_path / "scan.jsonl").read_text().splitlines())
     assert len(lines) == len(world.versions) >= 20
     for spec in world.versions:
-        want = without_crate(lines[spec])
-        assert cli_verify(cli, world, spec, tmp_path / "cache-cli") == want, spec
-        assert py_verify(world, spec, tmp_path / "cache-py") == want, spec
+        want = without_transfer(without_crate(lines[spec]))
+        assert without_transfer(cli_verify(cli, world, spec, tmp_path / "cache-cli")) == want, spec
+        assert without_transfer(py_verify(world, spec, tmp_path / "cache-py")) == want, spec
+        assert without_transfer(c_verify(clib, world, spec, tmp_path / "cache-c")) == want, spec
 
 
-def test_offline_cache_miss_is_the_same_error_everywhere(world: World, cli: Path, tmp_path: Path) -> None:
-    """An offline cache miss: the same error (kind and message) from CLI verify, Python verify
-    and a Python scan line."""
+def test_offline_cache_miss_is_the_same_error_everywhere(
+    world: World, cli: Path, clib: ctypes.CDLL, tmp_path: Path
+) -> None:
+    """An offline cache miss: the same error (kind and message) from CLI verify, Python verify,
+    the C library and a Python scan line."""
     spec = "alpha@1.0.0"
     empty = tmp_path / "empty-cache"
     a = cli_verify(cli, world, spec, empty, "--offline")
@@ -529,5 +632,60 @@ def test_offline_cache_miss_is_the_same_error_everywhere(world: World, cli: Path
     )
     assert s.verified == 1
     (line,) = (tmp_path / "off.jsonl").read_text().splitlines()
-    assert a == b == without_crate(json.loads(line))
+    c = c_verify(clib, world, spec, empty, offline=True)
+    assert a == b == c == without_crate(json.loads(line))
     assert a["error"]["kind"] == "unsupported" and a["error"]["message"].startswith("offline: "), a
+
+
+def test_cargo_config_keyword_is_the_cli_flag(world: World, cli: Path, tmp_path: Path) -> None:
+    """`cargo_config=` on verify, inspect and scan takes the registry from a cargo config's
+    `[source.crates-io] replace-with` exactly like `--cargo-config`: the same reports as the CLI
+    with the flag and as `index_url=`; with `index_url=` too it is `invalid_input`."""
+    config = tmp_path / ".cargo" / "config.toml"
+    config.parent.mkdir()
+    config.write_text(
+        '[source.crates-io]\nreplace-with = "air-gapped"\n\n'
+        f'[source.air-gapped]\nregistry = "{world.registry.index_url}"\n'
+    )
+    spec = "alpha@1.0.0"
+    name, version = spec.split("@")
+    r = cp.verify(
+        name, version, cache_dir=tmp_path / "c1", cargo_config=config,
+        allow_insecure_transport=True, mirrors=mirrors(world),
+    )
+    a = json.loads(r.to_json())
+    assert "verdict" in a, a
+    p = subprocess.run(
+        [str(cli), "verify", spec, "--format", "json", "--cache-dir", str(tmp_path / "c3"),
+         "--cargo-config", str(config), "--allow-insecure-transport",
+         *[f"--mirror={k}={v}" for k, v in mirrors(world).items()]],
+        capture_output=True, text=True, timeout=300,
+    )
+    assert json.loads(p.stdout) == a, p.stderr
+    assert a == py_verify(world, spec, tmp_path / "c4")
+
+    # `inspect` has no `allow_insecure_transport`: the loopback `http://` index is refused, the
+    # same way through either keyword (the message names the index `cargo_config` led to).
+    errs = []
+    for kw in ({"cargo_config": config}, {"index_url": world.registry.index_url}):
+        with pytest.raises(cp.ProvenanceError) as e:
+            cp.inspect(name=name, version=version, cache_dir=tmp_path / "c5", **kw)
+        errs.append((e.value.kind, str(e.value)))
+    assert errs[0] == errs[1] and world.registry.index_url.removeprefix("sparse+") in errs[0][1], errs
+
+    s = cp.scan(
+        [(name, version)], out=tmp_path / "cfg.jsonl", cache_dir=tmp_path / "c7",
+        cargo_config=config, allow_insecure_transport=True, mirrors=mirrors(world),
+    )
+    assert s.verified == 1
+    (line,) = (tmp_path / "cfg.jsonl").read_text().splitlines()
+    assert without_transfer(json.loads(line)) == without_transfer(a)
+
+    for call in (
+        lambda: cp.verify(name, version, index_url=world.registry.index_url, cargo_config=config),
+        lambda: cp.inspect(name=name, version=version, index_url=world.registry.index_url, cargo_config=config),
+        lambda: cp.scan([(name, version)], index_url=world.registry.index_url, cargo_config=config),
+    ):
+        with pytest.raises(cp.ProvenanceError) as e:
+            call()
+        assert e.value.kind == "invalid_input" and "cargo_config" in str(e.value)

@@ -81,6 +81,9 @@ pub struct WorkerRequest {
     /// Repository mirrors (checked by the parent).
     #[serde(default)]
     pub mirrors: Vec<crate::fetch::Mirror>,
+    /// The scan's run id ([`Options::batch_run`]); absent in older requests.
+    #[serde(default)]
+    pub batch_run: Option<String>,
 }
 
 impl WorkerRequest {
@@ -98,6 +101,7 @@ impl WorkerRequest {
             all_diffs: options.all_diffs,
             limits,
             mirrors: options.mirrors.clone(),
+            batch_run: options.batch_run.clone(),
         }
     }
 
@@ -112,6 +116,7 @@ impl WorkerRequest {
         o.unreachable_is_not_found = self.unreachable_is_not_found;
         o.mirrors.clone_from(&self.mirrors);
         o.all_diffs = self.all_diffs;
+        o.batch_run.clone_from(&self.batch_run);
         o
     }
 }

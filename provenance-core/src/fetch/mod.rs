@@ -19,7 +19,7 @@
 //! larger than it while indexing. Deviation from git: none of these limits exist in git.
 //!
 //! Layout: `registry.rs` (index and downloads), `poll.rs` (conditional index polls for `watch`), `repository.rs` (a repository fetch: policy,
-//! cache record, preflight) over `transfer.rs` (what is asked of the server) and `git.rs` (one
+//! cache record, preflight), `prefetch.rs` (many commits of one repository in one negotiation, for scans) over `transfer.rs` (what is asked of the server) and `git.rs` (one
 //! gix fetch), `net.rs` (resolver, byte budgets), `url.rs` (URL policy), `mirror.rs` (URL rewriting), `cache.rs`,
 //! `options.rs`, `error.rs`, `thread.rs`; this file only gathers them.
 
@@ -34,6 +34,7 @@ pub mod mirror;
 pub(crate) mod net;
 mod options;
 pub mod poll;
+mod prefetch;
 pub mod registry;
 mod repository;
 mod thread;
@@ -53,6 +54,7 @@ pub use local::submodules_at;
 pub use mirror::{Mirror, rewrite as mirror_rewrite};
 pub use options::Options;
 pub use poll::{Polled, Validators};
+pub use prefetch::{Prefetched, prefetch};
 pub use registry::{Downloaded, Registry};
 pub use repository::repository;
 pub use url::{RepoUrl, Transport};

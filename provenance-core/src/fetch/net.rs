@@ -21,6 +21,7 @@ use std::time::Duration;
 use gix::protocol::transport::client::blocking_io::http as gix_http;
 use gix::protocol::transport::{Protocol, client::git::ConnectMode};
 
+use super::error::{Error, chain};
 use super::options::Options;
 use super::url::{RepoUrl, Transport};
 use crate::error::LimitError;
@@ -440,6 +441,67 @@ pub(crate) fn transport(
         }
         Transport::Local => Err("local repositories are not fetched".into()),
     }
+}
+
+/// The HTTP client used for registry requests: rustls, timeouts, no proxies, no credentials,
+/// redirects only to the same host and scheme. One per process and (user agent, timeout): the
+/// verifications of a batch share it (a client is a handle; building one reads the system's
+/// root certificates).
+pub(crate) fn http_client(options: &Options) -> Result<reqwest::blocking::Client, Error> {
+    type Clients = Mutex<Vec<((String, Duration), reqwest::blocking::Client)>>;
+    static CLIENTS: std::sync::OnceLock<Clients> = std::sync::OnceLock::new();
+    let key = (options.user_agent.clone(), options.http_timeout);
+    let clients = CLIENTS.get_or_init(Clients::default);
+    let mut clients = clients
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner);
+    if let Some((_, c)) = clients.iter().find(|(k, _)| *k == key) {
+        return Ok(c.clone());
+    }
+    let client = http_client_with(options, None)?;
+    clients.push((key, client.clone()));
+    Ok(client)
+}
+
+/// [`http_client`] with `resolver` as the DNS resolver (the address policy for repository hosts).
+pub(crate) fn http_client_with(
+    options: &Options,
+    resolver: Option<Arc<PolicyResolver>>,
+) -> Result<reqwest::blocking::Client, Error> {
+    let policy = reqwest::redirect::Policy::custom(|attempt| {
+        if attempt.previous().len() >= 5 {
+            return attempt.error("too many redirects");
+        }
+        let first = &attempt.previous()[0];
+        let next = attempt.url();
+        if next.scheme() != first.scheme()
+            || next.host_str() != first.host_str()
+            || next.port_or_known_default() != first.port_or_known_default()
+        {
+            let msg =
+                format!("redirect from `{first}` to `{next}` refused: another host or scheme");
+            return attempt.error(msg);
+        }
+        attempt.follow()
+    });
+    let mut builder = reqwest::blocking::Client::builder();
+    if let Some(r) = resolver {
+        builder = builder.dns_resolver(r);
+    }
+    builder
+        .user_agent(options.user_agent.clone())
+        .timeout(options.http_timeout)
+        .connect_timeout(options.http_timeout.min(Duration::from_secs(20)))
+        .redirect(policy)
+        .no_proxy()
+        .referer(false)
+        .build()
+        .map_err(|e| Error::Network {
+            host: String::new(),
+            what: "creating the HTTP client".into(),
+            message: chain(&e),
+            transient: false,
+        })
 }
 
 #[cfg(test)]

@@ -49,6 +49,9 @@ pub struct Options {
     /// Repository mirrors (`url.<base>.insteadOf`), applied to the crate's repository, tag
     /// lookups and submodule URLs. Default: none.
     pub mirrors: Vec<Mirror>,
+    /// The batch run (scan) this fetch belongs to: cache records its prefetch wrote for this
+    /// run only are replayed when the id matches ([`crate::request::Options::batch_run`]).
+    pub batch_run: Option<String>,
 }
 
 impl Default for Options {
@@ -72,6 +75,7 @@ impl Default for Options {
                 env!("CARGO_PKG_VERSION")
             ),
             mirrors: Vec::new(),
+            batch_run: None,
         }
     }
 }

@@ -116,7 +116,7 @@ impl Registry {
     }
 
     fn poll_once(&self, rel: &str, name: &str, previous: &Validators) -> Result<Polled, Error> {
-        let (client, base) = self.http_parts().expect("an HTTP index");
+        let (client, base) = self.http_parts()?.expect("an HTTP index");
         let url = base.join(rel).map_err(|e| Error::UrlPolicy {
             url: base.to_string(),
             reason: e.to_string(),

@@ -5,7 +5,6 @@
 
 use std::io::Read;
 use std::path::PathBuf;
-use std::sync::Arc;
 use std::sync::atomic::AtomicBool;
 use std::time::Duration;
 
@@ -76,56 +75,13 @@ pub struct Downloaded {
 pub struct Registry {
     location: Location,
     pub(super) index_key: String,
-    client: reqwest::blocking::Client,
+    /// Made on first use: a local registry never needs one (building a client loads the
+    /// system's root certificates, several milliseconds per verification).
+    client: std::sync::OnceLock<reqwest::blocking::Client>,
     pub(super) options: Options,
 }
 
-/// The HTTP client used for registry requests: rustls, timeouts, no proxies, no credentials,
-/// redirects only to the same host and scheme.
-pub(crate) fn http_client(options: &Options) -> Result<reqwest::blocking::Client, Error> {
-    http_client_with(options, None)
-}
-
-/// [`http_client`] with `resolver` as the DNS resolver (the address policy for repository hosts).
-pub(crate) fn http_client_with(
-    options: &Options,
-    resolver: Option<Arc<super::net::PolicyResolver>>,
-) -> Result<reqwest::blocking::Client, Error> {
-    let policy = reqwest::redirect::Policy::custom(|attempt| {
-        if attempt.previous().len() >= 5 {
-            return attempt.error("too many redirects");
-        }
-        let first = &attempt.previous()[0];
-        let next = attempt.url();
-        if next.scheme() != first.scheme()
-            || next.host_str() != first.host_str()
-            || next.port_or_known_default() != first.port_or_known_default()
-        {
-            let msg =
-                format!("redirect from `{first}` to `{next}` refused: another host or scheme");
-            return attempt.error(msg);
-        }
-        attempt.follow()
-    });
-    let mut builder = reqwest::blocking::Client::builder();
-    if let Some(r) = resolver {
-        builder = builder.dns_resolver(r);
-    }
-    builder
-        .user_agent(options.user_agent.clone())
-        .timeout(options.http_timeout)
-        .connect_timeout(options.http_timeout.min(Duration::from_secs(20)))
-        .redirect(policy)
-        .no_proxy()
-        .referer(false)
-        .build()
-        .map_err(|e| Error::Network {
-            host: String::new(),
-            what: "creating the HTTP client".into(),
-            message: chain(&e),
-            transient: false,
-        })
-}
+pub(crate) use super::net::{http_client, http_client_with};
 
 /// The sparse index path of a crate name (`1/a`, `2/ab`, `3/a/abc`, `se/rd/serde`), lowercased.
 pub fn index_path(name: &str) -> String {
@@ -210,18 +166,29 @@ impl Registry {
         Ok(Registry {
             location,
             index_key: key,
-            client: http_client(options)?,
+            client: std::sync::OnceLock::new(),
             options: options.clone(),
         })
     }
 
     /// The HTTP client and index base URL (`None` for a local `file://` index), for
     /// [`super::poll`].
-    pub(super) fn http_parts(&self) -> Option<(&reqwest::blocking::Client, &url::Url)> {
+    pub(super) fn http_parts(
+        &self,
+    ) -> Result<Option<(&reqwest::blocking::Client, &url::Url)>, Error> {
         match &self.location {
-            Location::Http(u) => Some((&self.client, u)),
-            Location::Dir(_) | Location::Local(_) => None,
+            Location::Http(u) => Ok(Some((self.client()?, u))),
+            Location::Dir(_) | Location::Local(_) => Ok(None),
         }
+    }
+
+    /// The HTTP client, made on first use.
+    fn client(&self) -> Result<&reqwest::blocking::Client, Error> {
+        if let Some(c) = self.client.get() {
+            return Ok(c);
+        }
+        let c = http_client(&self.options)?;
+        Ok(self.client.get_or_init(|| c))
     }
 
     /// The local directory of a `file://` index (a `local-registry`'s `index/`).
@@ -302,7 +269,8 @@ impl Registry {
             transient,
         };
         let (tx, rx) = std::sync::mpsc::sync_channel::<Msg>(4);
-        let (client, target, host_w) = (self.client.clone(), url.to_owned(), host.to_owned());
+        let client = self.client()?.clone();
+        let (target, host_w) = (url.to_owned(), host.to_owned());
         let spawned = std::thread::Builder::new()
             .name("provenance-registry".into())
             .spawn(move || get_on_thread(&client, &target, &host_w, &tx));

@@ -35,12 +35,40 @@ struct Record {
     findings: Vec<Finding>,
     submodules: Vec<SubmoduleInfo>,
     found: bool,
+    /// The refs this fetch wrote for this version (`(local ref name, target hex)`): the version
+    /// tags it looked up in the advertisement, or every branch and tag when it had to fetch
+    /// them all. Verification consults only these, never the other refs of the shared cache.
+    #[serde(default)]
+    refs: Vec<(String, String)>,
+    /// A record that holds for one batch run only (written by its prefetch: the server does not
+    /// have the commit, or the repository does not exist — answers that may change later):
+    /// replayed only by fetches of that run ([`Options::batch_run`]).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    run: Option<String>,
+    /// The repository could not be fetched (the message of [`Fetched::not_found`]); only in a
+    /// run's record.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    not_found: Option<String>,
+}
+
+/// What a prefetch learned that holds for its batch run only, recorded per commit
+/// ([`write_run_record`]).
+#[derive(Debug, Clone)]
+pub(super) enum RunAnswer {
+    /// The repository does not exist (or is not git, or access was denied): the message.
+    NotFound(String),
+    /// The server does not have the commit: every branch and tag was fetched (`info`), these
+    /// are the refs (`(name, target)`) that fetch wrote.
+    Missing(Vec<(String, ObjectId)>),
 }
 
 /// Fetch what `want` needs from the repository at `raw_url` into the cache (or reuse the cache).
 ///
 /// `from_crate`: the URL comes from the crate's `package.repository`, so a policy refusal is a
 /// verdict (`Fetched::not_found`) rather than an error.
+///
+/// Long because it is the fetch's sequence (policy, local path, cache replay, offline, preflight,
+/// transfer, reachability and submodules, record), in that order, each step short.
 pub fn repository(
     raw_url: &str,
     from_crate: bool,
@@ -68,20 +96,19 @@ pub fn repository(
     let _lock = cache::Lock::exclusive(&lock_path)?;
     let repo = git::open_bare(&repo_path, &url, options)?;
     let record_path = git::record_path(&repo_path, &record_key(commit, want));
+    if let Some(hit) = cached(&record_path, &repo, commit, options, &url) {
+        return Ok(Fetched {
+            path: repo_path,
+            fetched_from,
+            ..hit
+        });
+    }
     let mut info = RepoFetchInfo {
         url: url.fetch_url.clone(),
         ..RepoFetchInfo::default()
     };
     let mut findings = url.findings.clone();
-    if replay(&record_path, &repo, commit, &mut info, &mut findings) {
-        return Ok(Fetched {
-            path: repo_path,
-            not_found: None,
-            info,
-            findings,
-            fetched_from,
-        });
-    }
+    let mut obtained = Vec::new();
     if options.offline {
         return Err(Error::Offline {
             what: match commit {
@@ -94,12 +121,12 @@ pub fn repository(
     if matches!(url.transport, Transport::Https | Transport::Http) {
         match preflight_stoppable(&url, options, should_interrupt)? {
             Ok(Some(message)) => {
+                let refused = Fetched::refused(url.fetch_url.clone(), &message, findings);
                 return Ok(Fetched {
                     path: repo_path,
-                    not_found: Some(message),
                     info,
-                    findings,
                     fetched_from,
+                    ..refused
                 });
             }
             Ok(None) => {}
@@ -113,18 +140,19 @@ pub fn repository(
         want,
         options,
         &mut info,
+        &mut obtained,
         should_interrupt,
     );
     let found = match outcome {
         Ok(found) => found,
         Err(git::Failure::NotFound(message)) => {
             let message = format!("cannot fetch `{}`: {message}", url.fetch_url);
+            let refused = Fetched::refused(url.fetch_url.clone(), &message, findings);
             return Ok(Fetched {
                 path: repo_path,
-                not_found: Some(message),
                 info,
-                findings,
                 fetched_from,
+                ..refused
             });
         }
         Err(git::Failure::Refused(message)) => {
@@ -150,20 +178,28 @@ pub fn repository(
     )?;
     progress.inc(info.bytes);
     findings.extend(rec_findings.iter().cloned());
-    write_record(&cache, &record_path, &info, rec_findings, commit, found)?;
+    write_record(
+        &cache,
+        &record_path,
+        &info,
+        rec_findings,
+        (commit, found),
+        &obtained,
+    )?;
     Ok(Fetched {
         path: repo_path,
         not_found: None,
         info,
         findings,
         fetched_from,
+        refs: Some(obtained),
     })
 }
 
 /// Where `raw_url` is fetched from, and the mirror's URL when one applied; `Ok(Err(_))`: a
 /// crate's URL refused by policy (a verdict).
 /// A mirror's target is the user's configuration: refusing it is an error, never a verdict.
-fn target(
+pub(super) fn target(
     raw_url: &str,
     from_crate: bool,
     options: &Options,
@@ -183,6 +219,40 @@ fn target(
     }
 }
 
+/// A cache hit: what the record replays (`path` and `fetched_from` are the caller's).
+fn cached(
+    record_path: &Path,
+    repo: &gix::Repository,
+    commit: Option<ObjectId>,
+    options: &Options,
+    url: &RepoUrl,
+) -> Option<Fetched> {
+    let mut info = RepoFetchInfo {
+        url: url.fetch_url.clone(),
+        ..RepoFetchInfo::default()
+    };
+    let mut findings = url.findings.clone();
+    let mut obtained = Vec::new();
+    let mut not_found = None;
+    replay(
+        record_path,
+        repo,
+        (commit, options.batch_run.as_deref()),
+        &mut info,
+        &mut findings,
+        &mut obtained,
+        &mut not_found,
+    )
+    .then(|| Fetched {
+        path: std::path::PathBuf::new(),
+        not_found,
+        info,
+        findings,
+        fetched_from: None,
+        refs: Some(obtained),
+    })
+}
+
 /// A URL refused by policy is a verdict when it comes from the crate, an error otherwise.
 fn refused(e: Error, from_crate: bool, url: &RepoUrl) -> Result<Fetched, Error> {
     match e {
@@ -196,7 +266,7 @@ fn refused(e: Error, from_crate: bool, url: &RepoUrl) -> Result<Fetched, Error> 
 }
 
 /// The name of the cache record: the commit, or a digest of the wanted tags.
-fn record_key(commit: Option<ObjectId>, want: &Want) -> String {
+pub(super) fn record_key(commit: Option<ObjectId>, want: &Want) -> String {
     match commit {
         Some(c) => c.to_string(),
         None => format!(
@@ -209,13 +279,17 @@ fn record_key(commit: Option<ObjectId>, want: &Want) -> String {
 }
 
 /// Cache hit: the record exists and (for a commit) the commit is present. Replays what the
-/// fetch that filled the cache saw into `info` and `findings`.
-fn replay(
+/// fetch that filled the cache saw into `info`, `findings`, `refs` (the refs it wrote) and
+/// `not_found`. `(commit, run)`: the wanted commit, and the batch run asking (a run's record is
+/// only replayed by that run).
+pub(super) fn replay(
     record_path: &Path,
     repo: &gix::Repository,
-    commit: Option<ObjectId>,
+    (commit, run): (Option<ObjectId>, Option<&str>),
     info: &mut RepoFetchInfo,
     findings: &mut Vec<Finding>,
+    refs: &mut Vec<(String, ObjectId)>,
+    not_found: &mut Option<String>,
 ) -> bool {
     let Ok(Some(bytes)) = cache::read_limited(record_path, 1 << 20) else {
         return false;
@@ -223,6 +297,10 @@ fn replay(
     let Ok(rec) = serde_json::from_slice::<Record>(&bytes) else {
         return false;
     };
+    if rec.run.is_some() && rec.run.as_deref() != run {
+        return false;
+    }
+    not_found.clone_from(&rec.not_found);
     // The record says the commit was fetched, but it is no longer in the repository: no hit.
     if rec.found && !commit.is_none_or(|c| git::has_commit(repo, c)) {
         return false;
@@ -236,12 +314,17 @@ fn replay(
     info.reachable_from = rec.reachable_from;
     info.submodules = rec.submodules;
     findings.extend(rec.findings);
+    refs.extend(rec.refs.iter().filter_map(|(name, id)| {
+        ObjectId::from_hex(id.as_bytes())
+            .ok()
+            .map(|id| (name.clone(), id))
+    }));
     true
 }
 
 /// The preflight on its own thread, stopped when `should_interrupt` is set. The outer error is
 /// the stop; the inner result is the preflight's.
-fn preflight_stoppable(
+pub(super) fn preflight_stoppable(
     url: &RepoUrl,
     options: &Options,
     should_interrupt: &AtomicBool,
@@ -273,7 +356,7 @@ fn preflight_stoppable(
 /// After the commit was fetched: whether it is on an advertised ref, and its submodules'
 /// commits. Returns the findings to keep in the cache record.
 #[allow(clippy::too_many_arguments)]
-fn after_fetch(
+pub(super) fn after_fetch(
     repo: &gix::Repository,
     url: &RepoUrl,
     declared: &str,
@@ -314,14 +397,15 @@ fn after_fetch(
     Ok(rec_findings)
 }
 
-/// Keep what this fetch saw for the next run (only when there is something to replay).
-fn write_record(
+/// Keep what this fetch saw for the next run (only when there is something to replay):
+/// `(commit, found)` as fetched, `refs` the refs it wrote for this version.
+pub(super) fn write_record(
     cache: &Cache,
     record_path: &Path,
     info: &RepoFetchInfo,
     findings: Vec<Finding>,
-    commit: Option<ObjectId>,
-    found: bool,
+    (commit, found): (Option<ObjectId>, bool),
+    refs: &[(String, ObjectId)],
 ) -> Result<(), Error> {
     let record = Record {
         fetched: Some(info.clone()),
@@ -329,12 +413,49 @@ fn write_record(
         findings,
         submodules: info.submodules.clone(),
         found,
+        refs: refs
+            .iter()
+            .map(|(name, id)| (name.clone(), id.to_string()))
+            .collect(),
+        run: None,
+        not_found: None,
     };
     if found || commit.is_none() {
         let bytes = serde_json::to_vec_pretty(&record).expect("record serializes");
         cache.write_atomic(record_path, &bytes)?;
     }
     Ok(())
+}
+
+/// Keep, for batch run `run` only, what a per-version fetch of `commit` would have found:
+/// `info` (the fetch figures and URL) and `answer`. Each verification of that run replays it
+/// instead of asking the server again; later runs ask again (the answer may change).
+pub(super) fn write_run_record(
+    cache: &Cache,
+    record_path: &Path,
+    info: &RepoFetchInfo,
+    run: &str,
+    answer: RunAnswer,
+) -> Result<(), Error> {
+    let (not_found, refs) = match answer {
+        RunAnswer::NotFound(m) => (Some(m), Vec::new()),
+        RunAnswer::Missing(refs) => (None, refs),
+    };
+    let record = Record {
+        fetched: Some(info.clone()),
+        reachable_from: None,
+        findings: Vec::new(),
+        submodules: Vec::new(),
+        found: false,
+        refs: refs
+            .iter()
+            .map(|(name, id)| (name.clone(), id.to_string()))
+            .collect(),
+        run: Some(run.to_owned()),
+        not_found,
+    };
+    let bytes = serde_json::to_vec_pretty(&record).expect("record serializes");
+    cache.write_atomic(record_path, &bytes)
 }
 
 /// For HTTP(S): ask for the ref advertisement ourselves first, so that 404/401/403 become

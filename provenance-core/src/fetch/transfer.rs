@@ -23,7 +23,10 @@ fn add(info: &mut RepoFetchInfo, r: &git::Received) {
 }
 
 /// The network part of [`repository`](super::repository). Returns whether the commit (or,
-/// without one, anything) is now available.
+/// without one, anything) is now available. `obtained` receives the refs this fetch wrote for
+/// this version (`(local ref name, target)`): the only refs its verification may consult, so
+/// that its findings do not depend on what other fetches left in the shared cache.
+#[allow(clippy::too_many_arguments)]
 pub(super) fn fetch_into(
     repo: &gix::Repository,
     url: &RepoUrl,
@@ -31,6 +34,7 @@ pub(super) fn fetch_into(
     want: &Want,
     options: &Options,
     info: &mut RepoFetchInfo,
+    obtained: &mut Vec<(String, ObjectId)>,
     should_interrupt: &AtomicBool,
 ) -> Result<bool, git::Failure> {
     let depth1 = Shallow::DepthAtRemote(1.try_into().expect("non-zero"));
@@ -53,6 +57,7 @@ pub(super) fn fetch_into(
             &want.tags,
             options,
             info,
+            obtained,
             should_interrupt,
         )?;
         return Ok(true);
@@ -79,7 +84,7 @@ pub(super) fn fetch_into(
             r.refs
         }
         Err(git::Failure::Refused(_)) => {
-            return all_refs(repo, url, commit, options, info, should_interrupt);
+            return all_refs(repo, url, commit, options, info, obtained, should_interrupt);
         }
         Err(e) => return Err(e),
     };
@@ -94,13 +99,14 @@ pub(super) fn fetch_into(
 }
 
 /// The server refused the commit id: fetch every branch and tag (full history), then look for
-/// the commit among them.
+/// the commit among them. The advertised branches and tags are this version's refs.
 fn all_refs(
     repo: &gix::Repository,
     url: &RepoUrl,
     commit: ObjectId,
     options: &Options,
     info: &mut RepoFetchInfo,
+    obtained: &mut Vec<(String, ObjectId)>,
     should_interrupt: &AtomicBool,
 ) -> Result<bool, git::Failure> {
     info.strategy = "all_refs".into();
@@ -124,6 +130,12 @@ fn all_refs(
     )?;
     info.commit_objects = r.objects;
     add(info, &r);
+    obtained.extend(
+        r.refs
+            .iter()
+            .filter(|x| git::is_branch_or_tag(&x.name))
+            .map(|x| (x.name.clone(), x.target)),
+    );
     if !git::has_commit(repo, commit) {
         return Ok(false);
     }
@@ -188,7 +200,8 @@ fn deepen_to(
 }
 
 /// Fetch the advertised tags among `wanted` (by peeled id, depth 1) and point local
-/// `refs/tags/…` at them.
+/// `refs/tags/…` at them (recorded in `obtained`).
+#[allow(clippy::too_many_arguments)]
 fn fetch_tags(
     repo: &gix::Repository,
     url: &RepoUrl,
@@ -196,6 +209,7 @@ fn fetch_tags(
     wanted: &[String],
     options: &Options,
     info: &mut RepoFetchInfo,
+    obtained: &mut Vec<(String, ObjectId)>,
     should_interrupt: &AtomicBool,
 ) -> Result<(), git::Failure> {
     let hits: Vec<&git::RemoteRef> = refs.iter().filter(|r| wanted.contains(&r.name)).collect();
@@ -215,6 +229,7 @@ fn fetch_tags(
     for h in hits {
         if git::has_commit(repo, h.tip()) {
             git::set_ref(repo, &h.name, h.tip());
+            obtained.push((h.name.clone(), h.tip()));
         }
     }
     Ok(())

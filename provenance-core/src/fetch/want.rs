@@ -23,6 +23,11 @@ pub struct Fetched {
     pub findings: Vec<Finding>,
     /// The normalized URL it was fetched from when a mirror replaced the declared one.
     pub fetched_from: Option<String>,
+    /// The refs verification may consult (`(full ref name, target)`): for a repository in the
+    /// shared cache, only those this fetch wrote (or replayed from its record) for this
+    /// version, so that a version's findings never depend on what other versions fetched;
+    /// `None` for a local repository opened in place (all its refs).
+    pub refs: Option<Vec<(String, ObjectId)>>,
 }
 
 /// What to fetch from a repository.
@@ -49,11 +54,7 @@ impl Want {
 
 impl Fetched {
     /// A URL refused by policy: a verdict (`repository_not_found`) for a URL from the crate.
-    pub(super) fn refused(
-        url: String,
-        why: &super::error::Error,
-        findings: Vec<Finding>,
-    ) -> Fetched {
+    pub(super) fn refused(url: String, why: &impl ToString, findings: Vec<Finding>) -> Fetched {
         Fetched {
             path: PathBuf::new(),
             not_found: Some(why.to_string()),
@@ -64,6 +65,7 @@ impl Fetched {
             },
             findings,
             fetched_from: None,
+            refs: Some(Vec::new()),
         }
     }
 }
@@ -82,6 +84,7 @@ impl Fetched {
             },
             findings: url.findings.clone(),
             fetched_from: None,
+            refs: None,
         }
     }
 }

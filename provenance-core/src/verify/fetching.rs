@@ -83,7 +83,12 @@ impl Context {
             }));
         }
         run.progress.stage(Stage::OpenRepository, None);
-        Ok(Repo::open(&f.path, &run.options.limits))
+        let opened = Repo::open(&f.path, &run.options.limits);
+        // A repository in the shared cache: only the refs this version's fetch wrote.
+        Ok(match f.refs {
+            Some(refs) => opened.map(|r| r.with_ref_view(refs)),
+            None => opened,
+        })
     }
 
     /// Move the findings collected so far into `findings`.

@@ -351,6 +351,15 @@ impl GitDaemon {
             .filter(|l| l.contains("Request upload-pack"))
             .count()
     }
+
+    /// How many `upload-pack` requests the daemon served for paths containing `repo`.
+    pub fn upload_packs_for(&self, repo: &str) -> usize {
+        std::fs::read_to_string(&self.log)
+            .unwrap_or_default()
+            .lines()
+            .filter(|l| l.contains("Request upload-pack") && l.contains(repo))
+            .count()
+    }
 }
 
 impl Drop for GitDaemon {

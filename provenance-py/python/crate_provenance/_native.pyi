@@ -307,6 +307,7 @@ def verify(
     allow_insecure_transport: bool = False,
     progress: Callable[[str, int, int | None], object] | None = None,
     mirrors: Mapping[str, str] | None = None,
+    cargo_config: str | PathLike[str] | None = None,
 ) -> Report:
     """Verify that a published ``.crate`` contains exactly what its repository holds.
 
@@ -320,6 +321,9 @@ def verify(
         current directory if relative; created ``0700``). Empty is an ``InvalidInputError``; a
         directory that is a symlink is refused (``LocalIOError``).
     :param index_url: sparse index URL of the registry (default: crates.io).
+    :param cargo_config: a cargo config file whose ``[source.crates-io] replace-with``
+        names the registry (a ``sparse+`` registry or a ``local-registry``), as
+        ``--cargo-config`` does; with ``index_url`` too: ``invalid_input``.
     :param offline: use only what is cached; never touch the network.
     :param allow_insecure_transport: allow ``http://``, ``git://`` and ``file://`` URLs.
     :param progress: called as ``progress(stage, done, total)`` on the calling thread when a
@@ -458,6 +462,7 @@ def inspect(
     index_url: str | None = None,
     progress: Callable[[str, int, int | None], object] | None = None,
     mirrors: Mapping[str, str] | None = None,
+    cargo_config: str | PathLike[str] | None = None,
 ) -> Inspection:
     """Inspect a crate alone, without its repository: archive anomalies,
     ``.cargo_vcs_info.json``, the normalized manifest and ``Cargo.lock`` checks, suspicious code
@@ -470,6 +475,9 @@ def inspect(
     :param cache_dir: cache directory for downloads, as for :func:`verify`.
     :param offline: use only what is cached; never touch the network.
     :param index_url: sparse index URL of the registry (default: crates.io).
+    :param cargo_config: a cargo config file whose ``[source.crates-io] replace-with``
+        names the registry (a ``sparse+`` registry or a ``local-registry``), as
+        ``--cargo-config`` does; with ``index_url`` too: ``invalid_input``.
     :param progress: as for :func:`verify`; the stages are ``"download"`` and
         ``"read_crate"``.
     :returns: the inspection, whatever it finds (a ``"high"`` finding is data, not an
@@ -621,6 +629,7 @@ def scan(
     max_starts: int = 2,
     before_verify: Callable[[str, str], object] | None = None,
     mirrors: Mapping[str, str] | None = None,
+    cargo_config: str | PathLike[str] | None = None,
 ) -> Summary:
     """Verify many crate versions with the batch engine of ``crate-provenance scan``, writing
     the same results file (JSON Lines, one line per crate version, append-only and resumable)
@@ -647,6 +656,9 @@ def scan(
     :param timeout: seconds per crate version (``--timeout``), then a ``limit_exceeded`` line.
     :param cache_dir: cache of downloads and repositories, shared by the jobs (``--cache-dir``).
     :param index_url: sparse index URL of the registry (``--index-url``).
+    :param cargo_config: a cargo config file whose ``[source.crates-io] replace-with``
+        names the registry (a ``sparse+`` registry or a ``local-registry``), as
+        ``--cargo-config`` does; with ``index_url`` too: ``invalid_input``.
     :param offline: use only what is cached (``--offline``).
     :param allow_insecure_transport: allow ``http://``, ``git://``, ``file://`` and loopback.
     :param assisted: try version tags for ``no_vcs_info`` / ``revision_not_found``
