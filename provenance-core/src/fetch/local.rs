@@ -94,6 +94,8 @@ pub fn submodules_at(
         info: crate::report::RepoFetchInfo::default(),
         findings: Vec::new(),
         fetched_from: None,
+        // Not consulted: the caller opens the result itself to evaluate one known commit.
+        refs: None,
     };
     let want = Want {
         commit: Some(commit.to_string()),
