@@ -252,9 +252,8 @@ pub unsafe extern "C" fn prov_verify_crate_file_ex(
 
 /// Verify a crate version from the registry (downloaded, checked against the index checksum,
 /// and compared with the repository named in its `Cargo.toml`). `name` and `version` must be
-/// UTF-8. Results as for `prov_verify_crate_file`.
-///
-/// Not implemented by this version of the core library yet: returns `PROV_RESULT_UNSUPPORTED`.
+/// UTF-8. Results as for `prov_verify_crate_file`; the registry is crates.io unless the options
+/// name another (`prov_options_set_index_url`).
 ///
 /// # Safety
 ///
