@@ -514,6 +514,32 @@ fn dotfiles_named_by_include_were_skipped_by_the_cargo_of_the_day() {
     assert!(a.era.starts_with("cargo 1.19–"), "{}", a.era);
 }
 
+/// Real `cargo package` of `assist` 0.2.0 in `checkout` (its `vendor/lib` submodule checked
+/// out), without `.cargo_vcs_info.json`: the archive assisted matching starts from.
+fn package_with_submodule(checkout: &Path, scratch: &Path) -> Vec<u8> {
+    let out = Command::new("cargo")
+        .args(["package", "--no-verify", "--allow-dirty", "--offline", "-q"])
+        .current_dir(checkout)
+        .env("CARGO_TARGET_DIR", scratch.join("target"))
+        .envs(toolchain().map(|t| ("RUSTUP_TOOLCHAIN", t)))
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let bytes = std::fs::read(scratch.join("target/package/assist-0.2.0.crate")).unwrap();
+    let krate = rewrite(&bytes, |e| e.retain(|(p, _)| p != ".cargo_vcs_info.json"));
+    assert!(
+        support::unpack(&krate)
+            .1
+            .iter()
+            .any(|(p, _)| p == "vendor/lib/inner.c")
+    );
+    krate
+}
+
 #[test]
 fn submodule_only_differences_rank_above_a_real_mismatch() {
     // The vendored library, in its own repository.
@@ -572,26 +598,7 @@ fn submodule_only_differences_rank_above_a_real_mismatch() {
         let st = Command::new("git").args(&args).status().unwrap();
         assert!(st.success(), "git {args:?}");
     }
-    let out = Command::new("cargo")
-        .args(["package", "--no-verify", "--allow-dirty", "--offline", "-q"])
-        .current_dir(&checkout)
-        .env("CARGO_TARGET_DIR", tmp.path().join("target"))
-        .envs(toolchain().map(|t| ("RUSTUP_TOOLCHAIN", t)))
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let bytes = std::fs::read(tmp.path().join("target/package/assist-0.2.0.crate")).unwrap();
-    let krate = rewrite(&bytes, |e| e.retain(|(p, _)| p != ".cargo_vcs_info.json"));
-    assert!(
-        support::unpack(&krate)
-            .1
-            .iter()
-            .any(|(p, _)| p == "vendor/lib/inner.c")
-    );
+    let krate = package_with_submodule(&checkout, tmp.path());
     // Verified against a bare copy: the submodule's repository is not there.
     let bare = tmp.path().join("bare.git");
     let st = Command::new("git")
@@ -697,26 +704,7 @@ fn winner_submodule_fetched_from_the_superprojects_server() {
             "--init",
         ],
     );
-    let out = Command::new("cargo")
-        .args(["package", "--no-verify", "--allow-dirty", "--offline", "-q"])
-        .current_dir(&checkout)
-        .env("CARGO_TARGET_DIR", tmp.path().join("target"))
-        .envs(toolchain().map(|t| ("RUSTUP_TOOLCHAIN", t)))
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let bytes = std::fs::read(tmp.path().join("target/package/assist-0.2.0.crate")).unwrap();
-    let krate = rewrite(&bytes, |e| e.retain(|(p, _)| p != ".cargo_vcs_info.json"));
-    assert!(
-        support::unpack(&krate)
-            .1
-            .iter()
-            .any(|(p, _)| p == "vendor/lib/inner.c")
-    );
+    let krate = package_with_submodule(&checkout, tmp.path());
     git_in(
         tmp.path(),
         &[

@@ -550,6 +550,28 @@ pub(crate) fn reaches(
     None
 }
 
+/// The branches fetched again with `deepen-since` one second before `time` (into
+/// `refs/provenance/heads/*`): enough history to walk from every branch tip back to a commit
+/// of that time (see [`reaches`]).
+pub(crate) fn fetch_heads_since(
+    repo: &gix::Repository,
+    url: &RepoUrl,
+    time: i64,
+    options: &Options,
+    should_interrupt: &AtomicBool,
+) -> Result<Received, Failure> {
+    let cutoff = gix::date::Time::new(time.saturating_sub(1), 0);
+    fetch(
+        repo,
+        url,
+        &["+refs/heads/*:refs/provenance/heads/*".into()],
+        Shallow::Since { cutoff },
+        false,
+        options,
+        should_interrupt,
+    )
+}
+
 /// The commit time of `id`, if present.
 pub(crate) fn commit_time(repo: &gix::Repository, id: ObjectId) -> Option<i64> {
     repo.find_commit(id).ok()?.time().ok().map(|t| t.seconds)

@@ -303,17 +303,8 @@ pub fn prefetch(
         }
     }
     if let Some(oldest) = deep.iter().map(|(_, _, t)| *t).min() {
-        let cutoff = gix::date::Time::new(oldest.saturating_sub(1), 0);
         done.requests += 1;
-        match git::fetch(
-            &repo,
-            &url,
-            &["+refs/heads/*:refs/provenance/heads/*".into()],
-            Shallow::Since { cutoff },
-            false,
-            options,
-            should_interrupt,
-        ) {
+        match git::fetch_heads_since(&repo, &url, oldest, options, should_interrupt) {
             Ok(r) => {
                 done.objects += r.objects;
                 done.bytes += r.bytes;

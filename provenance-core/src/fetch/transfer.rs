@@ -170,16 +170,7 @@ fn deepen_to(
     let Some(time) = git::commit_time(repo, commit) else {
         return Ok(true);
     };
-    let cutoff = gix::date::Time::new(time.saturating_sub(1), 0);
-    match git::fetch(
-        repo,
-        url,
-        &["+refs/heads/*:refs/provenance/heads/*".into()],
-        Shallow::Since { cutoff },
-        false,
-        options,
-        should_interrupt,
-    ) {
+    match git::fetch_heads_since(repo, url, time, options, should_interrupt) {
         Ok(r) => {
             add(info, &r);
             let tips: Vec<(String, ObjectId)> =
