@@ -268,17 +268,7 @@ fn crate_with(
         ));
     }
     all.sort();
-    let enc = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());
-    let mut tar = tar::Builder::new(enc);
-    for (path, data) in all {
-        let mut h = tar::Header::new_gnu();
-        h.set_size(data.len() as u64);
-        h.set_mode(0o644);
-        h.set_entry_type(tar::EntryType::Regular);
-        tar.append_data(&mut h, format!("{prefix}/{path}"), data.as_slice())
-            .unwrap();
-    }
-    tar.into_inner().unwrap().finish().unwrap()
+    fetch_support::tar_gz(&prefix, &all)
 }
 
 /// The results file as JSON lines sorted by crate (name, version), complete.

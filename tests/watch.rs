@@ -56,17 +56,7 @@ fn crate_with_files(
         ("src/lib.rs", lib.as_bytes().to_vec()),
     ];
     files.extend(extra.iter().map(|(p, d)| (*p, d.to_vec())));
-    let enc = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());
-    let mut tar = tar::Builder::new(enc);
-    for (path, data) in files {
-        let mut h = tar::Header::new_gnu();
-        h.set_size(data.len() as u64);
-        h.set_mode(0o644);
-        h.set_entry_type(tar::EntryType::Regular);
-        tar.append_data(&mut h, format!("{prefix}/{path}"), data.as_slice())
-            .unwrap();
-    }
-    tar.into_inner().unwrap().finish().unwrap()
+    fetch_support::tar_gz(&prefix, &files)
 }
 
 struct World {

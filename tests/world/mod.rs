@@ -37,17 +37,7 @@ fn crate_with_lib(name: &str, manifest: &str, sha1: &str, lib: &str) -> Vec<u8> 
         ("Cargo.toml.orig", manifest.as_bytes().to_vec()),
         ("src/lib.rs", lib.as_bytes().to_vec()),
     ];
-    let enc = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());
-    let mut tar = tar::Builder::new(enc);
-    for (path, data) in files {
-        let mut h = tar::Header::new_gnu();
-        h.set_size(data.len() as u64);
-        h.set_mode(0o644);
-        h.set_entry_type(tar::EntryType::Regular);
-        tar.append_data(&mut h, format!("{prefix}/{path}"), data.as_slice())
-            .unwrap();
-    }
-    tar.into_inner().unwrap().finish().unwrap()
+    fetch_support::tar_gz(&prefix, &files)
 }
 
 /// The servers, the published `.crate` files, and a workspace `ws/` (members `app`, `tool`).

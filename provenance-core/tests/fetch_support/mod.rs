@@ -448,6 +448,25 @@ pub fn make_repo(base: &Path, name: &str, manifest: &str, filler: usize, after: 
     commit
 }
 
+/// A gzip'd tar of regular files (mode 0644), each under `prefix/`, in the order given.
+pub fn tar_gz<P: AsRef<str>>(prefix: &str, files: &[(P, Vec<u8>)]) -> Vec<u8> {
+    let enc = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());
+    let mut tar = tar::Builder::new(enc);
+    for (path, data) in files {
+        let mut h = tar::Header::new_gnu();
+        h.set_size(data.len() as u64);
+        h.set_mode(0o644);
+        h.set_entry_type(tar::EntryType::Regular);
+        tar.append_data(
+            &mut h,
+            format!("{prefix}/{}", path.as_ref()),
+            data.as_slice(),
+        )
+        .unwrap();
+    }
+    tar.into_inner().unwrap().finish().unwrap()
+}
+
 /// The `.crate` cargo would publish from `make_repo`'s package commit.
 pub fn make_crate(name: &str, version: &str, manifest: &str, sha1: &str) -> Vec<u8> {
     let prefix = format!("{name}-{version}");
@@ -459,17 +478,7 @@ pub fn make_crate(name: &str, version: &str, manifest: &str, sha1: &str) -> Vec<
         ("Cargo.toml.orig", manifest.as_bytes().to_vec()),
         ("src/lib.rs", b"pub fn f() -> u32 {\n    42\n}\n".to_vec()),
     ];
-    let enc = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());
-    let mut tar = tar::Builder::new(enc);
-    for (path, data) in files {
-        let mut h = tar::Header::new_gnu();
-        h.set_size(data.len() as u64);
-        h.set_mode(0o644);
-        h.set_entry_type(tar::EntryType::Regular);
-        tar.append_data(&mut h, format!("{prefix}/{path}"), data.as_slice())
-            .unwrap();
-    }
-    tar.into_inner().unwrap().finish().unwrap()
+    tar_gz(&prefix, &files)
 }
 
 pub fn sha256(bytes: &[u8]) -> String {
